@@ -1,0 +1,55 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each sets up what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8765
+EMULATOR_KEY := demo-key
+LINTED := weshop_nb tests benchmarks
+
+.PHONY: demo test lint unit notebooks emulator clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files: reinstall only when pyproject.toml changes.
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+unit: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q tests
+
+notebooks: $(VENV)/.test-installed
+	env -u WESHOP_API_KEY -u WESHOP_BASE_URL $(BIN)/python -m pytest -q -p no:cacheprovider \
+		--nbval notebooks --sanitize-with notebooks/sanitize.cfg
+
+test: lint unit notebooks
+
+# JupyterLab on the tutorials. Without WESHOP_API_KEY, an emulator runs beside it on
+# 127.0.0.1:$(PORT) and the notebooks talk to it; with a key, they talk to the service.
+demo: $(VENV)/.demo-installed
+	@if [ -n "$$WESHOP_API_KEY" ]; then \
+		echo "Using the WeShop service with your WESHOP_API_KEY."; \
+		exec $(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks; \
+	else \
+		$(BIN)/python -m weshop_nb.emulator --port $(PORT) --api-key $(EMULATOR_KEY) & emu=$$!; \
+		trap 'kill $$emu 2>/dev/null' EXIT INT TERM; \
+		echo "No WESHOP_API_KEY: the notebooks use the offline emulator at http://127.0.0.1:$(PORT)."; \
+		WESHOP_API_KEY=$(EMULATOR_KEY) WESHOP_BASE_URL=http://127.0.0.1:$(PORT) \
+			$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks; \
+	fi
+
+emulator: $(VENV)/.test-installed
+	$(BIN)/python -m weshop_nb.emulator --port $(PORT) --api-key $(EMULATOR_KEY)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,46 @@
+"""Shared fixtures: a clean environment, images of any size, and a live emulator."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+
+import pytest
+from PIL import Image
+
+from weshop_nb import WeShopClient, emulator
+
+API_KEY = "test-key-7f3a9c1e-do-not-leak"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test sees the developer's key, service URL or history folder."""
+    monkeypatch.delenv("WESHOP_API_KEY", raising=False)
+    monkeypatch.delenv("WESHOP_BASE_URL", raising=False)
+    monkeypatch.setenv("WESHOP_NB_HOME", str(tmp_path_factory.mktemp("weshop_home")))
+
+
+@pytest.fixture
+def make_image() -> Callable[..., bytes]:
+    """``make_image(width, height, fmt="PNG", color="teal")`` -> encoded bytes."""
+
+    def make(width: int = 640, height: int = 800, fmt: str = "PNG", color: str = "teal") -> bytes:
+        buffer = io.BytesIO()
+        Image.new("RGB", (width, height), color).save(buffer, format=fmt)
+        return buffer.getvalue()
+
+    return make
+
+
+@pytest.fixture
+def emu() -> Iterator[emulator.EmulatorServer]:
+    """A fresh emulator on a free loopback port, fast enough for tests."""
+    with emulator.serve(api_key=API_KEY, latency=0.4, seed=7) as server:
+        yield server
+
+
+@pytest.fixture
+def client(emu: emulator.EmulatorServer) -> Iterator[WeShopClient]:
+    with WeShopClient(api_key=API_KEY, base_url=emu.base_url, timeout=(2, 5)) as weshop:
+        yield weshop

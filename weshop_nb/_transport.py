@@ -1,0 +1,95 @@
+"""The HTTP session under the client: pooled connections, timeouts and retry policy.
+
+Retries live here, in urllib3's ``Retry`` on mounted adapters, so the client code above
+never loops by hand. Two policies are mounted:
+
+* read-only or repeatable calls (agent info, task query, image upload) are retried on
+  429/502/503/504, on connection errors and on dropped replies;
+* calls that change state on the service (create, execute, delete) are retried only
+  when the request provably never reached it: the connection could not be opened, or
+  the service answered 429 (it refused before doing any work). A reply lost after the
+  request was sent is *not* retried here; the client reconciles it instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+API_PREFIX = "/openapi/v1"
+#: Paths whose repetition changes nothing on the service.
+REPEATABLE_PATHS = ("/agent/task/query", "/agent/info", "/asset/upload/image")
+RETRY_STATUSES = (429, 502, 503, 504)
+#: A Retry-After longer than this is cut short: a notebook should not hang for an hour.
+MAX_RETRY_AFTER = 30.0
+
+
+class _ServiceRetry(Retry):
+    """urllib3's Retry, plus: 429 is safe to repeat for any method, and Retry-After is capped."""
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code == 429 and self.total:
+            return True
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def get_retry_after(self, response: Any) -> float | None:
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+
+
+def _retry(max_retries: int, methods: frozenset[str], backoff: float) -> Retry:
+    return _ServiceRetry(
+        total=max_retries,
+        connect=max_retries,
+        read=max_retries,
+        status=max_retries,
+        other=0,
+        redirect=2,
+        allowed_methods=methods,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=backoff,
+        backoff_jitter=backoff / 2,
+        backoff_max=10.0,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+def build_session(base_url: str, *, max_retries: int = 3, backoff: float = 0.5) -> requests.Session:
+    """A session whose adapters carry the retry policy of the module docstring."""
+    session = requests.Session()
+    session.trust_env = True
+    safe = HTTPAdapter(max_retries=_retry(max_retries, frozenset({"GET", "HEAD"}), backoff), pool_maxsize=16)
+    repeatable = HTTPAdapter(
+        max_retries=_retry(max_retries, frozenset({"GET", "HEAD", "POST"}), backoff), pool_maxsize=16
+    )
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, safe)
+    # requests picks the longest matching prefix, so these win for their own paths.
+    for path in REPEATABLE_PATHS:
+        session.mount(base_url + API_PREFIX + path, repeatable)
+    return session
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when a requests error proves the request did not reach the service."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    # requests wraps urllib3's errors; the connection-level ones happen before sending.
+    from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, (NewConnectionError, ConnectTimeoutError, NameResolutionError)):
+            return True
+        stack.extend([getattr(item, "reason", None), getattr(item, "__cause__", None), getattr(item, "__context__", None)])
+        stack.extend(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))
+    return False

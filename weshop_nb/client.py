@@ -1,0 +1,377 @@
+"""``WeShopClient``: the one place that speaks HTTP to the WeShop AI OpenAPI.
+
+Every call goes through :meth:`WeShopClient._request`, which adds the key, the
+timeouts and the envelope handling (``success``/``code``/``message`` or ``msg``), and
+turns every failure into an error of :mod:`weshop_nb.errors`. Retries are the
+transport's (see :mod:`weshop_nb._transport`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from . import _transport
+from .errors import (
+    AuthenticationError,
+    ExecutionFailed,
+    InvalidRequestError,
+    RateLimitError,
+    ServiceError,
+    WaitTimeout,
+)
+from .models import FAILED, PENDING, AgentInfo, Execution, Task
+
+__all__ = ["WeShopClient", "DEFAULT_BASE_URL"]
+
+DEFAULT_BASE_URL = "https://openapi.weshop.ai"
+#: (connect, read) seconds. Uploads of 10 MB over a slow link need the long read.
+DEFAULT_TIMEOUT = (5.0, 30.0)
+#: Result images are public URLs; refuse anything bigger than this.
+MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
+_NO_KEY = (
+    "No WeShop API key. Set the WESHOP_API_KEY environment variable, run `%weshop login`, "
+    "or pass WeShopClient(api_key=...). Without a key, `%weshop demo` uses the offline emulator."
+)
+
+
+def _check_url(url: str, what: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidRequestError(f"{what} {url!r} is not an http(s) URL.")
+    return url
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+
+
+def _raise_for_envelope(response: requests.Response) -> dict[str, Any]:
+    """The ``data`` of a successful reply, or the typed error the reply describes."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        snippet = response.text[:120].strip() or "empty body"
+        if status in (401, 403, 429):
+            body = {"success": False, "message": snippet}
+        else:
+            message = f"The service sent a reply that is not a JSON envelope (HTTP {status}): {snippet!r}"
+            raise ServiceError(message, response=response)
+    success = body.get("success")
+    code = body.get("code")
+    if success is None:
+        success = str(code) == "0"
+    if str(success).lower() == "true" and status < 400:
+        data = body.get("data")
+        return data if isinstance(data, dict) else {}
+    message = str(body.get("message") or body.get("msg") or response.reason or "request refused")
+    if status in (401, 403):
+        raise AuthenticationError(f"The service refused the API key: {message}", code=code, response=response)
+    if status == 429:
+        raise RateLimitError(
+            f"Rate limited by the service: {message}", code=code, response=response, retry_after=_retry_after(response)
+        )
+    if status >= 500:
+        raise ServiceError(f"The service failed (HTTP {status}): {message}", code=code, response=response)
+    raise InvalidRequestError(message, code=code, response=response)
+
+
+class WeShopClient:
+    """A client for the whole WeShop AI OpenAPI (v1).
+
+    Parameters
+    ----------
+    api_key : str, optional
+        Sent raw in the ``Authorization`` header. Defaults to ``WESHOP_API_KEY``.
+        Never shown in a repr, an error or a log.
+    base_url : str, optional
+        Defaults to ``WESHOP_BASE_URL``, then ``https://openapi.weshop.ai``.
+    timeout : float or (connect, read), optional
+        Seconds for every call; default ``(5, 30)``.
+    max_retries : int, optional
+        Retries of the transport (see :mod:`weshop_nb._transport`); default 3.
+
+    Examples
+    --------
+    >>> client = WeShopClient()                                   # doctest: +SKIP
+    >>> url = client.upload_image("garment.png")                  # doctest: +SKIP
+    >>> task = client.create_task("aimodel", "v1.0", originalImage=url)  # doctest: +SKIP
+    >>> exe = client.execute(task.id, {"textDescription": "on a beach"})  # doctest: +SKIP
+    >>> client.wait(exe.id).images                                # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+    ) -> None:
+        self._api_key = api_key or os.environ.get("WESHOP_API_KEY") or None
+        base = (base_url or os.environ.get("WESHOP_BASE_URL") or DEFAULT_BASE_URL).strip().rstrip("/")
+        self.base_url = _check_url(base, "base_url")
+        self.timeout = timeout
+        self._session = _transport.build_session(self.base_url, max_retries=max_retries)
+        self._lock = threading.Lock()
+        self._uploads: dict[str, str] = {}  # sha256 of the bytes -> URL the service gave
+        self._agent_info: dict[tuple[str, str], AgentInfo] = {}
+        # Execution ids this client knows per task, so an execute whose reply was lost
+        # can be told apart from older executions with the same parameters.
+        self._known: dict[str, set[str]] = {}
+        self._task_of: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"WeShopClient(base_url={self.base_url!r}, api_key={'set' if self._api_key else 'missing'})"
+
+    @property
+    def has_key(self) -> bool:
+        """True when an API key is configured (its value is never exposed)."""
+        return bool(self._api_key)
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._session.close()
+
+    def __enter__(self) -> WeShopClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the choke point -------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        if not self._api_key:
+            raise AuthenticationError(_NO_KEY)
+        url = self.base_url + _transport.API_PREFIX + path
+        headers = {"Authorization": self._api_key, "Accept": "application/json"}
+        try:
+            response = self._session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(exc, path) from None
+        return _raise_for_envelope(response)
+
+    def _transport_error(self, exc: requests.exceptions.RequestException, path: str) -> ServiceError:
+        if _transport.never_sent(exc):
+            error = ServiceError(f"Could not reach the WeShop service at {self.base_url} (is it up, is the URL right?).")
+        elif isinstance(exc, requests.exceptions.Timeout):
+            error = ServiceError(f"No reply from {self.base_url} within the timeout for {path}.")
+        else:
+            error = ServiceError(f"The connection to {self.base_url} failed during {path}: {type(exc).__name__}.")
+        error.sent = not _transport.never_sent(exc)  # type: ignore[attr-defined]
+        return error
+
+    # -- assets ----------------------------------------------------------------------
+
+    def upload_image(self, image: Any) -> str:
+        """Upload an image and return its URL on the service.
+
+        ``image`` may be a path, bytes, a PIL image or a binary file object. The upload
+        rules are checked first, locally (see :func:`weshop_nb.images.check_upload_rules`);
+        the same bytes are uploaded once per client.
+        """
+        from .images import prepare_upload
+
+        prepared = prepare_upload(image)
+        with self._lock:
+            cached = self._uploads.get(prepared.sha256)
+        if cached:
+            return cached
+        files = {"image": (prepared.filename, prepared.data, prepared.mime_type)}
+        url = str(self._request("POST", "/asset/upload/image", files=files).get("image") or "")
+        if not url:
+            raise ServiceError("The service accepted the upload but sent no image URL.")
+        with self._lock:
+            self._uploads[prepared.sha256] = url
+        return url
+
+    # -- tasks -----------------------------------------------------------------------
+
+    def create_task(
+        self, agent_name: str = "aimodel", agent_version: str = "v1.0", **init_params: Any
+    ) -> Task:
+        """Create a task and return it (``task.id``).
+
+        ``init_params`` are the agent's initial parameters, e.g. ``originalImage`` and
+        ``taskName``. An ``originalImage`` that is not an http(s) URL (a path, bytes, a
+        PIL image) is uploaded first.
+        """
+        source = init_params.get("originalImage")
+        if source is not None and not (isinstance(source, str) and source.startswith(("http://", "https://"))):
+            init_params["originalImage"] = self.upload_image(source)
+        body = {"agentName": agent_name, "agentVersion": agent_version, "initParams": init_params}
+        data = self._request("POST", "/agent/task/create", json=body)
+        task_id = str(data.get("taskId") or "")
+        if not task_id:
+            raise ServiceError("The service created a task but sent no taskId.")
+        with self._lock:
+            self._known[task_id] = set()
+        return Task(id=task_id, agent_name=agent_name, agent_version=agent_version, init_params=init_params)
+
+    def execute(self, task_id: str, params: Mapping[str, Any], callback_url: str | None = None) -> Execution:
+        """Start an execution of ``task_id`` with ``params``; returns it as ``pending``.
+
+        If the reply is lost after the request was sent, the task is queried for the new
+        execution before anything is sent again, so a retry never starts a duplicate.
+        """
+        task_id = str(task_id)
+        body: dict[str, Any] = {"taskId": task_id, "params": dict(params)}
+        if callback_url is not None:
+            body["callbackUrl"] = _check_url(callback_url, "callback_url")
+        if task_id not in self._known:
+            self.get_task(task_id)  # remember what exists, to recognise ours later
+        try:
+            data = self._request("POST", "/agent/task/execute", json=body)
+        except ServiceError as exc:
+            if not getattr(exc, "sent", False):
+                raise
+            adopted = self._reconcile(task_id, body["params"])
+            if adopted is not None:
+                return adopted
+            data = self._request("POST", "/agent/task/execute", json=body)
+        execution_id = str(data.get("executionId") or "")
+        if not execution_id:
+            raise ServiceError("The service started an execution but sent no executionId.")
+        self._remember(task_id, execution_id)
+        return Execution(
+            id=execution_id, status=PENDING, params=dict(params), executed_at=None, results=(), task_id=task_id
+        )
+
+    def _remember(self, task_id: str, *execution_ids: str) -> None:
+        with self._lock:
+            self._known.setdefault(task_id, set()).update(execution_ids)
+            for execution_id in execution_ids:
+                self._task_of[execution_id] = task_id
+
+    def _reconcile(self, task_id: str, params: Mapping[str, Any]) -> Execution | None:
+        """After a lost execute reply: the execution it started, if the service has one."""
+        task = self.get_task(task_id, _record=False)
+        with self._lock:
+            known = set(self._known.get(task_id, ()))
+        new = [e for e in task.executions if e.id not in known and dict(e.params) == dict(params)]
+        if not new:
+            return None
+        self._remember(task_id, new[-1].id)
+        return new[-1]
+
+    def get_execution(self, execution_id: str) -> Execution:
+        """Query one execution by id: status, parameters and result images."""
+        execution_id = str(execution_id)
+        data = self._request("POST", "/agent/task/query", json={"executionId": execution_id})
+        task_id = self._task_of.get(execution_id)
+        task = Task.from_api(data, task_id=task_id or "")
+        found = task.execution(execution_id) or (task.executions[0] if len(task.executions) == 1 else None)
+        if found is None:
+            raise InvalidRequestError(f"The service returned no execution {execution_id!r}.")
+        return found
+
+    def get_task(self, task_id: str, *, _record: bool = True) -> Task:
+        """Query a task: its agent, initial parameters and up to 20 recent executions, oldest first."""
+        task_id = str(task_id)
+        task = Task.from_api(self._request("POST", "/agent/task/query", json={"taskId": task_id}), task_id=task_id)
+        if _record:
+            self._remember(task_id, *(e.id for e in task.executions))
+        return task
+
+    def delete_task(self, task_id: str) -> None:
+        """Delete a task and its execution records on the service."""
+        self._request("POST", "/agent/task/delete", json={"taskId": str(task_id)})
+        with self._lock:
+            self._known.pop(str(task_id), None)
+
+    def agent_info(self, agent_name: str = "aimodel", agent_version: str = "v1.0", *, refresh: bool = False) -> AgentInfo:
+        """Locations and fashion models of an agent version; cached per client unless ``refresh``."""
+        key = (agent_name, agent_version)
+        if refresh or key not in self._agent_info:
+            params = {"agentName": agent_name, "agentVersion": agent_version}
+            data = self._request("GET", "/agent/info", params=params)
+            self._agent_info[key] = AgentInfo.from_api(data, agent_name=agent_name, agent_version=agent_version)
+        return self._agent_info[key]
+
+    # -- waiting ---------------------------------------------------------------------
+
+    def wait(
+        self,
+        execution_id: str,
+        *,
+        timeout: float | None = 600.0,
+        poll_interval: float = 2.0,
+        max_interval: float = 15.0,
+        raise_on_failure: bool = True,
+        on_update: Callable[[Execution], None] | None = None,
+    ) -> Execution:
+        """Poll an execution until it is ``success`` or ``failed``.
+
+        The interval starts at ``poll_interval`` and grows by half each time nothing
+        changed, up to ``max_interval``. A poll that fails for a transient reason
+        (service error, rate limit, network) is retried; the execution is never lost.
+
+        Raises
+        ------
+        ExecutionFailed
+            When it ended ``failed`` and ``raise_on_failure`` (``.execution`` holds it).
+        WaitTimeout
+            When ``timeout`` seconds passed first (``.execution`` holds the last state seen).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        interval = poll_interval
+        last: Execution | None = None
+        while True:
+            try:
+                current = self.get_execution(execution_id)
+            except (ServiceError, RateLimitError) as exc:
+                current, pause = last, max(interval, getattr(exc, "retry_after", None) or 0)
+            else:
+                changed = last is None or current.status != last.status or len(current.images) != len(last.images)
+                interval = poll_interval if changed else min(interval * 1.5, max_interval)
+                pause = interval
+                if changed and on_update is not None:
+                    on_update(current)
+                if current.done:
+                    break
+            last = current
+            if deadline is not None and time.monotonic() + pause > deadline:
+                state = last.status if last else "unknown"
+                raise WaitTimeout(
+                    f"Execution {execution_id} still {state} after {timeout:g} s; it goes on, "
+                    f"call wait() again or get_execution() later.",
+                    execution=last,
+                )
+            time.sleep(pause)
+        if current.status == FAILED and raise_on_failure:
+            reason = current.error or "no reason given"
+            raise ExecutionFailed(f"Execution {execution_id} failed: {reason}", execution=current)
+        return current
+
+    # -- result images -----------------------------------------------------------------
+
+    def fetch_image(self, url: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
+        """Download a result or catalogue image (public URL; the key is never sent with it)."""
+        _check_url(url, "image URL")
+        try:
+            with self._session.get(url, timeout=self.timeout, stream=True) as response:
+                if response.status_code >= 400:
+                    raise ServiceError(f"Fetching {url} failed with HTTP {response.status_code}.", response=response)
+                chunks, size = [], 0
+                for chunk in response.iter_content(64 * 1024):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise ServiceError(f"{url} is larger than {max_bytes} bytes; not downloaded.")
+                    chunks.append(chunk)
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(exc, url) from None
+        return b"".join(chunks)
+

@@ -1,0 +1,18 @@
+"""An offline emulator of the WeShop AI OpenAPI, for tutorials, demos and tests.
+
+It serves the service's paths (``/openapi/v1/...``) with the same envelope, refusals,
+upload rules, agents, 20-execution window and callbacks, and makes deterministic
+synthetic result images with Pillow. It imports nothing from the rest of weshop_nb.
+
+>>> from weshop_nb import emulator
+>>> with emulator.serve(port=0, api_key="demo-key") as emu:   # doctest: +SKIP
+...     emu.base_url
+
+From a shell: ``python -m weshop_nb.emulator --port 8765 --api-key demo-key``.
+"""
+
+from .app import Emulator
+from .faults import KINDS as FAULT_KINDS
+from .server import EmulatorServer, serve
+
+__all__ = ["FAULT_KINDS", "Emulator", "EmulatorServer", "serve"]

@@ -1,0 +1,342 @@
+"""The emulator's WSGI application: the service's paths, envelope and refusals.
+
+Envelope quirks are kept on purpose, as the reference shows them: create and execute
+answer ``code: 0`` with ``message``; query, delete, info and upload answer ``code: "0"``
+with ``msg``. Refusals carry ``success: false``, a numeric ``code`` and a ``msg`` that
+says what to fix. No bad request ever gets a 5xx.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from . import catalogue as default_catalogue
+from . import pictures
+from .callbacks import Callbacks
+from .faults import BEFORE_WORK, Faults, parse_faults
+from .params import Refusal, check_agent, check_execution_params, check_init_params
+from .state import Store
+
+_API = "/openapi/v1"
+_RULES = [
+    Rule(f"{_API}/asset/upload/image", endpoint="upload", methods=["POST"]),
+    Rule(f"{_API}/agent/task/create", endpoint="create", methods=["POST"]),
+    Rule(f"{_API}/agent/task/execute", endpoint="execute", methods=["POST"]),
+    Rule(f"{_API}/agent/task/query", endpoint="query", methods=["POST"]),
+    Rule(f"{_API}/agent/task/delete", endpoint="delete", methods=["POST"]),
+    Rule(f"{_API}/agent/info", endpoint="info", methods=["GET"]),
+    Rule("/files/uploads/<name>", endpoint="upload_file", methods=["GET"]),
+    Rule("/files/results/<execution_id>-<int:slot>.png", endpoint="result_file", methods=["GET"]),
+    Rule("/files/catalogue/<kind>-<int:entry_id>.png", endpoint="catalogue_file", methods=["GET"]),
+    Rule("/_emulator/stats", endpoint="stats", methods=["GET"]),
+    Rule("/", endpoint="home", methods=["GET"]),
+]
+_PICTURE_CACHE = 512
+
+
+class _ConnectionDropped(ConnectionError):
+    """Raised after the socket is reset, so the server writes nothing more."""
+
+
+def _envelope(data: Any = None, *, legacy: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"success": True, "code": 0, "message": "success"} if legacy else {
+        "success": True,
+        "code": "0",
+        "msg": "success",
+    }
+    if data is not None:
+        body["data"] = data
+    return body
+
+
+def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=dict(headers or {}), mimetype="application/json")
+
+
+def _refusal(message: str, status: int, code: int) -> Response:
+    return _json({"success": False, "code": code, "msg": message}, status)
+
+
+class Emulator:
+    """An offline stand-in for the WeShop AI OpenAPI (a WSGI application).
+
+    Parameters
+    ----------
+    api_key : str or iterable of str
+        The keys accepted; each is its own account (tasks are not shared).
+    latency : float or (min, max)
+        Seconds an execution takes from acceptance to its final status.
+    failure_rate : float
+        Share of executions that end ``Failed``. A prompt containing ``#fail`` always fails.
+    faults : mapping or "kind:rate,..."
+        Injected faults, see :mod:`weshop_nb.emulator.faults`.
+    seed : int, optional
+        Makes ids, latencies, failures and faults repeatable.
+    slow_delay : float
+        Seconds a ``slow`` fault holds the reply.
+    fault_endpoints : iterable of str, optional
+        Limit faults to these endpoints (``upload``, ``create``, ``execute``, ``query``,
+        ``delete``, ``info``); default all of them.
+    catalogue : mapping, optional
+        ``{"locations": [...], "fashionModels": [...]}`` to replace the built-in one.
+    """
+
+    def __init__(
+        self,
+        api_key: str | Iterable[str] = "demo-key",
+        *,
+        latency: float | tuple[float, float] = 2.0,
+        failure_rate: float = 0.0,
+        faults: str | Mapping[str, float] | None = None,
+        seed: int | None = None,
+        slow_delay: float = 35.0,
+        fault_endpoints: Iterable[str] | None = None,
+        catalogue: Mapping[str, list[dict[str, Any]]] | None = None,
+        callback_retry_delay: float = 0.5,
+    ) -> None:
+        self.api_keys = {api_key} if isinstance(api_key, str) else set(api_key)
+        self.store = Store(latency=latency, failure_rate=failure_rate, seed=seed)
+        self.faults = Faults(parse_faults(faults), seed=seed, slow_delay=slow_delay)
+        self.fault_endpoints = None if fault_endpoints is None else frozenset(fault_endpoints)
+        self.callbacks = Callbacks(retry_delay=callback_retry_delay)
+        catalogue = catalogue or {}
+        self.locations = list(catalogue.get("locations", default_catalogue.LOCATIONS))
+        self.fashion_models = list(catalogue.get("fashionModels", default_catalogue.FASHION_MODELS))
+        self.requests: Counter[str] = Counter()
+        self._pictures: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self._urls = Map(_RULES).bind("localhost")
+
+    # -- WSGI ------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        request.max_content_length = pictures.UPLOAD_LIMIT_BYTES + 1024 * 1024
+        response = self._respond(request, environ)
+        return response(environ, start_response)
+
+    def _respond(self, request: Request, environ: dict[str, Any]) -> Response:
+        try:
+            endpoint, args = self._urls.match(request.path, method=request.method)
+        except MethodNotAllowed:
+            return _refusal(f"Method {request.method} is not allowed on {request.path}.", 405, 40500)
+        except NotFound:
+            return _refusal(f"No such path: {request.path}.", 404, 40404)
+        with self._lock:
+            self.requests[endpoint] += 1
+        if not request.path.startswith(_API):
+            return getattr(self, f"_on_{endpoint}")(request, **args)
+        targeted = self.fault_endpoints is None or endpoint in self.fault_endpoints
+        fault = self.faults.draw() if targeted else None
+        if fault in BEFORE_WORK:
+            return self._fault_reply(fault)
+        response = self._api(endpoint, request)
+        if fault == "slow":
+            time.sleep(self.faults.slow_delay)
+        elif fault == "reset":
+            self._drop(environ)
+        return response
+
+    def _fault_reply(self, fault: str | None) -> Response:
+        if fault == "429":
+            return _json({"success": False, "code": 42900, "msg": "Too many requests."}, 429, {"Retry-After": "1"})
+        if fault == "badjson":
+            return Response('{"success": true, "code": "0", "data": {"exec', mimetype="application/json")
+        return _refusal("Service temporarily unavailable.", 503, 50300)
+
+    @staticmethod
+    def _drop(environ: dict[str, Any]) -> None:
+        sock = environ.get("werkzeug.socket")
+        if sock is not None:
+            # Linger 0 makes close() send RST: the client sees a reset, not a clean end.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        raise _ConnectionDropped("injected reset")
+
+    def _api(self, endpoint: str, request: Request) -> Response:
+        try:
+            account = self._authenticate(request)
+            return getattr(self, f"_on_{endpoint}")(request, account)
+        except Refusal as refusal:
+            return _refusal(refusal.message, refusal.status, refusal.code)
+        except RequestEntityTooLarge:
+            return _refusal("Image size exceeds the 10MB limit.", 413, 40011)
+        except HTTPException as exc:
+            return _refusal(exc.description or exc.name, exc.code or 400, 40000)
+
+    def _authenticate(self, request: Request) -> str:
+        key = request.headers.get("Authorization", "").strip()
+        if not key:
+            raise Refusal("Missing API key: send it in the Authorization header.", status=401, code=40100)
+        if key.lower().startswith("bearer ") and key[7:].strip() in self.api_keys:
+            raise Refusal("Send the raw API key in Authorization, without 'Bearer'.", status=401, code=40101)
+        if key not in self.api_keys:
+            raise Refusal("Invalid API key.", status=401, code=40101)
+        return key
+
+    @staticmethod
+    def _body(request: Request) -> dict[str, Any]:
+        raw = request.get_data(cache=True)
+        if not raw.strip():
+            raise Refusal("The request body is empty; send a JSON object.", code=40000)
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            raise Refusal(f"The request body is not valid JSON ({exc.msg} at position {exc.pos}).", code=40000) from None
+        if not isinstance(body, dict):
+            raise Refusal("The request body must be a JSON object.", code=40000)
+        return body
+
+    @staticmethod
+    def _id_field(body: Mapping[str, Any], key: str) -> str | None:
+        value = body.get(key)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise Refusal(f"{key} must be a string, got {type(value).__name__}.", code=40002)
+        return value
+
+    # -- the service's endpoints ------------------------------------------------------
+
+    def _on_upload(self, request: Request, account: str) -> Response:
+        upload = request.files.get("image")
+        if upload is None:
+            raise Refusal("Send the image as multipart form-data in a field named 'image'.", code=40001)
+        data = upload.read()
+        extension = pictures.accept_upload(data)
+        name = f"{self.store.new_id()}.{extension}"
+        self.store.add_upload(name, data)
+        return _json(_envelope({"image": f"{request.host_url}files/uploads/{name}"}))
+
+    def _on_create(self, request: Request, account: str) -> Response:
+        body = self._body(request)
+        check_agent(body.get("agentName"), body.get("agentVersion"))
+        init = check_init_params(body.get("initParams"))
+        task = self.store.create_task(account, body["agentName"], body["agentVersion"], init)
+        return _json(_envelope({"taskId": task.id}, legacy=True))
+
+    def _on_execute(self, request: Request, account: str) -> Response:
+        body = self._body(request)
+        task_id = self._id_field(body, "taskId")
+        if task_id is None:
+            raise Refusal("taskId is required.", code=40001)
+        task = self.store.task(account, task_id)
+        params = check_execution_params(
+            task.agent_name,
+            body.get("params"),
+            location_ids={entry["id"] for entry in self.locations},
+            fashion_model_ids={entry["id"] for entry in self.fashion_models},
+        )
+        callback = body.get("callbackUrl")
+        if callback is not None and not (isinstance(callback, str) and callback.startswith(("http://", "https://"))):
+            raise Refusal("callbackUrl must be a complete URL starting with http:// or https://.", code=40002)
+        record = self.store.execute(task, params, request.host_url, callback)
+        if callback:
+            self.callbacks.watch(record, lambda: _envelope(task.view([record], time.time())))
+        return _json(_envelope({"executionId": record.id}, legacy=True))
+
+    def _on_query(self, request: Request, account: str) -> Response:
+        body = self._body(request)
+        execution_id, task_id = self._id_field(body, "executionId"), self._id_field(body, "taskId")
+        now = time.time()
+        if execution_id is not None:  # the reference: executionId wins when both are given
+            task, record = self.store.execution(account, execution_id)
+            return _json(_envelope(task.view([record], now)))
+        if task_id is not None:
+            task = self.store.task(account, task_id)
+            return _json(_envelope(task.view(self.store.recent(task), now)))
+        raise Refusal("Give executionId or taskId.", code=40001)
+
+    def _on_delete(self, request: Request, account: str) -> Response:
+        task_id = self._id_field(self._body(request), "taskId")
+        if task_id is None:
+            raise Refusal("taskId is required.", code=40001)
+        self.store.delete(self.store.task(account, task_id))
+        return _json(_envelope())
+
+    def _on_info(self, request: Request, account: str) -> Response:
+        name, version = request.args.get("agentName"), request.args.get("agentVersion")
+        check_agent(name, version)
+        base = request.host_url
+        shown = {
+            "agentName": name,
+            "agentVersion": version,
+            "locations": [default_catalogue.public_entry(e, "location", base) for e in self.locations],
+            "fashionModels": [default_catalogue.public_entry(e, "model", base) for e in self.fashion_models],
+        }
+        if name != "aimodel":  # scenes and models are aimodel's; other agents have none
+            shown["locations"], shown["fashionModels"] = [], []
+        return _json(_envelope(shown))
+
+    # -- files (public, like the service's image CDN) ----------------------------------
+
+    def _on_upload_file(self, request: Request, name: str) -> Response:
+        data = self.store.uploads.get(name)
+        if data is None:
+            return _refusal(f"No uploaded file {name}.", 404, 40402)
+        extension = name.rsplit(".", 1)[-1]
+        return Response(data, mimetype={"jpg": "image/jpeg"}.get(extension, f"image/{extension}"))
+
+    def _on_result_file(self, request: Request, execution_id: str, slot: int) -> Response:
+        record = self.store.executions.get(execution_id)
+        if record is None or slot >= record.progress(time.time())[1]:
+            return _refusal("No such result image (yet).", 404, 40403)
+        with self._lock:
+            data = self._pictures.get((execution_id, slot))
+        if data is None:
+            data = self._render(record, slot)
+            with self._lock:
+                self._pictures[(execution_id, slot)] = data
+                while len(self._pictures) > _PICTURE_CACHE:
+                    self._pictures.popitem(last=False)
+        return Response(data, mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+    def _render(self, record: Any, slot: int) -> bytes:
+        task = self.store.tasks.get(record.task_id)
+        original = str(task.init_params.get("originalImage", "")) if task else ""
+        source = self.store.uploads.get(original.rsplit("/files/uploads/", 1)[-1]) if "/files/uploads/" in original else None
+        location = next((e for e in self.locations if e["id"] == record.params.get("locationId")), {})
+        model = next((e for e in self.fashion_models if e["id"] == record.params.get("fashionModelId")), {})
+        return pictures.render_result(
+            source=source,
+            colors=location.get("colors"),
+            scene=str(location.get("name", "")),
+            model=str(model.get("name", "")),
+            prompt=str(record.params.get("textDescription", "")),
+            slot=slot,
+        )
+
+    def _on_catalogue_file(self, request: Request, kind: str, entry_id: int) -> Response:
+        entries = {"location": self.locations, "model": self.fashion_models}.get(kind, [])
+        entry = next((e for e in entries if e["id"] == entry_id), None)
+        if entry is None:
+            return _refusal(f"No catalogue picture {kind}-{entry_id}.", 404, 40403)
+        return Response(pictures.render_thumbnail(str(entry["name"]), entry.get("colors")), mimetype="image/png")
+
+    def _on_stats(self, request: Request) -> Response:
+        return _json(self.stats())
+
+    def _on_home(self, request: Request) -> Response:
+        return Response(f"WeShop OpenAPI emulator (weshop_nb). API under {request.host_url}openapi/v1/\n")
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: requests by endpoint, tasks and executions created, faults injected, callbacks."""
+        with self._lock:
+            requests = dict(self.requests)
+        return {
+            "requests": requests,
+            **dict(self.store.counters),
+            "faults": dict(self.faults.injected),
+            "callbacks": len(self.callbacks.log),
+        }

@@ -1,0 +1,91 @@
+"""Running the emulator: a threaded werkzeug server on loopback, in a background thread."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from .app import Emulator
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log: in a notebook every request would print a line to stderr."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def log_error(self, *args: Any) -> None:
+        pass
+
+
+class EmulatorServer:
+    """A running emulator. Use as a context manager, or call :meth:`start` and :meth:`stop`.
+
+    Attributes
+    ----------
+    base_url : str
+        ``http://127.0.0.1:PORT``, to pass to ``WeShopClient(base_url=...)``.
+    api_key : str
+        The (first) key the emulator accepts.
+    emulator : Emulator
+        The application, for its counters (``emulator.stats()``) and state.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str = "demo-key", **options: Any) -> None:
+        self.api_key = api_key
+        self.emulator = Emulator(api_key, **options)
+        self._server: BaseWSGIServer = make_server(
+            host, port, self.emulator, threaded=True, request_handler=_QuietHandler
+        )
+        self.host, self.port = host, self._server.server_port
+        self.base_url = f"http://{host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<EmulatorServer {self.base_url} {state}>"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> EmulatorServer:
+        if not self.running:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="weshop-emulator", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.emulator.callbacks.stop()
+        if self.running:
+            self._server.shutdown()
+            self._thread.join(timeout=5)  # type: ignore[union-attr]
+        self._server.server_close()
+
+    def stats(self) -> dict[str, Any]:
+        return self.emulator.stats()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve(*, port: int = 0, api_key: str = "demo-key", host: str = "127.0.0.1", **options: Any) -> EmulatorServer:
+    """Start an emulator in a background thread; returns the running :class:`EmulatorServer`.
+
+    ``port=0`` picks a free port. Options are those of :class:`Emulator` (``latency``,
+    ``failure_rate``, ``faults``, ``seed``, ``slow_delay``, ``catalogue``).
+
+    Examples
+    --------
+    >>> from weshop_nb import emulator, WeShopClient
+    >>> with emulator.serve(latency=0.5) as emu:
+    ...     client = WeShopClient(api_key=emu.api_key, base_url=emu.base_url)
+    """
+    return EmulatorServer(host=host, port=port, api_key=api_key, **options).start()

@@ -1,0 +1,82 @@
+"""One exception tree for everything weshop_nb raises about the service.
+
+Every error carries ``code`` (the service's own code, when it sent one), ``message``
+(plain words, never the API key) and ``response`` (the ``requests.Response`` behind it,
+when there was one), so a notebook can show a one-line reason and a program can branch
+on the type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "WeShopError",
+    "AuthenticationError",
+    "InvalidRequestError",
+    "ImageValidationError",
+    "RateLimitError",
+    "ServiceError",
+    "ExecutionFailed",
+    "WaitTimeout",
+]
+
+
+class WeShopError(Exception):
+    """Base class of every error about the WeShop service."""
+
+    def __init__(self, message: str, *, code: Any = None, response: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.response = response
+
+    def __str__(self) -> str:
+        if self.code in (None, ""):
+            return self.message
+        return f"{self.message} (code {self.code})"
+
+
+class AuthenticationError(WeShopError):
+    """The API key is missing, wrong or not allowed to do this."""
+
+
+class InvalidRequestError(WeShopError):
+    """The service refused the request as given (bad parameter, unknown id, ...)."""
+
+
+class ImageValidationError(InvalidRequestError):
+    """An image breaks one of the upload rules; checked locally before any upload."""
+
+    def __init__(self, message: str, *, rule: str, measured: Any = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.measured = measured
+
+
+class RateLimitError(WeShopError):
+    """The service asked us to slow down (HTTP 429) and retries did not get through."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServiceError(WeShopError):
+    """The service failed, could not be reached, or sent a reply we cannot read."""
+
+
+class ExecutionFailed(WeShopError):
+    """An execution ended with status ``failed``; ``.execution`` holds it."""
+
+    def __init__(self, message: str, *, execution: Any) -> None:
+        super().__init__(message)
+        self.execution = execution
+
+
+class WaitTimeout(WeShopError):
+    """An execution was still not finished when the wait ran out; ``.execution`` holds it."""
+
+    def __init__(self, message: str, *, execution: Any) -> None:
+        super().__init__(message)
+        self.execution = execution

@@ -1,0 +1,197 @@
+"""Upload rules checked before any byte leaves, and thumbnails.
+
+The service refuses images that break its rules, but only after the upload; checking
+here first saves the round trip and lets the message say exactly which rule broke and
+by how much. Formats are judged by content (Pillow), never by file name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from typing import IO, Any, Union
+
+from PIL import Image
+
+from .errors import ImageValidationError
+
+__all__ = [
+    "ALLOWED_FORMATS",
+    "MAX_BYTES",
+    "MIN_SIDE",
+    "MAX_ASPECT_RATIO",
+    "MAX_PIXELS",
+    "ImageFile",
+    "ImageSource",
+    "prepare_upload",
+    "check_upload_rules",
+    "thumbnail",
+]
+
+#: Pillow format name -> (the word users know, MIME type). MPO is how Pillow names
+#: many camera JPEGs.
+ALLOWED_FORMATS = {
+    "PNG": ("png", "image/png"),
+    "JPEG": ("jpeg", "image/jpeg"),
+    "MPO": ("jpeg", "image/jpeg"),
+    "WEBP": ("webp", "image/webp"),
+}
+MAX_BYTES = 10 * 1024 * 1024
+MIN_SIDE = 512
+MAX_ASPECT_RATIO = 2.0
+#: Above this many pixels an image is treated as a decompression bomb: a small file
+#: that would take gigabytes to decode. 64 MP still admits any camera photo.
+MAX_PIXELS = 64_000_000
+
+ImageSource = Union[str, "os.PathLike[str]", bytes, bytearray, Image.Image, IO[bytes]]
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """An image that passed every upload rule, ready to send."""
+
+    data: bytes
+    filename: str
+    format: str
+    width: int
+    height: int
+    sha256: str
+
+    @property
+    def mime_type(self) -> str:
+        return next(mime for word, mime in ALLOWED_FORMATS.values() if word == self.format)
+
+    def __repr__(self) -> str:
+        return f"ImageFile({self.filename!r}, {self.format}, {self.width}x{self.height}, {len(self.data)} bytes)"
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def _encode_pil(image: Image.Image) -> bytes:
+    # Lossless first; a photo too big as PNG is sent as high-quality JPEG instead.
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    if buffer.tell() <= MAX_BYTES:
+        return buffer.getvalue()
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def _read_source(source: Any) -> tuple[bytes, str]:
+    """Bytes and a file name from a path, bytes, a PIL image or a binary file object."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), "image"
+    if isinstance(source, Image.Image):
+        return _encode_pil(source), "image.png"
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if path.startswith(("http://", "https://")):
+            raise ImageValidationError(
+                f"{path!r} is already a URL: pass it as originalImage directly, no upload needed.",
+                rule="source",
+            )
+        with open(path, "rb") as handle:
+            return handle.read(), os.path.basename(path)
+    if hasattr(source, "read"):
+        data = source.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise ImageValidationError("The file object must be opened in binary mode ('rb').", rule="source")
+        return bytes(data), os.path.basename(str(getattr(source, "name", "") or "image"))
+    raise ImageValidationError(
+        f"Cannot read an image from {type(source).__name__}: pass a path, bytes, a PIL image or a file object.",
+        rule="source",
+    )
+
+
+def check_upload_rules(data: bytes, filename: str = "image") -> ImageFile:
+    """Check ``data`` against every upload rule of the service.
+
+    Rules, in the order checked: at most 10 MB; a png, jpeg or webp image by content;
+    not a decompression bomb; width and height both above 512 px; aspect ratio
+    (long side / short side) below 2; the whole image decodes (not truncated).
+
+    Raises
+    ------
+    ImageValidationError
+        Naming the broken rule and the measured value, e.g.
+        ``"height 400 px, must be above 512 px"``.
+    """
+    if len(data) > MAX_BYTES:
+        raise ImageValidationError(
+            f"{filename}: file size {_megabytes(len(data))}, must be at most 10 MB.", rule="size", measured=len(data)
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageValidationError(
+            f"{filename}: refused as a decompression bomb ({exc}).", rule="pixels", measured=None
+        ) from None
+    except Exception:
+        raise ImageValidationError(
+            f"{filename}: not an image Pillow can read; allowed formats are png, jpeg, jpg, webp.", rule="format"
+        ) from None
+    with image:
+        if image.format not in ALLOWED_FORMATS:
+            raise ImageValidationError(
+                f"{filename}: format {image.format}, must be one of png, jpeg, jpg, webp.",
+                rule="format",
+                measured=image.format,
+            )
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise ImageValidationError(
+                f"{filename}: {width}x{height} is {width * height / 1e6:.0f} megapixels, refused as a "
+                f"decompression bomb (at most {MAX_PIXELS / 1e6:.0f}).",
+                rule="pixels",
+                measured=width * height,
+            )
+        for side, value in (("width", width), ("height", height)):
+            if value <= MIN_SIDE:
+                raise ImageValidationError(
+                    f"{filename}: {side} {value} px, must be above {MIN_SIDE} px.", rule=side, measured=value
+                )
+        ratio = max(width, height) / min(width, height)
+        if ratio >= MAX_ASPECT_RATIO:
+            raise ImageValidationError(
+                f"{filename}: aspect ratio {ratio:.2f} ({width}x{height}), must be below {MAX_ASPECT_RATIO:g}.",
+                rule="aspect_ratio",
+                measured=ratio,
+            )
+        try:
+            image.load()
+        except Exception as exc:
+            raise ImageValidationError(
+                f"{filename}: the image data is damaged or truncated ({exc}).", rule="integrity"
+            ) from None
+        word = ALLOWED_FORMATS[image.format][0]
+    return ImageFile(
+        data=data,
+        filename=filename,
+        format=word,
+        width=width,
+        height=height,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def prepare_upload(source: ImageSource) -> ImageFile:
+    """Read ``source`` (path, bytes, PIL image or binary file object) and check the rules."""
+    data, filename = _read_source(source)
+    return check_upload_rules(data, filename)
+
+
+def thumbnail(data: bytes, max_side: int = 256, quality: int = 80) -> bytes:
+    """A JPEG no larger than ``max_side`` on its long side, for grids and saved notebooks."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.thumbnail((max_side, max_side))
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
