@@ -60,7 +60,11 @@ def test_execute_returns_pending_execution(client, recorded) -> None:
     params = {"generatedContent": "freeCreation", "maskType": "autoApparelSegment", "locationId": 2002093}
     execution = client.execute(task.id, params, callback_url="https://example.test/hook")
     assert (execution.id, execution.status, execution.task_id) == ("<execution id>", "pending", "<task id>")
-    assert _body(recorded.calls[1]) == {"taskId": "<task id>", "params": params, "callbackUrl": "https://example.test/hook"}
+    assert _body(recorded.calls[1]) == {
+        "taskId": "<task id>",
+        "params": params,
+        "callbackUrl": "https://example.test/hook",
+    }
 
 
 def test_execute_on_unknown_task_first_learns_its_executions(client, recorded) -> None:
@@ -172,7 +176,9 @@ def test_refusals_become_typed_errors(client, recorded, status, body, error, tex
 
 
 def test_rate_limit_error_carries_retry_after(client, recorded) -> None:
-    recorded.post(API + "/agent/task/delete", status=429, json={"success": False, "msg": "slow"}, headers={"Retry-After": "7"})
+    recorded.post(
+        API + "/agent/task/delete", status=429, json={"success": False, "msg": "slow"}, headers={"Retry-After": "7"}
+    )
     with pytest.raises(RateLimitError) as caught:
         client.delete_task("t")
     assert caught.value.retry_after == 7.0

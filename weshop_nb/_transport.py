@@ -90,6 +90,8 @@ def never_sent(exc: BaseException) -> bool:
         seen.add(id(item))
         if isinstance(item, (NewConnectionError, ConnectTimeoutError, NameResolutionError)):
             return True
-        stack.extend([getattr(item, "reason", None), getattr(item, "__cause__", None), getattr(item, "__context__", None)])
+        stack.extend(
+            [getattr(item, "reason", None), getattr(item, "__cause__", None), getattr(item, "__context__", None)]
+        )
         stack.extend(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))
     return False

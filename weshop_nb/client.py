@@ -166,7 +166,9 @@ class WeShopClient:
 
     def _transport_error(self, exc: requests.exceptions.RequestException, path: str) -> ServiceError:
         if _transport.never_sent(exc):
-            error = ServiceError(f"Could not reach the WeShop service at {self.base_url} (is it up, is the URL right?).")
+            error = ServiceError(
+                f"Could not reach the WeShop service at {self.base_url} (is it up, is the URL right?)."
+            )
         elif isinstance(exc, requests.exceptions.Timeout):
             error = ServiceError(f"No reply from {self.base_url} within the timeout for {path}.")
         else:
@@ -200,9 +202,7 @@ class WeShopClient:
 
     # -- tasks -----------------------------------------------------------------------
 
-    def create_task(
-        self, agent_name: str = "aimodel", agent_version: str = "v1.0", **init_params: Any
-    ) -> Task:
+    def create_task(self, agent_name: str = "aimodel", agent_version: str = "v1.0", **init_params: Any) -> Task:
         """Create a task and return it (``task.id``).
 
         ``init_params`` are the agent's initial parameters, e.g. ``originalImage`` and
@@ -292,7 +292,9 @@ class WeShopClient:
         with self._lock:
             self._known.pop(str(task_id), None)
 
-    def agent_info(self, agent_name: str = "aimodel", agent_version: str = "v1.0", *, refresh: bool = False) -> AgentInfo:
+    def agent_info(
+        self, agent_name: str = "aimodel", agent_version: str = "v1.0", *, refresh: bool = False
+    ) -> AgentInfo:
         """Locations and fashion models of an agent version; cached per client unless ``refresh``."""
         key = (agent_name, agent_version)
         if refresh or key not in self._agent_info:
@@ -374,4 +376,3 @@ class WeShopClient:
         except requests.exceptions.RequestException as exc:
             raise self._transport_error(exc, url) from None
         return b"".join(chunks)
-

@@ -29,18 +29,19 @@ from .params import Refusal, check_agent, check_execution_params, check_init_par
 from .state import Store
 
 _API = "/openapi/v1"
-_RULES = [
-    Rule(f"{_API}/asset/upload/image", endpoint="upload", methods=["POST"]),
-    Rule(f"{_API}/agent/task/create", endpoint="create", methods=["POST"]),
-    Rule(f"{_API}/agent/task/execute", endpoint="execute", methods=["POST"]),
-    Rule(f"{_API}/agent/task/query", endpoint="query", methods=["POST"]),
-    Rule(f"{_API}/agent/task/delete", endpoint="delete", methods=["POST"]),
-    Rule(f"{_API}/agent/info", endpoint="info", methods=["GET"]),
-    Rule("/files/uploads/<name>", endpoint="upload_file", methods=["GET"]),
-    Rule("/files/results/<execution_id>-<int:slot>.png", endpoint="result_file", methods=["GET"]),
-    Rule("/files/catalogue/<kind>-<int:entry_id>.png", endpoint="catalogue_file", methods=["GET"]),
-    Rule("/_emulator/stats", endpoint="stats", methods=["GET"]),
-    Rule("/", endpoint="home", methods=["GET"]),
+# (path, endpoint, method); werkzeug Rules belong to one Map, so each emulator builds its own.
+_ROUTES = [
+    (f"{_API}/asset/upload/image", "upload", "POST"),
+    (f"{_API}/agent/task/create", "create", "POST"),
+    (f"{_API}/agent/task/execute", "execute", "POST"),
+    (f"{_API}/agent/task/query", "query", "POST"),
+    (f"{_API}/agent/task/delete", "delete", "POST"),
+    (f"{_API}/agent/info", "info", "GET"),
+    ("/files/uploads/<name>", "upload_file", "GET"),
+    ("/files/results/<execution_id>-<int:slot>.png", "result_file", "GET"),
+    ("/files/catalogue/<kind>-<int:entry_id>.png", "catalogue_file", "GET"),
+    ("/_emulator/stats", "stats", "GET"),
+    ("/", "home", "GET"),
 ]
 _PICTURE_CACHE = 512
 
@@ -50,11 +51,15 @@ class _ConnectionDropped(ConnectionError):
 
 
 def _envelope(data: Any = None, *, legacy: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {"success": True, "code": 0, "message": "success"} if legacy else {
-        "success": True,
-        "code": "0",
-        "msg": "success",
-    }
+    body: dict[str, Any] = (
+        {"success": True, "code": 0, "message": "success"}
+        if legacy
+        else {
+            "success": True,
+            "code": "0",
+            "msg": "success",
+        }
+    )
     if data is not None:
         body["data"] = data
     return body
@@ -116,7 +121,7 @@ class Emulator:
         self.requests: Counter[str] = Counter()
         self._pictures: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._lock = threading.Lock()
-        self._urls = Map(_RULES).bind("localhost")
+        self._urls = Map([Rule(p, endpoint=e, methods=[m]) for p, e, m in _ROUTES]).bind("localhost")
 
     # -- WSGI ------------------------------------------------------------------------
 
@@ -159,9 +164,10 @@ class Emulator:
     def _drop(environ: dict[str, Any]) -> None:
         sock = environ.get("werkzeug.socket")
         if sock is not None:
-            # Linger 0 makes close() send RST: the client sees a reset, not a clean end.
+            # shutdown() acts at once even while the server still holds file objects on the
+            # socket; linger 0 turns the final close into a reset.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            sock.close()
+            sock.shutdown(socket.SHUT_RDWR)
         raise _ConnectionDropped("injected reset")
 
     def _api(self, endpoint: str, request: Request) -> Response:
@@ -193,7 +199,9 @@ class Emulator:
         try:
             body = json.loads(raw)
         except ValueError as exc:
-            raise Refusal(f"The request body is not valid JSON ({exc.msg} at position {exc.pos}).", code=40000) from None
+            raise Refusal(
+                f"The request body is not valid JSON ({exc.msg} at position {exc.pos}).", code=40000
+            ) from None
         if not isinstance(body, dict):
             raise Refusal("The request body must be a JSON object.", code=40000)
         return body
@@ -305,7 +313,9 @@ class Emulator:
     def _render(self, record: Any, slot: int) -> bytes:
         task = self.store.tasks.get(record.task_id)
         original = str(task.init_params.get("originalImage", "")) if task else ""
-        source = self.store.uploads.get(original.rsplit("/files/uploads/", 1)[-1]) if "/files/uploads/" in original else None
+        source = (
+            self.store.uploads.get(original.rsplit("/files/uploads/", 1)[-1]) if "/files/uploads/" in original else None
+        )
         location = next((e for e in self.locations if e["id"] == record.params.get("locationId")), {})
         model = next((e for e in self.fashion_models if e["id"] == record.params.get("fashionModelId")), {})
         return pictures.render_result(
@@ -336,7 +346,8 @@ class Emulator:
             requests = dict(self.requests)
         return {
             "requests": requests,
-            **dict(self.store.counters),
+            **{name: self.store.counters[name] for name in ("uploads", "tasks_created", "tasks_deleted")},
+            "executions_created": self.store.counters["executions_created"],
             "faults": dict(self.faults.injected),
             "callbacks": len(self.callbacks.log),
         }

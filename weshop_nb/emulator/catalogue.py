@@ -48,16 +48,26 @@ def _model(id_: int, name: str, nationality: str, style: str, cost: int, tags: l
 LOCATIONS = [
     _location(6000372, "White Studio", ["womenswear"], ["Film grain", "Spot light", "Indoor"], ("#fafafa", "#d6d6d6")),
     _location(
-        6000392, "French Flagstone Pavement", ["menswear"], ["Film grain", "Outdoor", "Natural light"], ("#cfc6b8", "#7d7265")
+        6000392,
+        "French Flagstone Pavement",
+        ["menswear"],
+        ["Film grain", "Outdoor", "Natural light"],
+        ("#cfc6b8", "#7d7265"),
     ),
     _location(6000401, "Sunny Beach", ["womenswear", "kidswear"], ["Outdoor", "Natural light"], ("#8fd3f4", "#f3d9a4")),
-    _location(6000402, "Neon Street at Night", ["menswear", "womenswear"], ["Night", "Film grain"], ("#1b1035", "#d1307a")),
+    _location(
+        6000402, "Neon Street at Night", ["menswear", "womenswear"], ["Night", "Film grain"], ("#1b1035", "#d1307a")
+    ),
     _location(6000403, "Autumn Park", ["womenswear", "menswear"], ["Outdoor", "Natural light"], ("#f6c26b", "#8a4b1f")),
     _location(6000404, "Minimal Concrete Loft", ["menswear"], ["Indoor", "Spot light"], ("#b9b9b4", "#6c6c68")),
     _location(6000405, "Paris Café Terrace", ["womenswear"], ["Outdoor", "Film grain"], ("#e9d8c4", "#6e4b3a")),
-    _location(6000406, "Desert Dunes", ["menswear", "womenswear"], ["Outdoor", "Natural light"], ("#fbe3b0", "#c9823f")),
+    _location(
+        6000406, "Desert Dunes", ["menswear", "womenswear"], ["Outdoor", "Natural light"], ("#fbe3b0", "#c9823f")
+    ),
     _location(6000407, "Tokyo Crosswalk", ["menswear", "womenswear"], ["Outdoor", "Night"], ("#4b5d78", "#20242e")),
-    _location(6000408, "Flower Garden", ["womenswear", "kidswear"], ["Outdoor", "Natural light"], ("#c6e7b0", "#e58fb4")),
+    _location(
+        6000408, "Flower Garden", ["womenswear", "kidswear"], ["Outdoor", "Natural light"], ("#c6e7b0", "#e58fb4")
+    ),
 ]
 
 FASHION_MODELS = [

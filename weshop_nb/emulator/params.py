@@ -41,9 +41,9 @@ class Refusal(Exception):
 
 def check_agent(name: Any, version: Any) -> None:
     if not isinstance(name, str) or not name:
-        raise Refusal("agentName is required and must be a string, e.g. \"aimodel\".", code=40001)
+        raise Refusal('agentName is required and must be a string, e.g. "aimodel".', code=40001)
     if not isinstance(version, str) or not version:
-        raise Refusal("agentVersion is required and must be a string, e.g. \"v1.0\".", code=40001)
+        raise Refusal('agentVersion is required and must be a string, e.g. "v1.0".', code=40001)
     if name not in AGENTS:
         raise Refusal(f"Unknown agentName {name!r}; supported: {', '.join(AGENTS)}.", code=40004)
     if version not in AGENTS[name]:

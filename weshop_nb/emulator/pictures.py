@@ -58,7 +58,7 @@ def _rgb(color: str | tuple[int, int, int]) -> tuple[int, int, int]:
 
 def _backdrop(size: tuple[int, int], top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:
     # A vertical gradient built from a 1-pixel-wide strip: fast at any size.
-    width, height = size
+    height = size[1]
     strip = Image.new("RGB", (1, height))
     for y in range(height):
         t = y / max(height - 1, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -28,13 +29,15 @@ class EmulatorServer:
     base_url : str
         ``http://127.0.0.1:PORT``, to pass to ``WeShopClient(base_url=...)``.
     api_key : str
-        The (first) key the emulator accepts.
+        The key the emulator accepts (the first one, when it was given several).
     emulator : Emulator
         The application, for its counters (``emulator.stats()``) and state.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str = "demo-key", **options: Any) -> None:
-        self.api_key = api_key
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, api_key: str | Sequence[str] = "demo-key", **options: Any
+    ) -> None:
+        self.api_key = api_key if isinstance(api_key, str) else api_key[0]
         self.emulator = Emulator(api_key, **options)
         self._server: BaseWSGIServer = make_server(
             host, port, self.emulator, threaded=True, request_handler=_QuietHandler
@@ -76,11 +79,14 @@ class EmulatorServer:
         self.stop()
 
 
-def serve(*, port: int = 0, api_key: str = "demo-key", host: str = "127.0.0.1", **options: Any) -> EmulatorServer:
+def serve(
+    *, port: int = 0, api_key: str | Sequence[str] = "demo-key", host: str = "127.0.0.1", **options: Any
+) -> EmulatorServer:
     """Start an emulator in a background thread; returns the running :class:`EmulatorServer`.
 
-    ``port=0`` picks a free port. Options are those of :class:`Emulator` (``latency``,
-    ``failure_rate``, ``faults``, ``seed``, ``slow_delay``, ``catalogue``).
+    ``port=0`` picks a free port; several keys make several accounts. Options are those
+    of :class:`Emulator` (``latency``, ``failure_rate``, ``faults``, ``fault_endpoints``,
+    ``seed``, ``slow_delay``, ``catalogue``).
 
     Examples
     --------

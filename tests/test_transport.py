@@ -1,0 +1,111 @@
+"""Retry policy over real loopback HTTP: what is repeated, what never is."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from weshop_nb import WeShopClient
+from weshop_nb.errors import RateLimitError, ServiceError
+
+from .conftest import API_KEY
+
+OK_QUERY = {"success": True, "code": "0", "msg": "success", "data": {"executions": []}}
+OK_EXECUTE = {"success": True, "code": 0, "message": "success", "data": {"executionId": "e1"}}
+
+
+class ScriptedService:
+    """Answers each path from a queue of (status, body, headers); counts hits."""
+
+    def __init__(self) -> None:
+        self.script: dict[str, deque] = defaultdict(deque)
+        self.hits: dict[str, int] = defaultdict(int)
+
+    def then(self, path: str, status: int, body: dict, headers: dict | None = None) -> ScriptedService:
+        self.script[path].append((status, body, headers or {}))
+        return self
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        name = request.path.rsplit("/", 1)[-1]
+        self.hits[name] += 1
+        status, body, headers = self.script[name].popleft() if self.script[name] else (200, OK_QUERY, {})
+        return Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")(
+            environ, start_response
+        )
+
+
+@pytest.fixture
+def scripted() -> Iterator[tuple[ScriptedService, WeShopClient]]:
+    service = ScriptedService()
+    server = make_server("127.0.0.1", 0, service, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    client = WeShopClient(api_key=API_KEY, base_url=f"http://127.0.0.1:{server.server_port}", timeout=(2, 5))
+    # Known task, so execute sends no snapshot query first.
+    client._known["t"] = set()
+    try:
+        yield service, client
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _busy(status: int) -> dict:
+    return {"success": False, "code": status * 100, "msg": "busy"}
+
+
+def test_query_is_retried_on_gateway_errors(scripted) -> None:
+    service, client = scripted
+    service.then("query", 502, _busy(502)).then("query", 503, _busy(503))
+    assert client.get_task("t").executions == ()
+    assert service.hits["query"] == 3
+
+
+def test_execute_is_not_repeated_after_a_503(scripted) -> None:
+    service, client = scripted
+    service.then("execute", 503, _busy(503)).then("execute", 200, OK_EXECUTE)
+    with pytest.raises(ServiceError, match="HTTP 503"):
+        client.execute("t", {"textDescription": "x"})
+    assert service.hits["execute"] == 1  # the service may have done the work: no blind retry
+
+
+def test_execute_is_retried_after_429_honouring_retry_after(scripted) -> None:
+    service, client = scripted
+    service.then("execute", 429, _busy(429), {"Retry-After": "1"}).then("execute", 200, OK_EXECUTE)
+    started = time.monotonic()
+    assert client.execute("t", {"textDescription": "x"}).id == "e1"
+    assert service.hits["execute"] == 2
+    assert time.monotonic() - started >= 0.9
+
+
+def test_persistent_429_surfaces_as_rate_limit_error(scripted) -> None:
+    service, client = scripted
+    for _ in range(4):
+        service.then("delete", 429, _busy(429), {"Retry-After": "0"})
+    with pytest.raises(RateLimitError):
+        client.delete_task("t")
+    assert service.hits["delete"] == 4  # one try and three retries
+
+
+def test_service_down_is_one_clear_sentence() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = WeShopClient(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}", max_retries=1)
+    with pytest.raises(ServiceError) as caught:
+        client.get_task("t")
+    assert (
+        str(caught.value)
+        == f"Could not reach the WeShop service at http://127.0.0.1:{port} (is it up, is the URL right?)."
+    )
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert caught.value.sent is False
