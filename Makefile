@@ -6,7 +6,7 @@ PORT ?= 8765
 EMULATOR_KEY := demo-key
 LINTED := weshop_nb tests benchmarks
 
-.PHONY: demo test lint unit notebooks emulator clean
+.PHONY: demo test lint unit notebooks refresh-notebooks emulator clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ unit: $(VENV)/.test-installed
 
 notebooks: $(VENV)/.test-installed
 	env -u WESHOP_API_KEY -u WESHOP_BASE_URL $(BIN)/python -m pytest -q -p no:cacheprovider \
-		--nbval notebooks --sanitize-with notebooks/sanitize.cfg
+		--nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
 
 test: lint unit notebooks
 
@@ -47,6 +47,11 @@ demo: $(VENV)/.demo-installed
 		WESHOP_API_KEY=$(EMULATOR_KEY) WESHOP_BASE_URL=http://127.0.0.1:$(PORT) \
 			$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks; \
 	fi
+
+# Re-run the tutorials against the emulator and save their outputs in place.
+refresh-notebooks: $(VENV)/.demo-installed
+	cd notebooks && env -u WESHOP_API_KEY -u WESHOP_BASE_URL ../$(BIN)/jupyter nbconvert \
+		--to notebook --execute --inplace *.ipynb
 
 emulator: $(VENV)/.test-installed
 	$(BIN)/python -m weshop_nb.emulator --port $(PORT) --api-key $(EMULATOR_KEY)

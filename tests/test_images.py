@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from weshop_nb.errors import ImageValidationError
-from weshop_nb.images import MAX_BYTES, check_upload_rules, prepare_upload, thumbnail
+from weshop_nb.images import MAX_BYTES, check_upload_rules, contact_sheet, prepare_upload, thumbnail
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
@@ -120,3 +120,10 @@ def test_thumbnail_is_small_jpeg(make_image) -> None:
     with Image.open(io.BytesIO(small)) as image:
         assert image.format == "JPEG"
         assert max(image.size) == 256
+
+
+def test_contact_sheet_lays_pictures_side_by_side(make_image) -> None:
+    sheet = contact_sheet([make_image(600, 800), make_image(800, 600, color="red")], max_side=100, gap=4)
+    assert sheet.size == (4 + 75 + 4 + 100 + 4, 100 + 8)
+    assert sheet.getpixel((4 + 75 + 4 + 50, 50)) == (255, 0, 0)
+    assert contact_sheet([]).size == (8, 16)

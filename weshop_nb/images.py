@@ -29,6 +29,7 @@ __all__ = [
     "prepare_upload",
     "check_upload_rules",
     "thumbnail",
+    "contact_sheet",
 ]
 
 #: Pillow format name -> (the word users know, MIME type). MPO is how Pillow names
@@ -195,3 +196,25 @@ def thumbnail(data: bytes, max_side: int = 256, quality: int = 80) -> bytes:
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
+
+
+def contact_sheet(pictures: list[bytes], max_side: int = 192, gap: int = 8) -> Image.Image:
+    """Pictures side by side on one light strip, each no larger than ``max_side``.
+
+    Returned as a PIL image, which Jupyter shows inline and saves as a small PNG, so the
+    notebook renders on GitHub without the service.
+    """
+    tiles = []
+    for data in pictures:
+        with Image.open(io.BytesIO(data)) as image:
+            tile = image.convert("RGB")
+            tile.thumbnail((max_side, max_side))
+            tiles.append(tile)
+    width = sum(t.width for t in tiles) + gap * (len(tiles) + 1)
+    height = max((t.height for t in tiles), default=0) + 2 * gap
+    sheet = Image.new("RGB", (max(width, 1), max(height, 1)), (245, 245, 245))
+    x = gap
+    for tile in tiles:
+        sheet.paste(tile, (x, gap))
+        x += tile.width + gap
+    return sheet
