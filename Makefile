@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 PORT ?= 8765
 EMULATOR_KEY := demo-key
 LINTED := weshop_nb tests benchmarks
+# JupyterLab refuses to start as root unless told; containers and CI machines run as root.
+LAB := $(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: demo test lint unit notebooks refresh-notebooks emulator clean
 
@@ -39,13 +41,13 @@ test: lint unit notebooks
 demo: $(VENV)/.demo-installed
 	@if [ -n "$$WESHOP_API_KEY" ]; then \
 		echo "Using the WeShop service with your WESHOP_API_KEY."; \
-		exec $(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks; \
+		exec $(LAB); \
 	else \
 		$(BIN)/python -m weshop_nb.emulator --port $(PORT) --api-key $(EMULATOR_KEY) & emu=$$!; \
 		trap 'kill $$emu 2>/dev/null' EXIT INT TERM; \
 		echo "No WESHOP_API_KEY: the notebooks use the offline emulator at http://127.0.0.1:$(PORT)."; \
 		WESHOP_API_KEY=$(EMULATOR_KEY) WESHOP_BASE_URL=http://127.0.0.1:$(PORT) \
-			$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks; \
+			$(LAB); \
 	fi
 
 # Re-run the tutorials against the emulator and save their outputs in place.

@@ -142,3 +142,36 @@ def test_deleted_task_is_gone_with_its_executions(raw) -> None:
     raw.ok(raw.post("/agent/task/delete", {"taskId": task}))
     _refused(raw.post("/agent/task/query", {"taskId": task}), 404, "not found")
     _refused(raw.post("/agent/task/query", {"executionId": execution["executionId"]}), 404, "not found")
+
+
+WRONG_VALUES = [None, 0, -1, 1.5, True, "", "x", [], {}, {"nested": [1]}, "9" * 400]
+VALID_BODIES = {
+    "/agent/task/create": AIMODEL,
+    "/agent/task/execute": {"taskId": "TASK", "params": {"textDescription": "x", "batchCount": 2}},
+    "/agent/task/query": {"taskId": "TASK"},
+    "/agent/task/delete": {"taskId": "TASK"},
+}
+
+
+def _variants(body: dict):
+    """The body with each field, and each field of its objects, replaced by each wrong value."""
+    for key, value in body.items():
+        for wrong in WRONG_VALUES:
+            yield {**body, key: wrong}
+        if isinstance(value, dict):
+            for inner in value:
+                for wrong in WRONG_VALUES:
+                    yield {**body, key: {**value, inner: wrong}}
+
+
+def test_no_wrongly_typed_body_gets_a_5xx(raw) -> None:
+    sent = 0
+    for path, body in VALID_BODIES.items():
+        for variant in _variants(body):
+            if variant.get("taskId") == "TASK":
+                variant["taskId"] = raw.task()
+            response = raw.post(path, variant)
+            sent += 1
+            assert response.status_code < 500, (path, variant, response.text)
+            assert isinstance(response.json()["success"], bool)
+    assert sent >= 100
