@@ -1,8 +1,8 @@
 """What the emulator accepts as agents, task parameters and execution parameters.
 
-The source of truth is ``reference/aimodel-params.md``: the keys the official client
-sends for ``aimodel`` and ``aipose`` v1.0. Every refusal is a :class:`Refusal` whose text
-names the parameter and what was wrong with it.
+The tables come from :mod:`weshop_nb.contract` (a data-only module, so the emulator
+still depends on nothing else in weshop_nb); the checks are the emulator's own. Every
+refusal is a :class:`Refusal` whose text names the parameter and what was wrong.
 """
 
 from __future__ import annotations
@@ -10,21 +10,17 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-AGENTS = {"aimodel": ("v1.0",), "aipose": ("v1.0",)}
-
-MASK_TYPES = (
-    "autoApparelSegment",
-    "autoUpperApparelSegment",
-    "autoLowerApparelSegment",
-    "autoSubjectSegment",
-    "autoHumanSegment",
-    "inverseAutoHumanSegment",
-    "custom",
+from ..contract import (
+    AGENTS,
+    AIMODEL_KEYS,
+    AIPOSE_KEYS,
+    BATCH_RANGE,
+    GENERATE_VERSIONS,
+    GENERATED_CONTENT,
+    MASK_TYPES,
+    POSES,
 )
-GENERATED_CONTENT = ("freeCreation", "referToOrigin")
-POSES = ("originalImagePose", "referenceImagePose", "freePose")
-GENERATE_VERSIONS = ("lite", "pro")
-BATCH_RANGE = (1, 16)
+
 #: The emulator's own default; the reference's example answers with four images.
 DEFAULT_BATCH = 4
 
@@ -101,20 +97,6 @@ def _unknown_keys(params: Mapping[str, Any], known: Collection[str], agent: str)
         raise Refusal(
             f"Unknown parameter(s) for {agent}: {', '.join(unknown)}. Known: {', '.join(sorted(known))}.", code=40003
         )
-
-
-AIMODEL_KEYS = (
-    "generatedContent",
-    "maskType",
-    "customMaskUrl",
-    "textDescription",
-    "negTextDescription",
-    "locationId",
-    "fashionModelId",
-    "pose",
-    "batchCount",
-)
-AIPOSE_KEYS = ("textDescription", "generateVersion", "batchCount")
 
 
 def check_execution_params(
