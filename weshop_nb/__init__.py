@@ -34,7 +34,7 @@ _LAZY = {
 }
 _SUBMODULES = {"client", "models", "errors", "images", "emulator"}
 
-__all__ = [*_LAZY, "emulator", "__version__"]
+__all__ = [*_LAZY, "emulator", "load_ipython_extension", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -47,3 +47,16 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext weshop_nb``: register the ``%weshop`` magic."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 import warnings
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, Union
 
@@ -30,6 +33,7 @@ __all__ = [
     "check_upload_rules",
     "thumbnail",
     "contact_sheet",
+    "ThumbnailCache",
 ]
 
 #: Pillow format name -> (the word users know, MIME type). MPO is how Pillow names
@@ -218,3 +222,33 @@ def contact_sheet(pictures: list[bytes], max_side: int = 192, gap: int = 8) -> I
         sheet.paste(tile, (x, gap))
         x += tile.width + gap
     return sheet
+
+
+class ThumbnailCache:
+    """Remembers the JPEG thumbnail of each image URL, so a picture is fetched once.
+
+    ``fetch`` downloads a URL (``WeShopClient.fetch_image``). Thread-safe; the oldest
+    entries are dropped past ``max_entries``.
+    """
+
+    def __init__(self, fetch: Callable[[str], bytes], *, max_side: int = 192, max_entries: int = 4096) -> None:
+        self.fetch = fetch
+        self.max_side = max_side
+        self.max_entries = max_entries
+        self.downloads = 0
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, url: str) -> bytes:
+        """The thumbnail of ``url``: from memory, or fetched and shrunk now."""
+        with self._lock:
+            if url in self._entries:
+                self._entries.move_to_end(url)
+                return self._entries[url]
+        small = thumbnail(self.fetch(url), self.max_side)
+        with self._lock:
+            self.downloads += 1
+            self._entries[url] = small
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return small

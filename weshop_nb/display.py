@@ -1,0 +1,183 @@
+"""Static HTML for runs, executions, tasks and the catalogue.
+
+What is drawn here is saved in the notebook as ``text/html``, so it renders on GitHub,
+nbviewer and in VS Code without a kernel or widgets. Pictures are embedded as small
+JPEG thumbnails (data URIs), never as links to the service. Every string that came
+from the service or the user is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Sequence
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from .models import FAILED, PENDING, RUNNING, SUCCESS
+
+if TYPE_CHECKING:
+    from .models import Execution, FashionModel, Location, Task
+    from .runs import Run, RunItem
+
+__all__ = ["in_notebook", "run_html", "task_html", "catalogue_html", "banner_html", "ProgressLine"]
+
+_BADGE_COLORS = {PENDING: "#8a8a8a", RUNNING: "#1f6feb", SUCCESS: "#1a7f37", FAILED: "#cf222e"}
+_BOX = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px;line-height:1.4"
+_CELL = "vertical-align:top;padding:6px;border:1px solid #d0d7de;border-radius:6px;width:{w}px"
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where rich output and widgets render)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def badge(status: str) -> str:
+    color = _BADGE_COLORS.get(status, "#8a8a8a")
+    return (
+        f'<span style="background:{color};color:#fff;border-radius:8px;padding:0 6px;font-size:11px">'
+        f"{escape(status)}</span>"
+    )
+
+
+def image_tag(jpeg: bytes, width: int, title: str = "") -> str:
+    if not jpeg:
+        return f'<div style="width:{width}px;height:{width}px;background:#eee;color:#999">image unavailable</div>'
+    data = base64.b64encode(jpeg).decode()
+    return f'<img src="data:image/jpeg;base64,{data}" width="{width}" title="{escape(title)}" style="margin:1px">'
+
+
+def placeholder_html(status: str, width: int) -> str:
+    """A grey box the size of a picture, saying the status."""
+    return (
+        f'<div style="width:{width}px;height:{int(width * 4 / 3)}px;background:#f3f4f6;display:flex;'
+        f'align-items:center;justify-content:center;color:#8a8a8a">{escape(status)}…</div>'
+    )
+
+
+def _shorten(text: str, limit: int = 140) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def thumb_width(count: int, width: int) -> int:
+    """Width of each picture in a card: one fills it, several go two per row."""
+    return width if count <= 1 else width // 2 - 2
+
+
+def item_card(item: RunItem, width: int = 192) -> str:
+    """One execution as a card: its pictures (or a placeholder), caption, status."""
+    thumbs = item.thumbnails
+    size = thumb_width(len(thumbs), width)
+    pictures = (
+        "".join(image_tag(t, size, item.caption) for t in thumbs) if thumbs else placeholder_html(item.status, width)
+    )
+    return f'<div style="width:{width}px">{pictures}</div>{item_caption(item)}'
+
+
+def item_caption(item: RunItem) -> str:
+    """Status badge, prompt, scene and model names, error and id of one execution."""
+    job = item.job
+    lines = [f"{badge(item.status)} <b>{escape(_shorten(job.prompt or '(no prompt)'))}</b>"]
+    names = [n for n in (getattr(job.location, "name", None), getattr(job.fashion_model, "name", None)) if n]
+    if names:
+        lines.append(escape(" · ".join(names)))
+    if item.error:
+        lines.append(f'<span style="color:#cf222e">{escape(_shorten(item.error, 200))}</span>')
+    if item.execution is not None:
+        lines.append(f'<span style="color:#8a8a8a;font-size:11px">{escape(item.execution.id)}</span>')
+    return f'<div style="{_BOX}">{"<br>".join(lines)}</div>'
+
+
+def _grid(cards: Sequence[str], columns: int, width: int) -> str:
+    rows = []
+    for start in range(0, len(cards), columns):
+        cells = "".join(f'<td style="{_CELL.format(w=width)}">{card}</td>' for card in cards[start : start + columns])
+        rows.append(f"<tr>{cells}</tr>")
+    return f'<table style="border-collapse:separate;border-spacing:4px">{"".join(rows)}</table>'
+
+
+def run_html(run: Run, *, width: int = 192, columns: int = 4) -> str:
+    """The run as it stands: a summary line and a grid of cards."""
+    cards = [item_card(item, width) for item in run.items]
+    head = f"<b>WeShop run</b> · {escape(run.summary())}"
+    return f'<div style="{_BOX}">{head}{_grid(cards, columns, width)}</div>'
+
+
+def task_html(task: Task) -> str:
+    """A task and its recent executions as a table."""
+    rows = "".join(
+        f"<tr><td>{escape(e.id)}</td><td>{badge(e.status)}</td><td>{escape(str(e.executed_at or ''))}</td>"
+        f"<td>{escape(_shorten(str(e.params.get('textDescription') or ''), 80))}</td><td>{len(e.images)}</td></tr>"
+        for e in reversed(task.executions)
+    )
+    head = (
+        f"<b>Task {escape(task.id)}</b> · {escape(task.agent_name or '')} {escape(task.agent_version or '')}"
+        f" · {escape(task.name or '')} · {len(task.executions)} recent execution(s)"
+    )
+    header = "<tr><th>execution</th><th>status</th><th>time</th><th>prompt</th><th>images</th></tr>"
+    return f'<div style="{_BOX}">{head}<table>{header}{rows}</table></div>'
+
+
+def execution_html(execution: Execution, thumbnails: Iterable[bytes] = (), width: int = 160) -> str:
+    """One execution with its pictures."""
+    pictures = "".join(image_tag(t, width, execution.id) for t in thumbnails)
+    prompt = escape(str(execution.params.get("textDescription") or "(no prompt)"))
+    error = f'<br><span style="color:#cf222e">{escape(execution.error)}</span>' if execution.error else ""
+    when = escape(str(execution.executed_at or ""))
+    head = f"{badge(execution.status)} <b>{escape(execution.id)}</b> · {when}<br>{prompt}{error}"
+    return f'<div style="{_BOX}"><div>{head}</div><div>{pictures}</div></div>'
+
+
+def catalogue_html(entries: Sequence[Location | FashionModel], thumbnails: Sequence[bytes], title: str) -> str:
+    """Locations or fashion models as a table with thumbnails."""
+    rows = []
+    for entry, thumb in zip(entries, thumbnails, strict=True):
+        tags = ", ".join(t.name for t in entry.tags)
+        extra = ""
+        profile = getattr(entry, "profile", None)
+        if profile:
+            extra = "; ".join(f"{k}: {v}" for k, v in profile.items())
+        rows.append(
+            f"<tr><td>{image_tag(thumb, 64, entry.name)}</td><td><b>{escape(entry.name)}</b></td>"
+            f"<td>{escape(str(entry.id))}</td><td>{escape(', '.join(entry.categories))}</td>"
+            f"<td>{escape(tags)}</td><td>{escape(extra)}</td></tr>"
+        )
+    header = "<tr><th></th><th>name</th><th>id</th><th>categories</th><th>tags</th><th>profile</th></tr>"
+    head = f"<b>{escape(title)}</b> ({len(entries)})"
+    return f'<div style="{_BOX}">{head}<table>{header}{"".join(rows)}</table></div>'
+
+
+def banner_html(message: str, *, tone: str = "info") -> str:
+    """A visible one-line notice (``info`` or ``warning``)."""
+    color, background = ("#9a6700", "#fff8c5") if tone == "warning" else ("#0550ae", "#ddf4ff")
+    return (
+        f'<div style="{_BOX};border-left:4px solid {color};background:{background};padding:8px 12px">'
+        f"{escape(message)}</div>"
+    )
+
+
+class ProgressLine:
+    """A progress bar and counts, redrawn in place from the thread that waits."""
+
+    def __init__(self, run: Run) -> None:
+        from IPython.display import display
+
+        self.run = run
+        self._handle: Any = display(self._bundle(), raw=True, display_id=True)
+
+    def _bundle(self) -> dict[str, str]:
+        done = sum(item.done for item in self.run.items)
+        total = len(self.run.items)
+        html = (
+            f'<div style="{_BOX}"><progress value="{done}" max="{total}" style="width:240px"></progress> '
+            f"{escape(self.run.summary())}</div>"
+        )
+        return {"text/plain": f"[{done}/{total}] {self.run.summary()}", "text/html": html}
+
+    def update(self) -> None:
+        if self._handle is not None:
+            self._handle.update(self._bundle(), raw=True)

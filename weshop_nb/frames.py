@@ -1,0 +1,51 @@
+"""Records of executions as pandas DataFrames with real dtypes.
+
+Shared by ``Run.to_frame()`` and the history store, so both give the same columns:
+ids as strings, ``executed_at`` as datetime64, location and model ids as nullable
+Int64, status as a category.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from .models import FAILED, PENDING, RUNNING, SUCCESS
+from .runs import FRAME_COLUMNS
+
+STATUS_DTYPE = pd.CategoricalDtype([PENDING, RUNNING, SUCCESS, FAILED])
+_STRINGS = (
+    "task_id",
+    "execution_id",
+    "agent_name",
+    "agent_version",
+    "task_name",
+    "original_image",
+    "prompt",
+    "negative_prompt",
+    "mask_type",
+    "generated_content",
+    "pose",
+    "location_name",
+    "fashion_model_name",
+    "source",
+)
+_INTEGERS = ("location_id", "fashion_model_id", "batch_count", "n_images")
+
+
+def executions_frame(rows: Iterable[Mapping[str, Any]], columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """A DataFrame of execution records, typed column by column."""
+    names = list(columns or FRAME_COLUMNS)
+    frame = pd.DataFrame(list(rows), columns=names)
+    for name in names:
+        if name in _STRINGS:
+            frame[name] = frame[name].astype("string")
+        elif name in _INTEGERS:
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("Int64")
+        elif name == "status":
+            frame[name] = frame[name].astype(STATUS_DTYPE)
+        elif name == "executed_at":
+            frame[name] = pd.to_datetime(frame[name], errors="coerce")
+    return frame

@@ -1,0 +1,186 @@
+"""Arguments of ``%weshop``: one parser per subcommand, and the checks made before any request.
+
+Parsers are IPython's ``MagicArgumentParser`` (argparse that raises ``UsageError``),
+fed by IPython's shell-like splitter, so ``--name "spring look"`` works as in a shell.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import MagicArgumentParser
+from IPython.utils.process import arg_split
+
+from .contract import AGENTS, BATCH_RANGE, GENERATE_VERSIONS, GENERATED_CONTENT, MASK_TYPES, POSES
+
+OVERVIEW = """
+    %weshop: the WeShop AI service from a notebook.
+
+      %weshop demo                      use the offline emulator (no key needed)
+      %weshop login                     ask for your API key (never echoed or saved)
+      %weshop info [AGENT [VERSION]]    locations and fashion models   [--category C] [--tag T]
+      %weshop upload PATH               upload a picture, get its URL
+      %%weshop run --image PATH|URL     launch executions; the cell body is the prompt
+      %weshop status EXEC_ID            one execution   (or --task ID for a task)
+      %weshop delete TASK_ID            delete a task and its executions
+      %weshop history | compare | panel coming in later releases
+      %weshop help SUBCOMMAND           every option of one subcommand
+
+    Examples:
+      %%weshop run --image garment.jpg --location "Sunny Beach" --model Eve --wait -o run
+      A young woman walking on the beach in {season}
+      ---
+      The same outfit at golden hour
+
+    Several prompts (split by a line holding only ---), several --location and several
+    --model make a sweep: one execution per combination, all launched at once.
+    {name} takes a value from the notebook; {{ and }} are literal braces.
+"""
+
+COMMANDS = ("help", "demo", "login", "info", "upload", "run", "status", "history", "compare", "delete", "panel")
+
+
+def _parser(name: str, description: str) -> MagicArgumentParser:
+    return MagicArgumentParser(prog=f"%weshop {name}", description=description)
+
+
+@lru_cache(maxsize=1)
+def _parsers() -> dict[str, MagicArgumentParser]:
+    parsers = {}
+    p = parsers["help"] = _parser("help", "List the subcommands, or every option of one.")
+    p.add_argument("topic", nargs="?", help="a subcommand")
+    p = parsers["demo"] = _parser("demo", "Start the offline emulator in this kernel and use it.")
+    p.add_argument("--latency", type=float, default=None, help="seconds per execution")
+    p.add_argument("--failure-rate", type=float, default=0.0, help="share of executions that fail")
+    p.add_argument("--seed", type=int, default=None, help="make ids and outcomes repeatable")
+    p = parsers["login"] = _parser("login", "Ask for the API key (not echoed, not saved) and use it.")
+    p.add_argument("--base-url", default=None, help="service URL (default WESHOP_BASE_URL or the public service)")
+    p = parsers["info"] = _parser("info", "Show the locations and fashion models of an agent.")
+    p.add_argument("agent", nargs="?", help="agent name (default aimodel)")
+    p.add_argument("version", nargs="?", help="agent version (default v1.0)")
+    p.add_argument("--category", help="only entries of this category, e.g. womenswear")
+    p.add_argument("--tag", help='only entries with this tag, e.g. "Film grain"')
+    p = parsers["upload"] = _parser("upload", "Upload a picture (rules checked first) and return its URL.")
+    p.add_argument("path")
+    p = parsers["status"] = _parser("status", "Show one execution, or a task's recent executions.")
+    p.add_argument("execution_id", nargs="?")
+    p.add_argument("--task", help="show this task instead")
+    p = parsers["delete"] = _parser("delete", "Delete a task and its executions on the service.")
+    p.add_argument("task_id")
+    for name in ("history", "compare", "panel"):
+        p = parsers[name] = _parser(name, "Coming in a later release.")
+        p.add_argument("rest", nargs="*")
+    parsers["run"] = _run_parser()
+    return parsers
+
+
+def _run_parser() -> MagicArgumentParser:
+    p = _parser("run", "Launch executions; the cell body holds the prompt(s).")
+    source = p.add_argument_group("source (one of)")
+    source.add_argument("--image", help="a local picture (uploaded) or an image URL: creates a task")
+    source.add_argument("--task", help="reuse an existing task by id")
+    p.add_argument("--name", help="taskName of a new task")
+    p.add_argument("--agent", help="agent (default from %%config WeShopMagics.agent)")
+    p.add_argument("--version", help="agent version")
+    p.add_argument("--location", action="append", default=[], help="location id or name; repeat for a sweep")
+    p.add_argument("--model", action="append", default=[], help="fashion model id or name; repeat for a sweep")
+    p.add_argument("--mask", choices=MASK_TYPES, help="maskType: which part of the source is kept")
+    p.add_argument("--custom-mask", help="PNG mask (path or URL) for --mask custom")
+    p.add_argument("--mode", choices=GENERATED_CONTENT, help="generatedContent")
+    p.add_argument("--pose", choices=POSES, help="pose control")
+    p.add_argument("--generate-version", choices=GENERATE_VERSIONS, help="aipose: lite or pro")
+    p.add_argument("--batch", type=int, help=f"images per execution, {BATCH_RANGE[0]}-{BATCH_RANGE[1]}")
+    p.add_argument("--negative", help="negTextDescription: what to avoid")
+    p.add_argument("--callback", help="callbackUrl the service posts status changes to")
+    p.add_argument("--wait", action="store_true", help="block until every execution is finished")
+    p.add_argument("-o", "--output", metavar="VAR", help="store the Run in this variable")
+    return p
+
+
+def parse(line: str) -> tuple[str, Any]:
+    """(subcommand, parsed arguments) of a ``%weshop`` line; errors are ``UsageError``."""
+    argv = arg_split(line or "", posix=True)
+    if not argv or argv[0] in ("-h", "--help"):
+        argv = ["help"]
+    command = argv[0]
+    if command not in COMMANDS:
+        close = difflib.get_close_matches(command, COMMANDS, n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        raise UsageError(f"Unknown subcommand {command!r}.{hint} `%weshop help` lists them.")
+    return command, _parsers()[command].parse_args(argv[1:])
+
+
+def help_for(topic: str) -> str:
+    if topic not in COMMANDS:
+        raise UsageError(f"No subcommand {topic!r}; `%weshop help` lists them.")
+    return _parsers()[topic].format_help()
+
+
+def filter_catalogue(entries: Sequence[Any], category: str | None, tag: str | None) -> list[Any]:
+    """Entries in ``category`` and carrying ``tag`` (both case-insensitive, both optional)."""
+    chosen = list(entries)
+    if category:
+        chosen = [e for e in chosen if category.casefold() in (c.casefold() for c in e.categories)]
+    if tag:
+        chosen = [e for e in chosen if tag.casefold() in (t.name.casefold() for t in e.tags)]
+    return chosen
+
+
+def catalogue_choices(entries: Sequence[Any]) -> str:
+    categories = sorted({c for e in entries for c in e.categories})
+    tags = sorted({t.name for e in entries for t in e.tags})
+    return f"categories: {', '.join(categories) or 'none'}; tags: {', '.join(tags) or 'none'}."
+
+
+@dataclass
+class RunPlan:
+    """What `run` will send besides prompt, location and model."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    custom_mask: str | None = None
+
+
+def run_plan(args: Any, prompts: list[str], agent: str, version: str, defaults: tuple[str, str]) -> RunPlan:
+    """Check `run`'s arguments before any request; returns the shared execution parameters."""
+    if bool(args.image) == bool(args.task):
+        raise UsageError("Give exactly one of --image PATH|URL (creates a task) or --task ID (reuses one).")
+    if agent not in AGENTS or version not in AGENTS[agent]:
+        known = ", ".join(f"{a} {' '.join(v)}" for a, v in AGENTS.items())
+        raise UsageError(f"Unknown agent {agent} {version}; known: {known}.")
+    if args.batch is not None and not BATCH_RANGE[0] <= args.batch <= BATCH_RANGE[1]:
+        raise UsageError(f"--batch must be between {BATCH_RANGE[0]} and {BATCH_RANGE[1]}, got {args.batch}.")
+    plan = RunPlan()
+    if agent == "aipose":
+        if args.location or args.model or args.mask or args.custom_mask:
+            raise UsageError("aipose changes the pose only: --location, --model and masks are for aimodel.")
+        if not prompts:
+            raise UsageError("aipose needs a prompt in the cell body describing the pose.")
+        plan.params = {"generateVersion": args.generate_version, "batchCount": args.batch}
+        return plan
+    if not prompts and not args.location and not args.model:
+        raise UsageError("Nothing to generate: write a prompt in the cell body, or give --location / --model.")
+    mask = args.mask or ("custom" if args.custom_mask else defaults[0])
+    if mask == "custom" and not args.custom_mask:
+        raise UsageError("--mask custom needs --custom-mask PATH|URL (a PNG, transparent where editable).")
+    if args.custom_mask and mask != "custom":
+        raise UsageError(f"--custom-mask only works with --mask custom, not {mask}.")
+    plan.custom_mask = args.custom_mask
+    plan.params = {
+        "maskType": mask,
+        "generatedContent": args.mode or defaults[1],
+        "pose": args.pose,
+        "batchCount": args.batch,
+        "negTextDescription": args.negative,
+    }
+    return plan
+
+
+def jobs_for(task: Any, prompts: list[str], locations: list[Any], models: list[Any], params: dict) -> list[Any]:
+    from .runs import sweep
+
+    return sweep(task, prompts or [None], locations or [None], models or [None], **params)

@@ -1,0 +1,271 @@
+"""``%weshop`` and ``%%weshop``: the service from a notebook cell.
+
+Settings are traitlets (``%config WeShopMagics.poll_interval = 2``); arguments parse
+like a shell; user mistakes and service refusals raise ``UsageError``, which IPython
+shows as one line, without a traceback. Heavy modules (requests, Pillow, pandas,
+ipywidgets, werkzeug) are imported by the subcommands that need them, not at load.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.utils.text import dedent
+from traitlets import Float, Int, Unicode
+
+from . import magic_parsers
+from .errors import AuthenticationError, ServiceError, WaitTimeout, WeShopError
+from .prompts import PromptError, prompts_from_cell
+
+__all__ = ["WeShopMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+_NO_CLIENT = (
+    "No WeShop API key in this session. Run `%weshop login` (asks for the key without echoing it), "
+    "set WESHOP_API_KEY before starting Jupyter, or run `%weshop demo` to use the offline emulator."
+)
+_COMING = {
+    "history": "`%weshop history` (every run kept on disk, as a DataFrame) is coming in a later release; "
+    "for now use `run.to_frame()` on a run (see `-o VAR`).",
+    "compare": "`%weshop compare` (images side by side by prompt, scene or model) is coming in a later release.",
+    "panel": "`%weshop panel` (the widget studio) is coming in a later release; use `%%weshop run` for now.",
+}
+
+
+def _show(html: str, text: str) -> None:
+    from IPython.display import display
+
+    display({"text/html": html, "text/plain": text}, raw=True)
+
+
+@magics_class
+class WeShopMagics(Magics):
+    """The ``%weshop`` magic. Its settings are traitlets, set with ``%config``."""
+
+    poll_interval = Float(2.0, help="Seconds between polls of a task while its executions change.").tag(config=True)
+    max_poll_interval = Float(15.0, help="Longest pause between polls while nothing changes.").tag(config=True)
+    agent = Unicode("aimodel", help="Agent used by `run` and `info` when none is given.").tag(config=True)
+    agent_version = Unicode("v1.0", help="Agent version used when none is given.").tag(config=True)
+    mask_type = Unicode("autoApparelSegment", help="maskType sent by `run` unless --mask is given.").tag(config=True)
+    generated_content = Unicode("freeCreation", help="generatedContent sent by `run` unless --mode is given.").tag(
+        config=True
+    )
+    thumbnail_size = Int(192, help="Width in pixels of the pictures in run grids.").tag(config=True)
+    max_concurrent_launches = Int(8, help="Executions started at the same time by one `run`.").tag(config=True)
+    wait_timeout = Float(1800.0, help="Seconds `run --wait` blocks before returning the unfinished run.").tag(
+        config=True
+    )
+    demo_latency = Float(2.0, help="Seconds each execution takes in `%weshop demo`.").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self._client: Any = None
+        self._emulator: Any = None
+        self._thumbnails: Any = None
+        self.runs: list[Any] = []
+
+    # -- the session's client ------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        """The client of this session: from `login`, `demo`, or WESHOP_API_KEY."""
+        if self._client is None:
+            if not os.environ.get("WESHOP_API_KEY"):
+                raise UsageError(_NO_CLIENT)
+            from .client import WeShopClient
+
+            self._use(WeShopClient())
+        return self._client
+
+    def _use(self, client: Any) -> None:
+        from .images import ThumbnailCache
+
+        self._client = client
+        self._thumbnails = ThumbnailCache(client.fetch_image, max_side=self.thumbnail_size)
+
+    def close(self) -> None:
+        """Stop watching runs and the demo emulator (on unload)."""
+        for run in self.runs:
+            run.stop()
+        if self._emulator is not None:
+            self._emulator.stop()
+            self._emulator = None
+
+    # -- dispatch ------------------------------------------------------------------------
+
+    @line_cell_magic
+    def weshop(self, line: str = "", cell: str | None = None) -> Any:
+        """Use the WeShop AI service. ``%weshop help`` lists the subcommands."""
+        command, args = magic_parsers.parse(line)
+        if command == "help":
+            return self._help(args.topic)
+        if cell is not None and command != "run":
+            raise UsageError(f"Only `%%weshop run` takes a cell body; use `%weshop {command}` on one line.")
+        try:
+            return getattr(self, f"_cmd_{command}")(args, cell)
+        except (WeShopError, PromptError) as exc:
+            raise UsageError(f"{type(exc).__name__}: {exc}") from None
+
+    def _help(self, topic: str | None) -> None:
+        if topic:
+            print(magic_parsers.help_for(topic))
+        else:
+            print(dedent(magic_parsers.OVERVIEW))
+
+    # -- subcommands ---------------------------------------------------------------------
+
+    def _cmd_demo(self, args: Any, cell: str | None) -> None:
+        from . import emulator
+        from .client import WeShopClient
+        from .display import banner_html
+
+        if self._emulator is None:
+            latency = self.demo_latency if args.latency is None else args.latency
+            self._emulator = emulator.serve(latency=latency, failure_rate=args.failure_rate, seed=args.seed)
+        self._use(WeShopClient(api_key=self._emulator.api_key, base_url=self._emulator.base_url))
+        message = (
+            f"Demo mode: weshop_nb now talks to the offline emulator at {self._emulator.base_url}. "
+            "Its pictures are synthetic and nothing is billed. `%weshop login` switches to the real service."
+        )
+        _show(banner_html(message, tone="warning"), message)
+
+    def _cmd_login(self, args: Any, cell: str | None) -> None:
+        from .client import WeShopClient
+
+        key = getpass.getpass("WeShop API key (not shown, not saved): ").strip()
+        if not key:
+            raise UsageError("No key entered; nothing changed.")
+        client = WeShopClient(api_key=key, base_url=args.base_url)
+        try:
+            client.agent_info(self.agent, self.agent_version)
+        except AuthenticationError:
+            raise UsageError(f"{client.base_url} refused that key; nothing changed. Check it and try again.") from None
+        except ServiceError as exc:
+            print(f"Could not check the key now ({exc}); using it anyway.")
+        self._use(client)
+        print(f"Logged in to {client.base_url}. The key stays in this kernel's memory only.")
+
+    def _cmd_info(self, args: Any, cell: str | None) -> None:
+        from .display import catalogue_html
+
+        info = self.client.agent_info(args.agent or self.agent, args.version or self.agent_version)
+        sections = (("Locations", info.locations), ("Fashion models", info.fashion_models))
+        for title, entries in sections:
+            chosen = magic_parsers.filter_catalogue(entries, args.category, args.tag)
+            if not chosen and (args.category or args.tag):
+                print(f"{title}: none match; {magic_parsers.catalogue_choices(entries)}")
+                continue
+            thumbs = self._catalogue_thumbnails([entry.image for entry in chosen])
+            text = f"{title} ({len(chosen)}): " + ", ".join(f"{e.name} ({e.id})" for e in chosen)
+            _show(catalogue_html(chosen, thumbs, title), text)
+
+    def _catalogue_thumbnails(self, urls: list[str | None]) -> list[bytes]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .images import ThumbnailCache
+
+        cache = ThumbnailCache(self.client.fetch_image, max_side=64)
+
+        def one(url: str | None) -> bytes:
+            try:
+                return cache.get(url) if url else b""
+            except Exception:
+                return b""  # a missing thumbnail must not hide the table
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(one, urls))
+
+    def _cmd_upload(self, args: Any, cell: str | None) -> str:
+        return self.client.upload_image(os.path.expanduser(args.path))
+
+    def _cmd_status(self, args: Any, cell: str | None) -> None:
+        from .display import execution_html, task_html
+
+        if args.task:
+            task = self.client.get_task(args.task)
+            _show(task_html(task), f"Task {task.id}: {len(task.executions)} recent execution(s)")
+            return
+        if not args.execution_id:
+            raise UsageError("Give an execution id, or --task ID.")
+        execution = self.client.get_execution(args.execution_id)
+        thumbs = [self._thumbnails.get(url) for url in execution.images]
+        _show(execution_html(execution, thumbs), f"Execution {execution.id}: {execution.status}")
+
+    def _cmd_delete(self, args: Any, cell: str | None) -> None:
+        self.client.delete_task(args.task_id)
+        print(f"Deleted task {args.task_id} and its executions.")
+
+    def _cmd_history(self, args: Any, cell: str | None) -> None:
+        print(_COMING["history"])
+
+    def _cmd_compare(self, args: Any, cell: str | None) -> None:
+        print(_COMING["compare"])
+
+    def _cmd_panel(self, args: Any, cell: str | None) -> None:
+        print(_COMING["panel"])
+
+    def _cmd_run(self, args: Any, cell: str | None) -> Any:
+        from .runs import launch
+
+        if args.output is not None and not args.output.isidentifier():
+            raise UsageError(f"-o needs a variable name, got {args.output!r}.")
+        prompts = prompts_from_cell(cell, self.shell.user_ns if self.shell is not None else {})
+        client = self.client
+        agent, version = args.agent or self.agent, args.version or self.agent_version
+        plan = magic_parsers.run_plan(args, prompts, agent, version, defaults=(self.mask_type, self.generated_content))
+        info = client.agent_info(agent, version) if (args.location or args.model) else None
+        locations = [info.location(key) for key in args.location] if info else []
+        models = [info.fashion_model(key) for key in args.model] if info else []
+        if plan.custom_mask is not None:
+            plan.params["customMaskUrl"] = self._as_url(plan.custom_mask)
+        task = self._task_for(args, agent, version)
+        jobs = magic_parsers.jobs_for(task, prompts, locations, models, plan.params)
+        run = launch(
+            client,
+            jobs,
+            max_concurrent=self.max_concurrent_launches,
+            thumbnails=self._thumbnails,
+            poll_interval=self.poll_interval,
+            max_interval=self.max_poll_interval,
+            callback_url=args.callback,
+        )
+        self.runs.append(run)
+        if args.output:
+            self.shell.user_ns[args.output] = run
+        if args.wait:
+            try:
+                run.wait(timeout=self.wait_timeout)
+            except WaitTimeout:
+                name = args.output or "the run"
+                print(f"Still running after {self.wait_timeout:g} s; {name} keeps updating (call .wait() again).")
+        return run
+
+    def _as_url(self, source: str) -> str:
+        if source.startswith(("http://", "https://")):
+            return source
+        return self.client.upload_image(os.path.expanduser(source))
+
+    def _task_for(self, args: Any, agent: str, version: str) -> Any:
+        if args.task:
+            return self.client.get_task(args.task)
+        image = args.image if args.image.startswith(("http://", "https://")) else os.path.expanduser(args.image)
+        init: dict[str, Any] = {"originalImage": image}
+        if args.name:
+            init["taskName"] = args.name
+        return self.client.create_task(agent, version, **init)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext weshop_nb``: register ``%weshop`` / ``%%weshop``."""
+    magics = WeShopMagics(shell=ipython)
+    ipython.register_magics(magics)
+    ipython.configurables.append(magics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    magics = ipython.magics_manager.registry.get("WeShopMagics")
+    if magics is not None:
+        magics.close()

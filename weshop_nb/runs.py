@@ -1,0 +1,451 @@
+"""Launching executions and watching them: ``Run``, one watcher thread per task.
+
+A :class:`Run` is one or many executions (a sweep: prompts x locations x models),
+launched at once. A watcher thread per task polls the task query, which returns up to
+20 recent executions in one request, and falls back to per-execution queries only for
+executions outside that window. It backs off while nothing changes, honours
+``Retry-After``, survives transient errors, and stops when everything is terminal.
+
+Subscribers (the live grid, the progress line, the history store) get every change
+through :meth:`Run.on_update`; the logic of one poll sits in :meth:`TaskWatcher.poll_once`
+so tests drive it without threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidRequestError, RateLimitError, WaitTimeout, WeShopError
+from .models import FAILED, PENDING, RUNNING, SUCCESS, Execution, FashionModel, Location, Task
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .client import WeShopClient
+    from .images import ThumbnailCache
+
+__all__ = ["Job", "RunItem", "Run", "TaskWatcher", "sweep", "launch", "FRAME_COLUMNS"]
+
+#: Columns of ``Run.to_frame()``, shared with the history store.
+FRAME_COLUMNS = (
+    "task_id",
+    "execution_id",
+    "agent_name",
+    "agent_version",
+    "task_name",
+    "original_image",
+    "status",
+    "executed_at",
+    "prompt",
+    "negative_prompt",
+    "mask_type",
+    "generated_content",
+    "pose",
+    "location_id",
+    "location_name",
+    "fashion_model_id",
+    "fashion_model_name",
+    "batch_count",
+    "n_images",
+    "images",
+    "source",
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One execution to launch: the task, the parameters, and the names behind the ids."""
+
+    task: Task
+    params: Mapping[str, Any]
+    location: Location | None = None
+    fashion_model: FashionModel | None = None
+
+    @property
+    def prompt(self) -> str | None:
+        return self.params.get("textDescription")
+
+
+def sweep(
+    task: Task,
+    prompts: Sequence[str | None] = (None,),
+    locations: Sequence[Location | None] = (None,),
+    fashion_models: Sequence[FashionModel | None] = (None,),
+    **params: Any,
+) -> list[Job]:
+    """Every combination of prompt x location x fashion model, as jobs sharing ``params``."""
+    jobs = []
+    for prompt, location, model in itertools.product(
+        prompts or (None,), locations or (None,), fashion_models or (None,)
+    ):
+        combined = {key: value for key, value in params.items() if value is not None}
+        if prompt:
+            combined["textDescription"] = prompt
+        if location is not None:
+            combined["locationId"] = location.id
+        if model is not None:
+            combined["fashionModelId"] = model.id
+        jobs.append(Job(task, combined, location, model))
+    return jobs
+
+
+@dataclass
+class RunItem:
+    """One slot of a run: its job, the latest state of its execution, its thumbnails."""
+
+    job: Job
+    execution: Execution | None = None
+    error: str | None = None
+    thumbnails: list[bytes] = field(default_factory=list)
+    launch_error: WeShopError | None = field(default=None, repr=False)
+
+    @property
+    def status(self) -> str:
+        if self.execution is None:
+            return FAILED if self.error else PENDING
+        return self.execution.status
+
+    @property
+    def done(self) -> bool:
+        return self.status in (SUCCESS, FAILED)
+
+    @property
+    def caption(self) -> str:
+        parts = [
+            self.job.prompt or "",
+            getattr(self.job.location, "name", ""),
+            getattr(self.job.fashion_model, "name", ""),
+        ]
+        return " · ".join(p for p in parts if p) or "(no prompt)"
+
+
+class Run:
+    """Executions launched together, watched live until they are all finished.
+
+    Attributes
+    ----------
+    items : list of RunItem
+        One per launched job, in launch order.
+    """
+
+    def __init__(
+        self,
+        client: WeShopClient,
+        items: list[RunItem],
+        *,
+        thumbnails: ThumbnailCache | None = None,
+        poll_interval: float = 2.0,
+        max_interval: float = 15.0,
+    ) -> None:
+        self.client = client
+        self.items = items
+        self.thumbnails = thumbnails
+        self.poll_interval = poll_interval
+        self.max_interval = max_interval
+        self.source = client.base_url
+        self.watchers: list[TaskWatcher] = []
+        self._subscribers: list[Callable[[Run, RunItem], None]] = []
+        self._changed = threading.Condition()
+        self._widget: Any = None
+
+    # -- state -----------------------------------------------------------------------
+
+    @property
+    def executions(self) -> list[Execution]:
+        """The latest state of every launched execution, in launch order."""
+        return [item.execution for item in self.items if item.execution is not None]
+
+    @property
+    def done(self) -> bool:
+        """True when every execution is ``success`` or ``failed`` (or failed to launch)."""
+        return all(item.done for item in self.items)
+
+    def counts(self) -> dict[str, int]:
+        """How many items are pending, running, succeeded and failed."""
+        tally = dict.fromkeys((PENDING, RUNNING, SUCCESS, FAILED), 0)
+        for item in self.items:
+            tally[item.status] += 1
+        return tally
+
+    def summary(self) -> str:
+        counts = self.counts()
+        finished = counts[SUCCESS] + counts[FAILED]
+        detail = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+        return f"{finished}/{len(self.items)} done ({detail})"
+
+    # -- events ----------------------------------------------------------------------
+
+    def on_update(self, callback: Callable[[Run, RunItem], None], remove: bool = False) -> None:
+        """Call ``callback(run, item)`` whenever an item changes (from the watcher thread)."""
+        if remove:
+            self._subscribers.remove(callback)
+        else:
+            self._subscribers.append(callback)
+
+    def publish(self, item: RunItem) -> None:
+        """Tell every subscriber that ``item`` changed."""
+        for callback in list(self._subscribers):
+            with contextlib.suppress(Exception):  # a broken view must not stop the watcher
+                callback(self, item)
+        with self._changed:
+            self._changed.notify_all()
+
+    def update(self, item: RunItem, execution: Execution) -> bool:
+        """Record a newer state of ``item``'s execution; True when something visible changed."""
+        before = item.execution
+        new_images = execution.images[len(before.images) if before is not None else 0 :]
+        if self.thumbnails is not None:
+            # Thumbnails first, state second: whoever sees the new status sees its pictures.
+            item.thumbnails.extend(self._thumbnail(url) for url in new_images)
+        if execution.status == FAILED and not item.error:
+            item.error = execution.error or "the service reported the execution as failed"
+        item.execution = execution
+        changed = before is None or before.status != execution.status or bool(new_images)
+        if changed:
+            self.publish(item)
+        return changed
+
+    def _thumbnail(self, url: str) -> bytes:
+        try:
+            return self.thumbnails.get(url)  # type: ignore[union-attr]
+        except Exception:
+            return b""  # shown as a broken tile, never a crash
+
+    # -- watching ----------------------------------------------------------------------
+
+    def make_watchers(self) -> list[TaskWatcher]:
+        """One watcher per task of the run, not yet started."""
+        by_task: dict[str, list[RunItem]] = {}
+        for item in self.items:
+            if item.execution is not None:
+                by_task.setdefault(item.job.task.id, []).append(item)
+        self.watchers = [TaskWatcher(self, task_id, items) for task_id, items in by_task.items()]
+        return self.watchers
+
+    def start(self) -> Run:
+        """Start one watcher thread per task (done by :func:`launch`)."""
+        for watcher in self.make_watchers():
+            watcher.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop watching (the executions go on at the service)."""
+        for watcher in self.watchers:
+            watcher.stop()
+
+    def wait(self, timeout: float | None = None, *, progress: bool | None = None) -> Run:
+        """Block until every execution is finished, showing a progress bar in a notebook.
+
+        Raises
+        ------
+        WaitTimeout
+            When ``timeout`` seconds pass first; the run keeps being watched.
+        """
+        from . import display
+
+        show = display.ProgressLine(self) if (progress if progress is not None else display.in_notebook()) else None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            while not self.done:
+                if show:
+                    show.update()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise WaitTimeout(f"Run not finished after {timeout:g} s: {self.summary()}.", execution=self)
+                self._changed.wait(0.5 if remaining is None else min(0.5, remaining))
+        if show:
+            show.update()
+        return self
+
+    # -- views -----------------------------------------------------------------------
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per execution, with the columns of :data:`FRAME_COLUMNS`."""
+        from .frames import executions_frame
+
+        return executions_frame(item_row(item, self.source) for item in self.items)
+
+    def widget(self) -> Any:
+        """The live grid of this run (an ipywidgets box), made on first use."""
+        if self._widget is None:
+            from .widgets.grid import RunGrid
+
+            self._widget = RunGrid(self)
+        return self._widget
+
+    def __repr__(self) -> str:
+        tasks = len({item.job.task.id for item in self.items})
+        return f"<Run of {len(self.items)} executions on {tasks} task(s): {self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        from . import display
+
+        return display.run_html(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from . import display
+
+        bundle = {"text/plain": repr(self), "text/html": display.run_html(self)}
+        if not self.done and display.in_notebook():
+            # Live while unfinished; the static HTML stays beside it for viewers without widgets.
+            live = self.widget()._repr_mimebundle_(include=include, exclude=exclude)
+            bundle["application/vnd.jupyter.widget-view+json"] = live["application/vnd.jupyter.widget-view+json"]
+        return bundle
+
+
+def item_row(item: RunItem, source: str) -> dict[str, Any]:
+    """The flat record of one item, in :data:`FRAME_COLUMNS` order."""
+    job, execution = item.job, item.execution
+    params = dict(execution.params) if execution is not None and execution.params else dict(job.params)
+    images = execution.images if execution is not None else []
+    return {
+        "task_id": job.task.id,
+        "execution_id": execution.id if execution is not None else None,
+        "agent_name": job.task.agent_name,
+        "agent_version": job.task.agent_version,
+        "task_name": job.task.name,
+        "original_image": job.task.init_params.get("originalImage"),
+        "status": item.status,
+        "executed_at": execution.executed_at if execution is not None else None,
+        "prompt": params.get("textDescription"),
+        "negative_prompt": params.get("negTextDescription"),
+        "mask_type": params.get("maskType"),
+        "generated_content": params.get("generatedContent"),
+        "pose": params.get("pose"),
+        "location_id": params.get("locationId"),
+        "location_name": getattr(job.location, "name", None),
+        "fashion_model_id": params.get("fashionModelId"),
+        "fashion_model_name": getattr(job.fashion_model, "name", None),
+        "batch_count": params.get("batchCount"),
+        "n_images": len(images),
+        "images": list(images),
+        "source": source,
+    }
+
+
+class TaskWatcher:
+    """Polls one task for the unfinished executions of a run, in its own thread."""
+
+    def __init__(self, run: Run, task_id: str, items: list[RunItem]) -> None:
+        self.run = run
+        self.task_id = task_id
+        self.items = items
+        self.ticks = 0
+        self.task_queries = 0
+        self.execution_queries = 0
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"weshop-watch-{task_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def unfinished(self) -> list[RunItem]:
+        return [item for item in self.items if not item.done]
+
+    def poll_once(self) -> bool:
+        """One tick: one task query, plus one query per execution outside its window.
+
+        Returns True when any execution changed.
+        """
+        self.ticks += 1
+        waiting = self.unfinished
+        if not waiting:
+            return False
+        task = self.run.client.get_task(self.task_id)
+        self.task_queries += 1
+        changed = False
+        for item in waiting:
+            current = task.execution(item.execution.id)  # type: ignore[union-attr]
+            if current is None:  # beyond the 20 most recent: ask for it by id
+                current = self.run.client.get_execution(item.execution.id)  # type: ignore[union-attr]
+                self.execution_queries += 1
+            changed |= self.run.update(item, current)
+        return changed
+
+    def _loop(self) -> None:
+        interval = self.run.poll_interval
+        while self.unfinished and not self._stop.is_set():
+            pause = interval
+            try:
+                changed = self.poll_once()
+                self.last_error = None
+                interval = self.run.poll_interval if changed else min(interval * 1.5, self.run.max_interval)
+                pause = interval
+            except RateLimitError as exc:
+                self.last_error = str(exc)
+                pause = max(interval, exc.retry_after or 0.0)
+            except InvalidRequestError as exc:
+                # The task is gone (deleted, or another account): nothing more will come.
+                self._give_up(f"stopped watching: {exc}")
+                return
+            except WeShopError as exc:  # service or network trouble: keep the executions, try later
+                self.last_error = str(exc)
+                interval = min(interval * 1.5, self.run.max_interval)
+                pause = interval
+            self._stop.wait(pause)
+
+    def _give_up(self, reason: str) -> None:
+        for item in self.unfinished:
+            item.error = reason
+            if item.execution is not None:
+                item.execution = Execution(
+                    id=item.execution.id,
+                    status=FAILED,
+                    params=item.execution.params,
+                    executed_at=item.execution.executed_at,
+                    results=item.execution.results,
+                    task_id=item.execution.task_id,
+                    raw={"message": reason},
+                )
+            self.run.publish(item)
+
+
+def launch(
+    client: WeShopClient,
+    jobs: Iterable[Job],
+    *,
+    max_concurrent: int = 8,
+    thumbnails: ThumbnailCache | None = None,
+    poll_interval: float = 2.0,
+    max_interval: float = 15.0,
+    callback_url: str | None = None,
+    watch: bool = True,
+) -> Run:
+    """Execute every job at once (up to ``max_concurrent`` in flight) and start watching.
+
+    With ``watch=False`` no thread is started; call ``run.start()`` or drive
+    ``TaskWatcher.poll_once`` yourself.
+
+    A job the service refuses becomes a failed item carrying the reason; if every job
+    is refused for the same reason, that error is raised instead, since nothing started.
+    """
+    items = [RunItem(job) for job in jobs]
+
+    def start(item: RunItem) -> None:
+        try:
+            item.execution = client.execute(item.job.task.id, item.job.params, callback_url=callback_url)
+        except WeShopError as exc:
+            item.error, item.launch_error = str(exc), exc
+
+    with ThreadPoolExecutor(max_workers=max(1, max_concurrent), thread_name_prefix="weshop-launch") as pool:
+        list(pool.map(start, items))
+    refused = [item for item in items if item.execution is None]
+    if items and len(refused) == len(items) and len({item.error for item in refused}) == 1:
+        raise refused[0].launch_error  # type: ignore[misc]
+    run = Run(client, items, thumbnails=thumbnails, poll_interval=poll_interval, max_interval=max_interval)
+    return run.start() if watch else run

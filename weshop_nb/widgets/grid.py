@@ -1,0 +1,72 @@
+"""The live grid of a run: a placeholder per execution that fills with thumbnails.
+
+Updated from the run's watcher threads by setting traits only (no ``print``,
+``display`` or output capture from a thread), so the notebook stays free.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import ipywidgets as widgets
+
+from .. import display
+
+if TYPE_CHECKING:
+    from ..runs import Run, RunItem
+
+
+class ItemCell(widgets.VBox):
+    """One execution: its pictures (or a placeholder with the status) and a caption."""
+
+    def __init__(self, item: RunItem, width: int) -> None:
+        self.item = item
+        self.width = width
+        self._pictures = widgets.Box(layout=widgets.Layout(flex_flow="row wrap", width=f"{width}px"))
+        self._caption = widgets.HTML()
+        super().__init__(
+            children=[self._pictures, self._caption],
+            layout=widgets.Layout(border="1px solid #d0d7de", padding="6px", width=f"{width + 14}px"),
+        )
+        self.refresh()
+
+    def refresh(self) -> None:
+        thumbs = self.item.thumbnails
+        if thumbs:
+            size = display.thumb_width(len(thumbs), self.width)
+            images = [child for child in self._pictures.children if isinstance(child, widgets.Image)]
+            images += [widgets.Image(value=data, format="jpeg") for data in thumbs[len(images) :]]
+            for image in images:
+                image.width = size
+            self._pictures.children = images
+        else:
+            self._pictures.children = [widgets.HTML(display.placeholder_html(self.item.status, self.width))]
+        self._caption.value = display.item_caption(self.item)
+
+
+class RunGrid(widgets.VBox):
+    """Progress bar, counts, and one :class:`ItemCell` per execution of ``run``."""
+
+    def __init__(self, run: Run, *, width: int = 192, columns: int = 4) -> None:
+        self.run = run
+        self._progress = widgets.IntProgress(min=0, max=max(1, len(run.items)), layout=widgets.Layout(width="240px"))
+        self._counts = widgets.HTML()
+        self._cells = {id(item): ItemCell(item, width) for item in run.items}
+        grid = widgets.GridBox(
+            children=list(self._cells.values()),
+            layout=widgets.Layout(grid_template_columns=f"repeat({columns}, {width + 20}px)", grid_gap="6px"),
+        )
+        super().__init__(children=[widgets.HBox([self._progress, self._counts]), grid])
+        self._refresh_counts()
+        run.on_update(self._on_run_update)
+
+    def _refresh_counts(self) -> None:
+        self._progress.value = sum(item.done for item in self.run.items)
+        self._progress.bar_style = "success" if self.run.done else ""
+        self._counts.value = f"&nbsp;{display.escape(self.run.summary())}"
+
+    def _on_run_update(self, run: Run, item: RunItem) -> None:
+        cell = self._cells.get(id(item))
+        if cell is not None:
+            cell.refresh()
+        self._refresh_counts()
