@@ -6,6 +6,7 @@ import io
 from collections.abc import Callable, Iterator
 
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
 from PIL import Image
 
 from weshop_nb import WeShopClient, emulator
@@ -44,3 +45,23 @@ def emu() -> Iterator[emulator.EmulatorServer]:
 def client(emu: emulator.EmulatorServer) -> Iterator[WeShopClient]:
     with WeShopClient(api_key=API_KEY, base_url=emu.base_url, timeout=(2, 5)) as weshop:
         yield weshop
+
+
+class TestingShell(InteractiveShell):
+    """An IPython shell whose cells re-raise their errors, so tests see them."""
+
+    def run_cell(self, raw_cell, *args, **kwargs):
+        result = super().run_cell(raw_cell, *args, **kwargs)
+        result.raise_error()
+        return result
+
+
+@pytest.fixture
+def ip() -> Iterator[TestingShell]:
+    """A fresh shell with weshop_nb loaded; unloaded (emulator and watchers stopped) after."""
+    TestingShell.clear_instance()
+    shell = TestingShell.instance()
+    shell.run_cell("%load_ext weshop_nb")
+    yield shell
+    shell.run_cell("%unload_ext weshop_nb")
+    TestingShell.clear_instance()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .models import FAILED, PENDING, RUNNING, SUCCESS
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .models import Execution, FashionModel, Location, Task
     from .runs import Run, RunItem
 
-__all__ = ["in_notebook", "run_html", "task_html", "catalogue_html", "banner_html", "ProgressLine"]
+__all__ = ["in_notebook", "run_html", "task_html", "catalogue_html", "banner_html"]
 
 _BADGE_COLORS = {PENDING: "#8a8a8a", RUNNING: "#1f6feb", SUCCESS: "#1a7f37", FAILED: "#cf222e"}
 _BOX = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px;line-height:1.4"
@@ -158,26 +158,3 @@ def banner_html(message: str, *, tone: str = "info") -> str:
         f'<div style="{_BOX};border-left:4px solid {color};background:{background};padding:8px 12px">'
         f"{escape(message)}</div>"
     )
-
-
-class ProgressLine:
-    """A progress bar and counts, redrawn in place from the thread that waits."""
-
-    def __init__(self, run: Run) -> None:
-        from IPython.display import display
-
-        self.run = run
-        self._handle: Any = display(self._bundle(), raw=True, display_id=True)
-
-    def _bundle(self) -> dict[str, str]:
-        done = sum(item.done for item in self.run.items)
-        total = len(self.run.items)
-        html = (
-            f'<div style="{_BOX}"><progress value="{done}" max="{total}" style="width:240px"></progress> '
-            f"{escape(self.run.summary())}</div>"
-        )
-        return {"text/plain": f"[{done}/{total}] {self.run.summary()}", "text/html": html}
-
-    def update(self) -> None:
-        if self._handle is not None:
-            self._handle.update(self._bundle(), raw=True)

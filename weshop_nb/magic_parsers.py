@@ -6,6 +6,7 @@ fed by IPython's shell-like splitter, so ``--name "spring look"`` works as in a 
 
 from __future__ import annotations
 
+import argparse
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,9 @@ OVERVIEW = """
       %%weshop run --image PATH|URL     launch executions; the cell body is the prompt
       %weshop status EXEC_ID            one execution   (or --task ID for a task)
       %weshop delete TASK_ID            delete a task and its executions
-      %weshop history | compare | panel coming in later releases
+      %weshop history                   coming: every run, kept on disk, as a DataFrame
+      %weshop compare                   coming: pictures side by side by prompt, scene, model
+      %weshop panel                     coming: the widget studio
       %weshop help SUBCOMMAND           every option of one subcommand
 
     Examples:
@@ -42,6 +45,7 @@ OVERVIEW = """
     {name} takes a value from the notebook; {{ and }} are literal braces.
 """
 
+COMING = ("history", "compare", "panel")  # accepted, answered with what is coming
 COMMANDS = ("help", "demo", "login", "info", "upload", "run", "status", "history", "compare", "delete", "panel")
 
 
@@ -72,9 +76,6 @@ def _parsers() -> dict[str, MagicArgumentParser]:
     p.add_argument("--task", help="show this task instead")
     p = parsers["delete"] = _parser("delete", "Delete a task and its executions on the service.")
     p.add_argument("task_id")
-    for name in ("history", "compare", "panel"):
-        p = parsers[name] = _parser(name, "Coming in a later release.")
-        p.add_argument("rest", nargs="*")
     parsers["run"] = _run_parser()
     return parsers
 
@@ -112,10 +113,14 @@ def parse(line: str) -> tuple[str, Any]:
         close = difflib.get_close_matches(command, COMMANDS, n=1)
         hint = f" Did you mean `{close[0]}`?" if close else ""
         raise UsageError(f"Unknown subcommand {command!r}.{hint} `%weshop help` lists them.")
+    if command in COMING:
+        return command, argparse.Namespace(rest=argv[1:])
     return command, _parsers()[command].parse_args(argv[1:])
 
 
 def help_for(topic: str) -> str:
+    if topic in COMING:
+        return f"%weshop {topic}: coming in a later release."
     if topic not in COMMANDS:
         raise UsageError(f"No subcommand {topic!r}; `%weshop help` lists them.")
     return _parsers()[topic].format_help()

@@ -108,6 +108,8 @@ class WeShopMagics(Magics):
             return getattr(self, f"_cmd_{command}")(args, cell)
         except (WeShopError, PromptError) as exc:
             raise UsageError(f"{type(exc).__name__}: {exc}") from None
+        except OSError as exc:  # a local file that is missing or unreadable
+            raise UsageError(str(exc)) from None
 
     def _help(self, topic: str | None) -> None:
         if topic:

@@ -248,9 +248,13 @@ class Run:
         WaitTimeout
             When ``timeout`` seconds pass first; the run keeps being watched.
         """
-        from . import display
+        from .display import in_notebook
 
-        show = display.ProgressLine(self) if (progress if progress is not None else display.in_notebook()) else None
+        show = None
+        if progress if progress is not None else in_notebook():
+            from .widgets.grid import RunProgress
+
+            show = RunProgress(self).show()
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
             while not self.done:

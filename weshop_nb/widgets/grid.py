@@ -49,24 +49,46 @@ class RunGrid(widgets.VBox):
 
     def __init__(self, run: Run, *, width: int = 192, columns: int = 4) -> None:
         self.run = run
-        self._progress = widgets.IntProgress(min=0, max=max(1, len(run.items)), layout=widgets.Layout(width="240px"))
-        self._counts = widgets.HTML()
+        self._progress = RunProgress(run)
         self._cells = {id(item): ItemCell(item, width) for item in run.items}
         grid = widgets.GridBox(
             children=list(self._cells.values()),
             layout=widgets.Layout(grid_template_columns=f"repeat({columns}, {width + 20}px)", grid_gap="6px"),
         )
-        super().__init__(children=[widgets.HBox([self._progress, self._counts]), grid])
-        self._refresh_counts()
+        super().__init__(children=[self._progress, grid])
         run.on_update(self._on_run_update)
-
-    def _refresh_counts(self) -> None:
-        self._progress.value = sum(item.done for item in self.run.items)
-        self._progress.bar_style = "success" if self.run.done else ""
-        self._counts.value = f"&nbsp;{display.escape(self.run.summary())}"
 
     def _on_run_update(self, run: Run, item: RunItem) -> None:
         cell = self._cells.get(id(item))
         if cell is not None:
             cell.refresh()
-        self._refresh_counts()
+        self._progress.update()
+
+
+class RunProgress(widgets.HBox):
+    """A progress bar and the counts of a run.
+
+    Heads the live grid, and stands alone while ``Run.wait()`` blocks (:meth:`show`).
+    Shown alone, its plain-text form is a fixed sentence, so a saved notebook (and nbval)
+    reads the same whatever the timing; the finished run's grid follows it.
+    """
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self._bar = widgets.IntProgress(min=0, max=max(1, len(run.items)), layout=widgets.Layout(width="240px"))
+        self._label = widgets.HTML()
+        super().__init__(children=[self._bar, self._label])
+        self.update()
+
+    def show(self) -> RunProgress:
+        from IPython.display import display as show
+
+        bundle = self._repr_mimebundle_()
+        bundle["text/plain"] = f"Waiting for {len(self.run.items)} execution(s)…"
+        show(bundle, raw=True)
+        return self
+
+    def update(self) -> None:
+        self._bar.value = sum(item.done for item in self.run.items)
+        self._bar.bar_style = "success" if self.run.done else ""
+        self._label.value = f"&nbsp;{display.escape(self.run.summary())}"
