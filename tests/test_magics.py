@@ -206,10 +206,9 @@ def test_status_delete_and_coming_subcommands(demo, ip, garment) -> None:
     assert f"Deleted task {task_id}" in captured.stdout
     with pytest.raises(UsageError, match="not found"):
         ip.run_cell(f"%weshop status --task {task_id}")
-    for command in ("history", "compare", "panel"):
-        with capture_output() as captured:
-            ip.run_cell(f"%weshop {command} --by prompt")
-        assert "coming in a later release" in captured.stdout
+    with capture_output() as captured:
+        ip.run_cell("%weshop panel")
+    assert "coming in a later release" in captured.stdout
 
 
 def test_login_asks_with_getpass_and_keeps_the_key_secret(ip, monkeypatch) -> None:

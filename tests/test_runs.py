@@ -7,7 +7,8 @@ import pytest
 from weshop_nb import WeShopClient, emulator
 from weshop_nb.errors import InvalidRequestError, WaitTimeout
 from weshop_nb.images import ThumbnailCache
-from weshop_nb.runs import FRAME_COLUMNS, Job, launch, sweep
+from weshop_nb.records import FRAME_COLUMNS
+from weshop_nb.runs import Job, launch, sweep
 
 from .conftest import API_KEY
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import events
+
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -31,10 +33,23 @@ _LAZY = {
     "ServiceError": "errors",
     "ExecutionFailed": "errors",
     "WaitTimeout": "errors",
+    "HistoryError": "errors",
+    "History": "history",
+    "Run": "runs",
 }
-_SUBMODULES = {"client", "models", "errors", "images", "emulator"}
+_SUBMODULES = {"client", "models", "errors", "images", "emulator", "history", "runs"}
 
 __all__ = [*_LAZY, "emulator", "load_ipython_extension", "__version__"]
+
+
+def _record(kind: str, payload: Any, source: str) -> None:
+    # What the client sees goes to the history store; imported on the first event only.
+    from .history import record_event
+
+    record_event(kind, payload, source)
+
+
+events.subscribe(_record)
 
 
 def __getattr__(name: str) -> Any:

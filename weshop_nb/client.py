@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from . import _transport
+from . import _transport, events
 from .errors import (
     AuthenticationError,
     ExecutionFailed,
@@ -219,7 +219,9 @@ class WeShopClient:
             raise ServiceError("The service created a task but sent no taskId.")
         with self._lock:
             self._known[task_id] = set()
-        return Task(id=task_id, agent_name=agent_name, agent_version=agent_version, init_params=init_params)
+        task = Task(id=task_id, agent_name=agent_name, agent_version=agent_version, init_params=init_params)
+        events.emit("task", task, source=self.base_url)
+        return task
 
     def execute(self, task_id: str, params: Mapping[str, Any], callback_url: str | None = None) -> Execution:
         """Start an execution of ``task_id`` with ``params``; returns it as ``pending``.
@@ -246,9 +248,11 @@ class WeShopClient:
         if not execution_id:
             raise ServiceError("The service started an execution but sent no executionId.")
         self._remember(task_id, execution_id)
-        return Execution(
+        execution = Execution(
             id=execution_id, status=PENDING, params=dict(params), executed_at=None, results=(), task_id=task_id
         )
+        events.emit("execution", execution, source=self.base_url)
+        return execution
 
     def _remember(self, task_id: str, *execution_ids: str) -> None:
         with self._lock:
@@ -276,6 +280,7 @@ class WeShopClient:
         found = task.execution(execution_id) or (task.executions[0] if len(task.executions) == 1 else None)
         if found is None:
             raise InvalidRequestError(f"The service returned no execution {execution_id!r}.")
+        events.emit("execution", found, source=self.base_url)
         return found
 
     def get_task(self, task_id: str, *, _record: bool = True) -> Task:
@@ -284,6 +289,7 @@ class WeShopClient:
         task = Task.from_api(self._request("POST", "/agent/task/query", json={"taskId": task_id}), task_id=task_id)
         if _record:
             self._remember(task_id, *(e.id for e in task.executions))
+        events.emit("task", task, source=self.base_url)
         return task
 
     def delete_task(self, task_id: str) -> None:
@@ -291,6 +297,7 @@ class WeShopClient:
         self._request("POST", "/agent/task/delete", json={"taskId": str(task_id)})
         with self._lock:
             self._known.pop(str(task_id), None)
+        events.emit("task_deleted", str(task_id), source=self.base_url)
 
     def agent_info(
         self, agent_name: str = "aimodel", agent_version: str = "v1.0", *, refresh: bool = False
@@ -301,6 +308,7 @@ class WeShopClient:
             params = {"agentName": agent_name, "agentVersion": agent_version}
             data = self._request("GET", "/agent/info", params=params)
             self._agent_info[key] = AgentInfo.from_api(data, agent_name=agent_name, agent_version=agent_version)
+            events.emit("agent_info", self._agent_info[key], source=self.base_url)
         return self._agent_info[key]
 
     # -- waiting ---------------------------------------------------------------------

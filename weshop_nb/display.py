@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .models import FAILED, PENDING, RUNNING, SUCCESS
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .models import Execution, FashionModel, Location, Task
     from .runs import Run, RunItem
 
-__all__ = ["in_notebook", "run_html", "task_html", "catalogue_html", "banner_html"]
+__all__ = ["in_notebook", "run_html", "task_html", "catalogue_html", "comparison_html", "banner_html"]
 
 _BADGE_COLORS = {PENDING: "#8a8a8a", RUNNING: "#1f6feb", SUCCESS: "#1a7f37", FAILED: "#cf222e"}
 _BOX = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px;line-height:1.4"
@@ -149,6 +149,23 @@ def catalogue_html(entries: Sequence[Location | FashionModel], thumbnails: Seque
     header = "<tr><th></th><th>name</th><th>id</th><th>categories</th><th>tags</th><th>profile</th></tr>"
     head = f"<b>{escape(title)}</b> ({len(entries)})"
     return f'<div style="{_BOX}">{head}<table>{header}{"".join(rows)}</table></div>'
+
+
+def comparison_html(table: Any, by: Sequence[str], thumbnail: Any, *, width: int = 96, per_cell: int = 4) -> str:
+    """A comparison table: each cell shows up to ``per_cell`` pictures of its executions."""
+    columns = [str(c) for c in table.columns]
+    corner = escape(" / ".join(by))
+    header = f"<tr><th>{corner}</th>" + "".join(f"<th>{escape(c)}</th>" for c in columns) + "</tr>"
+    rows = []
+    for label, row in table.iterrows():
+        cells = []
+        for urls in row:
+            urls = urls if isinstance(urls, list) else []
+            shown = "".join(image_tag(thumbnail(u), width, u) for u in urls[:per_cell])
+            more = f"<br>+{len(urls) - per_cell} more" if len(urls) > per_cell else ""
+            cells.append(f'<td style="vertical-align:top">{shown or "—"}{more}</td>')
+        rows.append(f'<tr><th style="text-align:left;max-width:220px">{escape(str(label))}</th>{"".join(cells)}</tr>')
+    return f'<div style="{_BOX}"><table>{header}{"".join(rows)}</table></div>'
 
 
 def banner_html(message: str, *, tone: str = "info") -> str:

@@ -19,6 +19,7 @@ __all__ = [
     "ServiceError",
     "ExecutionFailed",
     "WaitTimeout",
+    "HistoryError",
 ]
 
 
@@ -80,3 +81,7 @@ class WaitTimeout(WeShopError):
     def __init__(self, message: str, *, execution: Any) -> None:
         super().__init__(message)
         self.execution = execution
+
+
+class HistoryError(WeShopError):
+    """The local history database cannot be opened, read or written (corrupt, locked, too new)."""

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from .models import FAILED, PENDING, RUNNING, SUCCESS
-from .runs import FRAME_COLUMNS
+from .records import FRAME_COLUMNS
 
 STATUS_DTYPE = pd.CategoricalDtype([PENDING, RUNNING, SUCCESS, FAILED])
 _STRINGS = (

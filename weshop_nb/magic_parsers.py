@@ -29,8 +29,8 @@ OVERVIEW = """
       %%weshop run --image PATH|URL     launch executions; the cell body is the prompt
       %weshop status EXEC_ID            one execution   (or --task ID for a task)
       %weshop delete TASK_ID            delete a task and its executions
-      %weshop history                   coming: every run, kept on disk, as a DataFrame
-      %weshop compare                   coming: pictures side by side by prompt, scene, model
+      %weshop history                   every execution ever seen, as a DataFrame   [--sync]
+      %weshop compare --by prompt,location_name   pictures side by side
       %weshop panel                     coming: the widget studio
       %weshop help SUBCOMMAND           every option of one subcommand
 
@@ -45,7 +45,7 @@ OVERVIEW = """
     {name} takes a value from the notebook; {{ and }} are literal braces.
 """
 
-COMING = ("history", "compare", "panel")  # accepted, answered with what is coming
+COMING = ("panel",)  # accepted, answered with what is coming
 COMMANDS = ("help", "demo", "login", "info", "upload", "run", "status", "history", "compare", "delete", "panel")
 
 
@@ -76,6 +76,19 @@ def _parsers() -> dict[str, MagicArgumentParser]:
     p.add_argument("--task", help="show this task instead")
     p = parsers["delete"] = _parser("delete", "Delete a task and its executions on the service.")
     p.add_argument("task_id")
+    for name, description in (
+        ("history", "Every execution ever seen (kept on disk), as a DataFrame."),
+        ("compare", "Result pictures side by side, by one or two columns of the history."),
+    ):
+        p = parsers[name] = _parser(name, description)
+        p.add_argument("--task", help="only this task")
+        p.add_argument("--status", help="only this status: pending, running, success, failed")
+        p.add_argument("--since", help="only executions at or after this time, e.g. 2026-11-24 or '2026-11-24 10:00'")
+        p.add_argument("--until", help="only executions at or before this time")
+        p.add_argument("--text", help="only prompts containing this text")
+        p.add_argument("--limit", type=int, help="only the N most recent")
+    parsers["history"].add_argument("--sync", action="store_true", help="first fetch what the service holds")
+    parsers["compare"].add_argument("--by", default="prompt,location_name", help="one or two columns, comma-separated")
     parsers["run"] = _run_parser()
     return parsers
 

@@ -28,9 +28,6 @@ _NO_CLIENT = (
     "set WESHOP_API_KEY before starting Jupyter, or run `%weshop demo` to use the offline emulator."
 )
 _COMING = {
-    "history": "`%weshop history` (every run kept on disk, as a DataFrame) is coming in a later release; "
-    "for now use `run.to_frame()` on a run (see `-o VAR`).",
-    "compare": "`%weshop compare` (images side by side by prompt, scene or model) is coming in a later release.",
     "panel": "`%weshop panel` (the widget studio) is coming in a later release; use `%%weshop run` for now.",
 }
 
@@ -81,10 +78,13 @@ class WeShopMagics(Magics):
         return self._client
 
     def _use(self, client: Any) -> None:
+        from .history import home_dir
         from .images import ThumbnailCache
 
         self._client = client
-        self._thumbnails = ThumbnailCache(client.fetch_image, max_side=self.thumbnail_size)
+        self._thumbnails = ThumbnailCache(
+            client.fetch_image, max_side=self.thumbnail_size, directory=home_dir() / "thumbnails"
+        )
 
     def close(self) -> None:
         """Stop watching runs and the demo emulator (on unload)."""
@@ -200,11 +200,35 @@ class WeShopMagics(Magics):
         self.client.delete_task(args.task_id)
         print(f"Deleted task {args.task_id} and its executions.")
 
-    def _cmd_history(self, args: Any, cell: str | None) -> None:
-        print(_COMING["history"])
+    def _history(self) -> Any:
+        from .history import History, default_history
 
-    def _cmd_compare(self, args: Any, cell: str | None) -> None:
-        print(_COMING["compare"])
+        return default_history() or History()
+
+    @staticmethod
+    def _filters(args: Any) -> dict[str, Any]:
+        return {
+            "task": args.task,
+            "status": args.status,
+            "since": args.since,
+            "until": args.until,
+            "text": args.text,
+            "limit": args.limit,
+        }
+
+    def _cmd_history(self, args: Any, cell: str | None) -> Any:
+        history = self._history()
+        if args.sync:
+            seen = history.sync(self.client, args.task)
+            print(f"Synced: the service holds {seen} recent execution(s) of the known tasks.")
+        return history.executions(**self._filters(args))
+
+    def _cmd_compare(self, args: Any, cell: str | None) -> Any:
+        fetch = self._client.fetch_image if self._client is not None else None
+        try:
+            return self._history().compare(args.by, fetch=fetch, **self._filters(args))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
 
     def _cmd_panel(self, args: Any, cell: str | None) -> None:
         print(_COMING["panel"])

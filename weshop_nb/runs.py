@@ -6,9 +6,8 @@ launched at once. A watcher thread per task polls the task query, which returns 
 executions outside that window. It backs off while nothing changes, honours
 ``Retry-After``, survives transient errors, and stops when everything is terminal.
 
-Subscribers (the live grid, the progress line, the history store) get every change
-through :meth:`Run.on_update`; the logic of one poll sits in :meth:`TaskWatcher.poll_once`
-so tests drive it without threads.
+Subscribers (the live grid, the progress bar) get every change through
+:meth:`Run.on_update`; the watcher is in :mod:`weshop_nb.watch`.
 """
 
 from __future__ import annotations
@@ -22,8 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidRequestError, RateLimitError, WaitTimeout, WeShopError
+from .errors import WaitTimeout, WeShopError
 from .models import FAILED, PENDING, RUNNING, SUCCESS, Execution, FashionModel, Location, Task
+from .records import item_row
+from .watch import TaskWatcher
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,32 +32,7 @@ if TYPE_CHECKING:
     from .client import WeShopClient
     from .images import ThumbnailCache
 
-__all__ = ["Job", "RunItem", "Run", "TaskWatcher", "sweep", "launch", "FRAME_COLUMNS"]
-
-#: Columns of ``Run.to_frame()``, shared with the history store.
-FRAME_COLUMNS = (
-    "task_id",
-    "execution_id",
-    "agent_name",
-    "agent_version",
-    "task_name",
-    "original_image",
-    "status",
-    "executed_at",
-    "prompt",
-    "negative_prompt",
-    "mask_type",
-    "generated_content",
-    "pose",
-    "location_id",
-    "location_name",
-    "fashion_model_id",
-    "fashion_model_name",
-    "batch_count",
-    "n_images",
-    "images",
-    "source",
-)
+__all__ = ["Job", "RunItem", "Run", "TaskWatcher", "sweep", "launch"]
 
 
 @dataclass(frozen=True)
@@ -302,121 +278,6 @@ class Run:
             live = self.widget()._repr_mimebundle_(include=include, exclude=exclude)
             bundle["application/vnd.jupyter.widget-view+json"] = live["application/vnd.jupyter.widget-view+json"]
         return bundle
-
-
-def item_row(item: RunItem, source: str) -> dict[str, Any]:
-    """The flat record of one item, in :data:`FRAME_COLUMNS` order."""
-    job, execution = item.job, item.execution
-    params = dict(execution.params) if execution is not None and execution.params else dict(job.params)
-    images = execution.images if execution is not None else []
-    return {
-        "task_id": job.task.id,
-        "execution_id": execution.id if execution is not None else None,
-        "agent_name": job.task.agent_name,
-        "agent_version": job.task.agent_version,
-        "task_name": job.task.name,
-        "original_image": job.task.init_params.get("originalImage"),
-        "status": item.status,
-        "executed_at": execution.executed_at if execution is not None else None,
-        "prompt": params.get("textDescription"),
-        "negative_prompt": params.get("negTextDescription"),
-        "mask_type": params.get("maskType"),
-        "generated_content": params.get("generatedContent"),
-        "pose": params.get("pose"),
-        "location_id": params.get("locationId"),
-        "location_name": getattr(job.location, "name", None),
-        "fashion_model_id": params.get("fashionModelId"),
-        "fashion_model_name": getattr(job.fashion_model, "name", None),
-        "batch_count": params.get("batchCount"),
-        "n_images": len(images),
-        "images": list(images),
-        "source": source,
-    }
-
-
-class TaskWatcher:
-    """Polls one task for the unfinished executions of a run, in its own thread."""
-
-    def __init__(self, run: Run, task_id: str, items: list[RunItem]) -> None:
-        self.run = run
-        self.task_id = task_id
-        self.items = items
-        self.ticks = 0
-        self.task_queries = 0
-        self.execution_queries = 0
-        self.last_error: str | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"weshop-watch-{task_id}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-
-    @property
-    def unfinished(self) -> list[RunItem]:
-        return [item for item in self.items if not item.done]
-
-    def poll_once(self) -> bool:
-        """One tick: one task query, plus one query per execution outside its window.
-
-        Returns True when any execution changed.
-        """
-        self.ticks += 1
-        waiting = self.unfinished
-        if not waiting:
-            return False
-        task = self.run.client.get_task(self.task_id)
-        self.task_queries += 1
-        changed = False
-        for item in waiting:
-            current = task.execution(item.execution.id)  # type: ignore[union-attr]
-            if current is None:  # beyond the 20 most recent: ask for it by id
-                current = self.run.client.get_execution(item.execution.id)  # type: ignore[union-attr]
-                self.execution_queries += 1
-            changed |= self.run.update(item, current)
-        return changed
-
-    def _loop(self) -> None:
-        interval = self.run.poll_interval
-        while self.unfinished and not self._stop.is_set():
-            pause = interval
-            try:
-                changed = self.poll_once()
-                self.last_error = None
-                interval = self.run.poll_interval if changed else min(interval * 1.5, self.run.max_interval)
-                pause = interval
-            except RateLimitError as exc:
-                self.last_error = str(exc)
-                pause = max(interval, exc.retry_after or 0.0)
-            except InvalidRequestError as exc:
-                # The task is gone (deleted, or another account): nothing more will come.
-                self._give_up(f"stopped watching: {exc}")
-                return
-            except WeShopError as exc:  # service or network trouble: keep the executions, try later
-                self.last_error = str(exc)
-                interval = min(interval * 1.5, self.run.max_interval)
-                pause = interval
-            self._stop.wait(pause)
-
-    def _give_up(self, reason: str) -> None:
-        for item in self.unfinished:
-            item.error = reason
-            if item.execution is not None:
-                item.execution = Execution(
-                    id=item.execution.id,
-                    status=FAILED,
-                    params=item.execution.params,
-                    executed_at=item.execution.executed_at,
-                    results=item.execution.results,
-                    task_id=item.execution.task_id,
-                    raw={"message": reason},
-                )
-            self.run.publish(item)
 
 
 def launch(

@@ -1,0 +1,66 @@
+"""An execution as one flat record: the columns shared by ``Run.to_frame()`` and the history.
+
+Kept free of pandas so that launching a run does not import it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .runs import RunItem
+
+#: Columns of ``Run.to_frame()``, shared with the history store.
+FRAME_COLUMNS = (
+    "task_id",
+    "execution_id",
+    "agent_name",
+    "agent_version",
+    "task_name",
+    "original_image",
+    "status",
+    "executed_at",
+    "prompt",
+    "negative_prompt",
+    "mask_type",
+    "generated_content",
+    "pose",
+    "location_id",
+    "location_name",
+    "fashion_model_id",
+    "fashion_model_name",
+    "batch_count",
+    "n_images",
+    "images",
+    "source",
+)
+
+
+def item_row(item: RunItem, source: str) -> dict[str, Any]:
+    """The flat record of one item, in :data:`FRAME_COLUMNS` order."""
+    job, execution = item.job, item.execution
+    params = dict(execution.params) if execution is not None and execution.params else dict(job.params)
+    images = execution.images if execution is not None else []
+    return {
+        "task_id": job.task.id,
+        "execution_id": execution.id if execution is not None else None,
+        "agent_name": job.task.agent_name,
+        "agent_version": job.task.agent_version,
+        "task_name": job.task.name,
+        "original_image": job.task.init_params.get("originalImage"),
+        "status": item.status,
+        "executed_at": execution.executed_at if execution is not None else None,
+        "prompt": params.get("textDescription"),
+        "negative_prompt": params.get("negTextDescription"),
+        "mask_type": params.get("maskType"),
+        "generated_content": params.get("generatedContent"),
+        "pose": params.get("pose"),
+        "location_id": params.get("locationId"),
+        "location_name": getattr(job.location, "name", None),
+        "fashion_model_id": params.get("fashionModelId"),
+        "fashion_model_name": getattr(job.fashion_model, "name", None),
+        "batch_count": params.get("batchCount"),
+        "n_images": len(images),
+        "images": list(images),
+        "source": source,
+    }
