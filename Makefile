@@ -31,7 +31,7 @@ unit: $(VENV)/.test-installed
 	$(BIN)/python -m pytest -q tests
 
 notebooks: $(VENV)/.test-installed
-	env -u WESHOP_API_KEY -u WESHOP_BASE_URL $(BIN)/python -m pytest -q -p no:cacheprovider \
+	env -u WESHOP_API_KEY -u WESHOP_BASE_URL WESHOP_NB_HOME=$$(mktemp -d) $(BIN)/python -m pytest -q -p no:cacheprovider \
 		--nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
 
 test: lint unit notebooks
@@ -52,7 +52,7 @@ demo: $(VENV)/.demo-installed
 
 # Re-run the tutorials against the emulator and save their outputs in place.
 refresh-notebooks: $(VENV)/.demo-installed
-	cd notebooks && env -u WESHOP_API_KEY -u WESHOP_BASE_URL ../$(BIN)/jupyter nbconvert \
+	cd notebooks && env -u WESHOP_API_KEY -u WESHOP_BASE_URL WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/jupyter nbconvert \
 		--to notebook --execute --inplace *.ipynb
 
 emulator: $(VENV)/.test-installed
