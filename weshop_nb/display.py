@@ -23,7 +23,9 @@ __all__ = ["in_notebook", "run_html", "task_html", "catalogue_html", "comparison
 
 _BADGE_COLORS = {PENDING: "#8a8a8a", RUNNING: "#1f6feb", SUCCESS: "#1a7f37", FAILED: "#cf222e"}
 _BOX = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px;line-height:1.4"
-_CELL = "vertical-align:top;padding:6px;border:1px solid #d0d7de;border-radius:6px;width:{w}px"
+_CELL = "vertical-align:top;text-align:left;padding:6px;border:1px solid #d0d7de;border-radius:6px;width:{w}px"
+# Jupyter's table CSS right-aligns cells; pictures and captions read better from the left.
+_LEFT = 'style="text-align:left;vertical-align:top"'
 
 
 def in_notebook() -> bool:
@@ -48,7 +50,8 @@ def image_tag(jpeg: bytes, width: int, title: str = "") -> str:
     if not jpeg:
         return f'<div style="width:{width}px;height:{width}px;background:#eee;color:#999">image unavailable</div>'
     data = base64.b64encode(jpeg).decode()
-    return f'<img src="data:image/jpeg;base64,{data}" width="{width}" title="{escape(title)}" style="margin:1px">'
+    label = escape(title)
+    return f'<img src="data:image/jpeg;base64,{data}" width="{width}" alt="{label}" title="{label}" style="margin:1px">'
 
 
 def placeholder_html(status: str, width: int) -> str:
@@ -110,8 +113,10 @@ def run_html(run: Run, *, width: int = 192, columns: int = 4) -> str:
 def task_html(task: Task) -> str:
     """A task and its recent executions as a table."""
     rows = "".join(
-        f"<tr><td>{escape(e.id)}</td><td>{badge(e.status)}</td><td>{escape(str(e.executed_at or ''))}</td>"
-        f"<td>{escape(_shorten(str(e.params.get('textDescription') or ''), 80))}</td><td>{len(e.images)}</td></tr>"
+        f"<tr><td {_LEFT}>{escape(e.id)}</td><td {_LEFT}>{badge(e.status)}</td>"
+        f"<td {_LEFT}>{escape(str(e.executed_at or ''))}</td>"
+        f"<td {_LEFT}>{escape(_shorten(str(e.params.get('textDescription') or ''), 80))}</td>"
+        f"<td {_LEFT}>{len(e.images)}</td></tr>"
         for e in reversed(task.executions)
     )
     head = (
@@ -137,15 +142,10 @@ def catalogue_html(entries: Sequence[Location | FashionModel], thumbnails: Seque
     rows = []
     for entry, thumb in zip(entries, thumbnails, strict=True):
         tags = ", ".join(t.name for t in entry.tags)
-        extra = ""
-        profile = getattr(entry, "profile", None)
-        if profile:
-            extra = "; ".join(f"{k}: {v}" for k, v in profile.items())
-        rows.append(
-            f"<tr><td>{image_tag(thumb, 64, entry.name)}</td><td><b>{escape(entry.name)}</b></td>"
-            f"<td>{escape(str(entry.id))}</td><td>{escape(', '.join(entry.categories))}</td>"
-            f"<td>{escape(tags)}</td><td>{escape(extra)}</td></tr>"
-        )
+        profile = " · ".join(str(v) for v in (getattr(entry, "profile", None) or {}).values())
+        cells = [image_tag(thumb, 64, entry.name), f"<b>{escape(entry.name)}</b>", escape(str(entry.id))]
+        cells += [escape(", ".join(entry.categories)), escape(tags), escape(profile)]
+        rows.append("<tr>" + "".join(f"<td {_LEFT}>{cell}</td>" for cell in cells) + "</tr>")
     header = "<tr><th></th><th>name</th><th>id</th><th>categories</th><th>tags</th><th>profile</th></tr>"
     head = f"<b>{escape(title)}</b> ({len(entries)})"
     return f'<div style="{_BOX}">{head}<table>{header}{"".join(rows)}</table></div>'
@@ -163,7 +163,7 @@ def comparison_html(table: Any, by: Sequence[str], thumbnail: Any, *, width: int
             urls = urls if isinstance(urls, list) else []
             shown = "".join(image_tag(thumbnail(u), width, u) for u in urls[:per_cell])
             more = f"<br>+{len(urls) - per_cell} more" if len(urls) > per_cell else ""
-            cells.append(f'<td style="vertical-align:top">{shown or "—"}{more}</td>')
+            cells.append(f"<td {_LEFT}>{shown or '—'}{more}</td>")
         rows.append(f'<tr><th style="text-align:left;max-width:220px">{escape(str(label))}</th>{"".join(cells)}</tr>')
     return f'<div style="{_BOX}"><table>{header}{"".join(rows)}</table></div>'
 
