@@ -59,37 +59,42 @@ class WeShopMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self._client: Any = None
+        self.session: Any = None
         self._emulator: Any = None
-        self._thumbnails: Any = None
-        self.runs: list[Any] = []
 
     # -- the session's client ------------------------------------------------------------
 
     @property
     def client(self) -> Any:
         """The client of this session: from `login`, `demo`, or WESHOP_API_KEY."""
-        if self._client is None:
+        return self._session().client
+
+    def _session(self) -> Any:
+        if self.session is None:
             if not os.environ.get("WESHOP_API_KEY"):
                 raise UsageError(_NO_CLIENT)
             from .client import WeShopClient
 
             self._use(WeShopClient())
-        return self._client
+        return self.session
 
     def _use(self, client: Any) -> None:
-        from .history import home_dir
-        from .images import ThumbnailCache
+        from .session import Session
 
-        self._client = client
-        self._thumbnails = ThumbnailCache(
-            client.fetch_image, max_side=self.thumbnail_size, directory=home_dir() / "thumbnails"
+        if self.session is not None:
+            self.session.close()
+        self.session = Session(
+            client,
+            thumbnail_size=self.thumbnail_size,
+            poll_interval=self.poll_interval,
+            max_poll_interval=self.max_poll_interval,
+            max_concurrent=self.max_concurrent_launches,
         )
 
     def close(self) -> None:
         """Stop watching runs and the demo emulator (on unload)."""
-        for run in self.runs:
-            run.stop()
+        if self.session is not None:
+            self.session.close()
         if self._emulator is not None:
             self._emulator.stop()
             self._emulator = None
@@ -167,18 +172,8 @@ class WeShopMagics(Magics):
     def _catalogue_thumbnails(self, urls: list[str | None]) -> list[bytes]:
         from concurrent.futures import ThreadPoolExecutor
 
-        from .images import ThumbnailCache
-
-        cache = ThumbnailCache(self.client.fetch_image, max_side=64)
-
-        def one(url: str | None) -> bytes:
-            try:
-                return cache.get(url) if url else b""
-            except Exception:
-                return b""  # a missing thumbnail must not hide the table
-
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            return list(pool.map(one, urls))
+        with ThreadPoolExecutor(max_workers=8) as pool:  # a missing one is drawn as "unavailable"
+            return list(pool.map(self._session().icon, urls))
 
     def _cmd_upload(self, args: Any, cell: str | None) -> str:
         return self.client.upload_image(os.path.expanduser(args.path))
@@ -193,7 +188,7 @@ class WeShopMagics(Magics):
         if not args.execution_id:
             raise UsageError("Give an execution id, or --task ID.")
         execution = self.client.get_execution(args.execution_id)
-        thumbs = [self._thumbnails.get(url) for url in execution.images]
+        thumbs = [self.session.thumbnail(url) for url in execution.images]
         _show(execution_html(execution, thumbs), f"Execution {execution.id}: {execution.status}")
 
     def _cmd_delete(self, args: Any, cell: str | None) -> None:
@@ -224,7 +219,7 @@ class WeShopMagics(Magics):
         return history.executions(**self._filters(args))
 
     def _cmd_compare(self, args: Any, cell: str | None) -> Any:
-        fetch = self._client.fetch_image if self._client is not None else None
+        fetch = self.session.client.fetch_image if self.session is not None else None
         try:
             return self._history().compare(args.by, fetch=fetch, **self._filters(args))
         except ValueError as exc:
@@ -234,8 +229,6 @@ class WeShopMagics(Magics):
         print(_COMING["panel"])
 
     def _cmd_run(self, args: Any, cell: str | None) -> Any:
-        from .runs import launch
-
         if args.output is not None and not args.output.isidentifier():
             raise UsageError(f"-o needs a variable name, got {args.output!r}.")
         prompts = prompts_from_cell(cell, self.shell.user_ns if self.shell is not None else {})
@@ -249,16 +242,7 @@ class WeShopMagics(Magics):
             plan.params["customMaskUrl"] = self._as_url(plan.custom_mask)
         task = self._task_for(args, agent, version)
         jobs = magic_parsers.jobs_for(task, prompts, locations, models, plan.params)
-        run = launch(
-            client,
-            jobs,
-            max_concurrent=self.max_concurrent_launches,
-            thumbnails=self._thumbnails,
-            poll_interval=self.poll_interval,
-            max_interval=self.max_poll_interval,
-            callback_url=args.callback,
-        )
-        self.runs.append(run)
+        run = self.session.launch(jobs, callback_url=args.callback)
         if args.output:
             self.shell.user_ns[args.output] = run
         if args.wait:
@@ -278,10 +262,7 @@ class WeShopMagics(Magics):
         if args.task:
             return self.client.get_task(args.task)
         image = args.image if args.image.startswith(("http://", "https://")) else os.path.expanduser(args.image)
-        init: dict[str, Any] = {"originalImage": image}
-        if args.name:
-            init["taskName"] = args.name
-        return self.client.create_task(agent, version, **init)
+        return self.session.create_task(agent, version, image, args.name)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -1,0 +1,84 @@
+"""A notebook session's working set: the client, the thumbnail cache, and how runs are launched.
+
+The magic and the widget studio both hold one; widgets never send HTTP themselves, they
+call these methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from .history import home_dir
+from .images import ThumbnailCache, thumbnail
+
+if TYPE_CHECKING:
+    from .client import WeShopClient
+    from .models import AgentInfo, Task
+    from .runs import Job, Run
+
+
+class Session:
+    """One client and the settings that shape launches and pictures."""
+
+    def __init__(
+        self,
+        client: WeShopClient,
+        *,
+        thumbnail_size: int = 192,
+        poll_interval: float = 2.0,
+        max_poll_interval: float = 15.0,
+        max_concurrent: int = 8,
+    ) -> None:
+        self.client = client
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+        self.max_concurrent = max_concurrent
+        folder = home_dir() / "thumbnails"
+        self.thumbnails = ThumbnailCache(client.fetch_image, max_side=thumbnail_size, directory=folder)
+        self.icons = ThumbnailCache(client.fetch_image, max_side=64, directory=folder)
+        self.runs: list[Run] = []
+
+    def __repr__(self) -> str:
+        return f"<Session {self.client!r}>"
+
+    def agent_info(self, agent: str, version: str) -> AgentInfo:
+        return self.client.agent_info(agent, version)
+
+    def thumbnail(self, url: str | None) -> bytes:
+        """A small JPEG of ``url`` (cached on disk), or ``b""`` when it cannot be had."""
+        return self.thumbnails.get_or_empty(url) if url else b""
+
+    def icon(self, url: str | None) -> bytes:
+        """A 64 px JPEG of ``url`` for catalogue tables and pickers, or ``b""``."""
+        return self.icons.get_or_empty(url) if url else b""
+
+    def picture(self, url: str, max_side: int = 768) -> bytes:
+        """A larger JPEG of ``url`` for a detail view (not cached)."""
+        return thumbnail(self.client.fetch_image(url), max_side)
+
+    def create_task(self, agent: str, version: str, image: Any, name: str | None = None) -> Task:
+        """A task on ``image`` (URL, path, bytes, PIL image): uploaded first when local."""
+        init: dict[str, Any] = {"originalImage": image}
+        if name:
+            init["taskName"] = name
+        return self.client.create_task(agent, version, **init)
+
+    def launch(self, jobs: Iterable[Job], *, callback_url: str | None = None) -> Run:
+        from .runs import launch
+
+        run = launch(
+            self.client,
+            jobs,
+            max_concurrent=self.max_concurrent,
+            thumbnails=self.thumbnails,
+            poll_interval=self.poll_interval,
+            max_interval=self.max_poll_interval,
+            callback_url=callback_url,
+        )
+        self.runs.append(run)
+        return run
+
+    def close(self) -> None:
+        for run in self.runs:
+            run.stop()
