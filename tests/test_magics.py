@@ -190,7 +190,7 @@ def test_run_mistakes_are_usage_errors(demo, ip, garment, line, body, message) -
     assert demo._emulator.stats()["executions_created"] == executions  # nothing launched
 
 
-def test_status_delete_and_coming_subcommands(demo, ip, garment) -> None:
+def test_status_and_delete(demo, ip, garment) -> None:
     ip.run_cell(f"%%weshop run --image {garment} --wait -o done\nx")
     run = ip.user_ns["done"]
     execution_id, task_id = run.executions[0].id, run.items[0].job.task.id
@@ -206,9 +206,6 @@ def test_status_delete_and_coming_subcommands(demo, ip, garment) -> None:
     assert f"Deleted task {task_id}" in captured.stdout
     with pytest.raises(UsageError, match="not found"):
         ip.run_cell(f"%weshop status --task {task_id}")
-    with capture_output() as captured:
-        ip.run_cell("%weshop panel")
-    assert "coming in a later release" in captured.stdout
 
 
 def test_login_asks_with_getpass_and_keeps_the_key_secret(ip, monkeypatch) -> None:

@@ -31,7 +31,7 @@ OVERVIEW = """
       %weshop delete TASK_ID            delete a task and its executions
       %weshop history                   every execution ever seen, as a DataFrame   [--sync]
       %weshop compare --by prompt,location_name   pictures side by side
-      %weshop panel                     coming: the widget studio
+      %weshop panel                     the studio: pick, choose, launch, watch   [--image PATH]
       %weshop help SUBCOMMAND           every option of one subcommand
 
     Examples:
@@ -45,7 +45,7 @@ OVERVIEW = """
     {name} takes a value from the notebook; {{ and }} are literal braces.
 """
 
-COMING = ("panel",)  # accepted, answered with what is coming
+COMING: tuple[str, ...] = ()  # accepted, answered with what is coming
 COMMANDS = ("help", "demo", "login", "info", "upload", "run", "status", "history", "compare", "delete", "panel")
 
 
@@ -89,6 +89,12 @@ def _parsers() -> dict[str, MagicArgumentParser]:
         p.add_argument("--limit", type=int, help="only the N most recent")
     parsers["history"].add_argument("--sync", action="store_true", help="first fetch what the service holds")
     parsers["compare"].add_argument("--by", default="prompt,location_name", help="one or two columns, comma-separated")
+    p = parsers["panel"] = _parser("panel", "Open the studio: pick a photo, choose, launch, watch the grid.")
+    p.add_argument("--image", help="preselect this photo (a path on the kernel's machine)")
+    p.add_argument("--location", action="append", default=[], help="preselect a location (id or name); repeatable")
+    p.add_argument("--model", action="append", default=[], help="preselect a fashion model (id or name); repeatable")
+    p.add_argument("--prompt", help="prefill the prompt")
+    p.add_argument("--dir", help="where the file chooser starts")
     parsers["run"] = _run_parser()
     return parsers
 

@@ -27,9 +27,6 @@ _NO_CLIENT = (
     "No WeShop API key in this session. Run `%weshop login` (asks for the key without echoing it), "
     "set WESHOP_API_KEY before starting Jupyter, or run `%weshop demo` to use the offline emulator."
 )
-_COMING = {
-    "panel": "`%weshop panel` (the widget studio) is coming in a later release; use `%%weshop run` for now.",
-}
 
 
 def _show(html: str, text: str) -> None:
@@ -225,8 +222,22 @@ class WeShopMagics(Magics):
         except ValueError as exc:
             raise UsageError(str(exc)) from None
 
-    def _cmd_panel(self, args: Any, cell: str | None) -> None:
-        print(_COMING["panel"])
+    def _cmd_panel(self, args: Any, cell: str | None) -> Any:
+        from .widgets.studio import Studio
+
+        session = self._session()
+        studio = Studio(session, start_dir=os.path.expanduser(args.dir) if args.dir else None)
+        info = studio.choices.info
+        if (args.location or args.model) and info is None:
+            raise UsageError("Scenes and models could not be loaded; see the message in the panel.")
+        if info is not None:
+            studio.choices.locations.value = tuple(info.location(key).id for key in args.location)
+            studio.choices.fashion_models.value = tuple(info.fashion_model(key).id for key in args.model)
+        if args.prompt:
+            studio.choices.prompts.value = args.prompt
+        if args.image:
+            studio.source.choose_path(args.image)
+        return studio
 
     def _cmd_run(self, args: Any, cell: str | None) -> Any:
         if args.output is not None and not args.output.isidentifier():

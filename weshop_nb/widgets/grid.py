@@ -6,6 +6,7 @@ Updated from the run's watcher threads by setting traits only (no ``print``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
@@ -16,16 +17,22 @@ if TYPE_CHECKING:
     from ..runs import Run, RunItem
 
 
-class ItemCell(widgets.VBox):
-    """One execution: its pictures (or a placeholder with the status) and a caption."""
+Select = Callable[["RunItem", int], None]
 
-    def __init__(self, item: RunItem, width: int) -> None:
+
+class ItemCell(widgets.VBox):
+    """One execution: its pictures (or a placeholder with the status), a caption, and a
+    button per picture that asks for it full size (``on_select(item, index)``)."""
+
+    def __init__(self, item: RunItem, width: int, on_select: Select | None = None) -> None:
         self.item = item
         self.width = width
+        self.on_select = on_select
         self._pictures = widgets.Box(layout=widgets.Layout(flex_flow="row wrap", width=f"{width}px"))
         self._caption = widgets.HTML()
+        self._buttons = widgets.HBox()
         super().__init__(
-            children=[self._pictures, self._caption],
+            children=[self._pictures, self._buttons, self._caption],
             layout=widgets.Layout(border="1px solid #d0d7de", padding="6px", width=f"{width + 14}px"),
         )
         self.refresh()
@@ -39,18 +46,27 @@ class ItemCell(widgets.VBox):
             for image in images:
                 image.width = size
             self._pictures.children = images
+            if self.on_select is not None and len(self._buttons.children) < len(images):
+                self._buttons.children = [self._button(n) for n in range(len(images))]
         else:
             self._pictures.children = [widgets.HTML(display.placeholder_html(self.item.status, self.width))]
         self._caption.value = display.item_caption(self.item)
+
+    def _button(self, index: int) -> widgets.Button:
+        button = widgets.Button(
+            description=str(index + 1), tooltip=f"Show picture {index + 1} full size", layout={"width": "34px"}
+        )
+        button.on_click(lambda _: self.on_select(self.item, index))  # type: ignore[misc]
+        return button
 
 
 class RunGrid(widgets.VBox):
     """Progress bar, counts, and one :class:`ItemCell` per execution of ``run``."""
 
-    def __init__(self, run: Run, *, width: int = 192, columns: int = 4) -> None:
+    def __init__(self, run: Run, *, width: int = 192, columns: int = 4, on_select: Select | None = None) -> None:
         self.run = run
         self._progress = RunProgress(run)
-        self._cells = {id(item): ItemCell(item, width) for item in run.items}
+        self._cells = {id(item): ItemCell(item, width, on_select) for item in run.items}
         grid = widgets.GridBox(
             children=list(self._cells.values()),
             layout=widgets.Layout(grid_template_columns=f"repeat({columns}, {width + 20}px)", grid_gap="6px"),

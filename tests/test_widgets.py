@@ -1,0 +1,152 @@
+"""The studio driven end to end with .value and .click(), against the emulator (no browser)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import ipywidgets as widgets
+import pytest
+
+from weshop_nb import WeShopClient, emulator
+from weshop_nb.session import Session
+from weshop_nb.widgets.studio import Studio
+
+from .conftest import API_KEY
+
+
+@pytest.fixture
+def studio(emu, tmp_path):
+    session = Session(WeShopClient(api_key=API_KEY, base_url=emu.base_url), poll_interval=0.1)
+    panel = Studio(session, start_dir=str(tmp_path))
+    yield panel
+    session.close()
+
+
+def _images(cell) -> list:
+    return [child for child in cell._pictures.children if isinstance(child, widgets.Image)]
+
+
+def test_sweep_of_two_locations_by_two_models_fills_the_grid(studio, make_image, tmp_path) -> None:
+    assert studio.launch_button.disabled and "garment photo" in studio.summary.value
+    photo = tmp_path / "garment.png"
+    photo.write_bytes(make_image(640, 800))
+    studio.source.choose_path(str(photo))
+    assert "✓ garment.png: png, 640x800" in studio.source.message.value
+    assert studio.source.preview.value  # previewed at once
+    info = studio.choices.info
+    studio.choices.locations.value = (info.location("Sunny Beach").id, info.location("White Studio").id)
+    studio.choices.fashion_models.value = (info.fashion_model("Eve").id, info.fashion_model("Kenji").id)
+    studio.choices.prompts.value = "summer look"
+    studio.choices.batch.value = 2
+    assert len(studio.choices.previews.children) == 4
+    assert not studio.launch_button.disabled
+    assert studio.launch_button.description == "Launch 4 executions"
+    assert "Eve: Additional cost of 5 points / image" in studio.summary.value
+    studio.launch_button.click()
+    run = studio.run
+    assert run is not None and len(run.items) == 4
+    run.wait(timeout=30)
+    grid = studio.results.children[0]
+    cells = list(grid._cells.values())
+    assert len(cells) == 4
+    for cell in cells:
+        assert cell.item.status == "success"
+        assert len(_images(cell)) == 2 and all(image.value[:2] == b"\xff\xd8" for image in _images(cell))
+    assert grid._progress._bar.value == 4
+    cells[0]._buttons.children[1].click()  # enlarge the second picture
+    header, picture = studio.detail.children
+    assert isinstance(picture, widgets.Image) and len(picture.value) > len(_images(cells[0])[1].value)
+    assert cells[0].item.execution.images[1] in header.children[1].value
+
+
+def test_broken_rule_is_shown_and_launch_stays_disabled(studio, make_image) -> None:
+    studio.source.choose_bytes(make_image(1440, 600), "wide.png")
+    assert "aspect ratio 2.40 (1440x600), must be below 2" in studio.source.message.value
+    assert studio.source.image is None and studio.launch_button.disabled
+    studio.source.upload.value = (
+        {
+            "name": "ok.png",
+            "type": "image/png",
+            "size": 1,
+            "content": memoryview(make_image()),
+            "last_modified": datetime.now(timezone.utc),
+        },
+    )
+    assert studio.source.image is not None
+    assert studio.launch_button.disabled  # still nothing to generate
+    studio.choices.prompts.value = "one\n---\ntwo"
+    assert not studio.launch_button.disabled and studio.launch_button.description == "Launch 2 executions"
+
+
+def test_service_errors_appear_in_the_panel(studio, make_image, emu) -> None:
+    studio.source.choose_bytes(make_image(), "ok.png")
+    studio.choices.prompts.value = "x"
+    studio.choices.batch.value = 3
+    emu.stop()  # the network goes down
+    assert studio.launch() is None
+    assert "Could not reach the WeShop service" in studio.error.value
+    assert "Traceback" not in studio.error.value
+
+
+def test_filters_and_aipose(studio) -> None:
+    studio.choices.tag.value = "Night"
+    names = [name for name, _ in studio.choices.locations.options]
+    assert names == ["Neon Street at Night", "Tokyo Crosswalk"]
+    studio.choices.agent.value = "aipose"
+    assert studio.choices._scene_box.layout.display == "none"
+    assert studio.choices.params() == {"generateVersion": "lite", "batchCount": 1}
+
+
+def test_untrusted_names_are_escaped_in_every_widget(make_image, tmp_path) -> None:
+    evil = '<img src=x onerror="alert(1)">'
+    catalogue = {
+        "locations": [{"id": 1, "name": evil, "categories": [evil], "tags": [{"id": 2, "name": evil}]}],
+        "fashionModels": [{"id": 3, "name": evil, "profile": {"priceDescription": evil}, "tags": []}],
+    }
+    with emulator.serve(api_key=API_KEY, latency=0, catalogue=catalogue) as emu:
+        session = Session(WeShopClient(api_key=API_KEY, base_url=emu.base_url), poll_interval=0.1)
+        studio = Studio(session, start_dir=str(tmp_path))
+        studio.source.choose_bytes(make_image(), "ok.png")
+        studio.choices.locations.value = (1,)
+        studio.choices.fashion_models.value = (3,)
+        run = studio.launch()
+        run.wait(timeout=20)
+        grid = studio.results.children[0]
+        shown = [studio.summary.value, *(c.value for c in _html_widgets(studio))]
+        shown += [cell._caption.value for cell in grid._cells.values()]
+        assert all("<img src=x" not in text for text in shown)
+        assert any("&lt;img src=x" in text for text in shown)
+        session.close()
+
+
+def _html_widgets(root) -> list:
+    found, stack = [], [root]
+    while stack:
+        widget = stack.pop()
+        if isinstance(widget, widgets.HTML):
+            found.append(widget)
+        stack.extend(getattr(widget, "children", ()))
+    return found
+
+
+def test_key_is_not_in_widget_state(studio, make_image) -> None:
+    studio.source.choose_bytes(make_image(), "ok.png")
+    studio.choices.prompts.value = "x"
+    studio.launch().wait(timeout=20)
+    state = widgets.Widget.get_manager_state(drop_defaults=True)
+    assert API_KEY not in str(state)
+
+
+def test_panel_magic_prefills(ip, make_image, tmp_path) -> None:
+    photo = tmp_path / "garment.png"
+    photo.write_bytes(make_image())
+    ip.run_cell("%weshop demo --latency 0.2")
+    ip.run_cell(f"studio = %weshop panel --image {photo} --location 'sunny beach' --model Eve --prompt hello")
+    studio = ip.user_ns["studio"]
+    assert studio.source.image is not None
+    assert studio.choices.locations.value == (6000401,) and studio.choices.fashion_models.value == (4020095,)
+    assert studio.launch_button.description == "Launch 1 execution"
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match="Did you mean 'Sunny Beach'"):
+        ip.run_cell("%weshop panel --location 'sunny bech'")

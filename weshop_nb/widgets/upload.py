@@ -1,0 +1,99 @@
+"""Choosing the source picture: a file on the kernel's machine, or one from the user's own.
+
+An ipyfilechooser ``FileChooser`` browses the kernel's files (filtered to png, jpg, jpeg,
+webp); a ``FileUpload`` takes a file from the user's computer (the only way on Binder).
+Either way the picture is previewed at once and checked against the upload rules
+locally; a broken rule is shown in plain words, and :attr:`SourcePicker.image` stays
+``None`` until the picture is valid.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+import ipywidgets as widgets
+from ipyfilechooser import FileChooser
+
+from ..errors import ImageValidationError
+from ..images import ImageFile, check_upload_rules, thumbnail
+
+PATTERNS = ["*.png", "*.jpg", "*.jpeg", "*.webp", "*.PNG", "*.JPG", "*.JPEG", "*.WEBP"]
+
+
+def _read(path: str) -> bytes:
+    with open(os.path.expanduser(path), "rb") as handle:
+        return handle.read()
+
+
+class SourcePicker(widgets.VBox):
+    """The source picture of a task, checked as soon as it is chosen.
+
+    Attributes
+    ----------
+    image : ImageFile or None
+        The chosen picture once it passes every upload rule.
+    """
+
+    def __init__(self, start_dir: str | None = None) -> None:
+        self.image: ImageFile | None = None
+        self._callbacks: list[Callable[[SourcePicker], None]] = []
+        self.chooser = FileChooser(
+            start_dir or os.getcwd(),
+            title="On the kernel's machine",
+            filter_pattern=PATTERNS,
+            layout={"width": "420px"},
+        )
+        self.chooser.register_callback(self._on_chooser_select)
+        self.upload = widgets.FileUpload(accept="image/png,image/jpeg,image/webp", multiple=False, description="Upload")
+        self.upload.observe(self._on_upload_value, names="value")
+        self.preview = widgets.Image(format="jpeg", width=160, layout={"display": "none"})
+        self.message = widgets.HTML("Choose a garment photo: png, jpeg or webp, both sides above 512 px.")
+        choose = widgets.VBox([self.chooser, widgets.HBox([widgets.Label("or from your computer:"), self.upload])])
+        super().__init__([widgets.HBox([choose, self.preview]), self.message])
+
+    def on_change(self, callback: Callable[[SourcePicker], None], remove: bool = False) -> None:
+        """Call ``callback(picker)`` whenever the chosen picture changes (valid or not)."""
+        if remove:
+            self._callbacks.remove(callback)
+        else:
+            self._callbacks.append(callback)
+
+    def choose_path(self, path: str) -> None:
+        """Choose a file on the kernel's machine, as a click in the file chooser would."""
+        folder, name = os.path.split(os.path.abspath(os.path.expanduser(path)))
+        self.chooser.reset(path=folder, filename=name)
+        self._load(lambda: _read(path), name)
+
+    def choose_bytes(self, data: bytes, name: str = "upload") -> None:
+        """Choose a picture given as bytes, as an upload from the user's computer would."""
+        self._load(lambda: data, name)
+
+    def _on_chooser_select(self, chooser: Any) -> None:
+        if chooser.selected:
+            self.choose_path(chooser.selected)
+
+    def _on_upload_value(self, change: dict[str, Any]) -> None:
+        for item in change["new"] or ():
+            self.choose_bytes(bytes(item["content"]), item.get("name", "upload"))
+
+    def _load(self, read: Callable[[], bytes], name: str) -> None:
+        try:
+            data = read()
+            self.image = check_upload_rules(data, name)
+        except (ImageValidationError, OSError) as exc:
+            self.image = None
+            self.preview.layout.display = "none"
+            self.message.value = f'<span style="color:#cf222e">✗ {escape(str(exc))}</span>'
+        else:
+            self.preview.value = thumbnail(data, 320)
+            self.preview.layout.display = ""
+            image = self.image
+            self.message.value = (
+                f'<span style="color:#1a7f37">✓ {escape(name)}: {image.format}, {image.width}x{image.height}, '
+                f"{len(data) / 1024:.0f} KB</span>"
+            )
+        for callback in list(self._callbacks):
+            callback(self)
