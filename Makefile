@@ -8,7 +8,7 @@ LINTED := weshop_nb tests benchmarks
 # JupyterLab refuses to start as root unless told; containers and CI machines run as root.
 LAB := $(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: demo test lint unit notebooks refresh-notebooks emulator clean
+.PHONY: demo test lint unit browser notebooks refresh-notebooks emulator clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,15 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 
-unit: $(VENV)/.test-installed
+# The browser test needs Debian's Chromium; as root (CI, containers) it is installed here.
+# Elsewhere the test says it is skipped and why.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's chromium for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+unit: $(VENV)/.test-installed browser
 	$(BIN)/python -m pytest -q tests
 
 notebooks: $(VENV)/.test-installed

@@ -42,6 +42,7 @@ def test_sweep_of_two_locations_by_two_models_fills_the_grid(studio, make_image,
     assert not studio.launch_button.disabled
     assert studio.launch_button.description == "Launch 4 executions"
     assert "Eve: Additional cost of 5 points / image" in studio.summary.value
+    assert "Kenji" not in studio.summary.value  # no extra cost, nothing to say
     studio.launch_button.click()
     run = studio.run
     assert run is not None and len(run.items) == 4

@@ -72,6 +72,7 @@ class RunGrid(widgets.VBox):
             layout=widgets.Layout(grid_template_columns=f"repeat({columns}, {width + 20}px)", grid_gap="6px"),
         )
         super().__init__(children=[self._progress, grid])
+        self.add_class("weshop-grid")  # a stable hook for styling and browser tests
         run.on_update(self._on_run_update)
 
     def _on_run_update(self, run: Run, item: RunItem) -> None:

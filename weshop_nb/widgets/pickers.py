@@ -157,7 +157,7 @@ class ChoicesPanel(widgets.VBox):
     def _show_previews(self) -> None:
         tiles = []
         for entry in self.chosen_locations() + self.chosen_models():
-            caption = widgets.HTML(f'<div style="width:64px;font-size:11px">{escape(entry.name)}</div>')
+            caption = widgets.HTML(f'<div style="width:76px;font-size:11px;line-height:1.2">{escape(entry.name)}</div>')
             tiles.append(
                 widgets.VBox([widgets.Image(value=self.session.icon(entry.image), format="jpeg", width=64), caption])
             )
@@ -194,8 +194,12 @@ class ChoicesPanel(widgets.VBox):
         return None
 
     def extra_costs(self) -> list[str]:
-        """The chosen fashion models' extra-cost notes, as the profile gives them."""
-        return [f"{m.name}: {m.price_description}" for m in self.chosen_models() if m.price_description]
+        """The chosen fashion models' extra-cost notes, as the profile gives them (those that name a cost)."""
+        return [
+            f"{m.name}: {m.price_description}"
+            for m in self.chosen_models()
+            if m.price_description and any(ch.isdigit() for ch in m.price_description)
+        ]
 
     def params(self) -> dict[str, Any]:
         """Parameters shared by every execution (prompt, location and model are per job)."""

@@ -46,7 +46,9 @@ class Studio(widgets.VBox):
         self.task_name = widgets.Text(
             description="Task name", placeholder="optional", style={"description_width": "110px"}
         )
-        self.launch_button = widgets.Button(description="Launch", button_style="primary", icon="play", disabled=True)
+        self.launch_button = widgets.Button(
+            description="Launch", button_style="primary", icon="play", disabled=True, layout={"width": "230px"}
+        )
         self.summary = widgets.HTML()
         self.error = widgets.HTML()
         self.results = widgets.VBox()
@@ -75,6 +77,10 @@ class Studio(widgets.VBox):
         self.choices.on_change(self._refresh)
         self.launch_button.on_click(self._on_launch_button_click)
         self._refresh()
+
+    def __repr__(self) -> str:
+        # The plain-text form saved beside the widget: short, and the same on every run.
+        return "<weshop_nb Studio: run `%weshop panel` in a live kernel to use it>"
 
     def _refresh(self, *_: Any) -> None:
         problem = "Choose a valid garment photo." if self.source.image is None else self.choices.problem()
