@@ -13,26 +13,9 @@ from typing import Any
 import pandas as pd
 
 from .models import FAILED, PENDING, RUNNING, SUCCESS
-from .records import FRAME_COLUMNS
+from .records import COLUMN_KINDS, FRAME_COLUMNS
 
 STATUS_DTYPE = pd.CategoricalDtype([PENDING, RUNNING, SUCCESS, FAILED])
-_STRINGS = (
-    "task_id",
-    "execution_id",
-    "agent_name",
-    "agent_version",
-    "task_name",
-    "original_image",
-    "prompt",
-    "negative_prompt",
-    "mask_type",
-    "generated_content",
-    "pose",
-    "location_name",
-    "fashion_model_name",
-    "source",
-)
-_INTEGERS = ("location_id", "fashion_model_id", "batch_count", "n_images")
 
 
 def executions_frame(rows: Iterable[Mapping[str, Any]], columns: Iterable[str] | None = None) -> pd.DataFrame:
@@ -40,12 +23,13 @@ def executions_frame(rows: Iterable[Mapping[str, Any]], columns: Iterable[str] |
     names = list(columns or FRAME_COLUMNS)
     frame = pd.DataFrame(list(rows), columns=names)
     for name in names:
-        if name in _STRINGS:
+        kind = COLUMN_KINDS.get(name)
+        if kind == "text":
             frame[name] = frame[name].astype("string")
-        elif name in _INTEGERS:
+        elif kind == "integer":
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("Int64")
-        elif name == "status":
+        elif kind == "status":
             frame[name] = frame[name].astype(STATUS_DTYPE)
-        elif name == "executed_at":
+        elif kind == "time":
             frame[name] = pd.to_datetime(frame[name], errors="coerce")
     return frame

@@ -10,30 +10,32 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .runs import RunItem
 
-#: Columns of ``Run.to_frame()``, shared with the history store.
-FRAME_COLUMNS = (
-    "task_id",
-    "execution_id",
-    "agent_name",
-    "agent_version",
-    "task_name",
-    "original_image",
-    "status",
-    "executed_at",
-    "prompt",
-    "negative_prompt",
-    "mask_type",
-    "generated_content",
-    "pose",
-    "location_id",
-    "location_name",
-    "fashion_model_id",
-    "fashion_model_name",
-    "batch_count",
-    "n_images",
-    "images",
-    "source",
-)
+#: Columns of ``Run.to_frame()`` and the history, each with the kind of value it holds
+#: (``frames.py`` turns the kinds into pandas dtypes).
+COLUMN_KINDS = {
+    "task_id": "text",
+    "execution_id": "text",
+    "agent_name": "text",
+    "agent_version": "text",
+    "task_name": "text",
+    "original_image": "text",
+    "status": "status",
+    "executed_at": "time",
+    "prompt": "text",
+    "negative_prompt": "text",
+    "mask_type": "text",
+    "generated_content": "text",
+    "pose": "text",
+    "location_id": "integer",
+    "location_name": "text",
+    "fashion_model_id": "integer",
+    "fashion_model_name": "text",
+    "batch_count": "integer",
+    "n_images": "integer",
+    "images": "list",
+    "source": "text",
+}
+FRAME_COLUMNS = tuple(COLUMN_KINDS)
 
 
 def item_row(item: RunItem, source: str) -> dict[str, Any]:
