@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from weshop_nb import WeShopClient
-from weshop_nb.errors import RateLimitError, ServiceError
+from weshop_nb.errors import InvalidRequestError, RateLimitError, ServiceError
 
 from .conftest import API_KEY
 
@@ -70,12 +70,31 @@ def test_query_is_retried_on_gateway_errors(scripted) -> None:
     assert service.hits["query"] == 3
 
 
-def test_execute_is_not_repeated_after_a_503(scripted) -> None:
+def test_execute_after_a_503_checks_the_task_before_sending_again(scripted) -> None:
     service, client = scripted
     service.then("execute", 503, _busy(503)).then("execute", 200, OK_EXECUTE)
-    with pytest.raises(ServiceError, match="HTTP 503"):
+    assert client.execute("t", {"textDescription": "x"}).id == "e1"
+    # The 503 may have come after the work was done: the task is read first, then it is sent again.
+    assert (service.hits["execute"], service.hits["query"]) == (2, 1)
+
+
+def test_execute_whose_work_was_done_is_adopted_not_resent(scripted) -> None:
+    service, client = scripted
+    done = {"executionId": "e0", "executionTime": "2026-01-01 00:00:00", "status": "Pending",
+            "params": {"textDescription": "x"}, "result": []}  # fmt: skip
+    service.then("execute", 502, _busy(502)).then("query", 200, {**OK_QUERY, "data": {"executions": [done]}})
+    assert client.execute("t", {"textDescription": "x"}).id == "e0"
+    assert service.hits["execute"] == 1
+
+
+def test_execute_is_not_resent_when_the_task_cannot_be_read(scripted) -> None:
+    service, client = scripted
+    service.then("execute", 503, _busy(503))
+    for _ in range(12):
+        service.then("query", 400, {"success": False, "code": 1, "msg": "cannot read"})
+    with pytest.raises(InvalidRequestError, match="cannot read"):
         client.execute("t", {"textDescription": "x"})
-    assert service.hits["execute"] == 1  # the service may have done the work: no blind retry
+    assert service.hits["execute"] == 1
 
 
 def test_execute_is_retried_after_429_honouring_retry_after(scripted) -> None:
@@ -108,4 +127,4 @@ def test_service_down_is_one_clear_sentence() -> None:
         == f"Could not reach the WeShop service at http://127.0.0.1:{port} (is it up, is the URL right?)."
     )
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
-    assert caught.value.sent is False
+    assert caught.value.fate_unknown is False

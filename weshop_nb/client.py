@@ -8,16 +8,18 @@ transport's (see :mod:`weshop_nb._transport`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
 from . import _transport, events
+from ._envelope import check_url as _check_url
+from ._envelope import raise_for_envelope as _raise_for_envelope
 from .errors import (
     AuthenticationError,
     ExecutionFailed,
@@ -35,57 +37,12 @@ DEFAULT_BASE_URL = "https://openapi.weshop.ai"
 DEFAULT_TIMEOUT = (5.0, 30.0)
 #: Result images are public URLs; refuse anything bigger than this.
 MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
+#: Sends of one execute whose fate was unknown, each after checking the task for it.
+EXECUTE_ATTEMPTS = 4
 _NO_KEY = (
     "No WeShop API key. Set the WESHOP_API_KEY environment variable, run `%weshop login`, "
     "or pass WeShopClient(api_key=...). Without a key, `%weshop demo` uses the offline emulator."
 )
-
-
-def _check_url(url: str, what: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidRequestError(f"{what} {url!r} is not an http(s) URL.")
-    return url
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    try:
-        return float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
-
-
-def _raise_for_envelope(response: requests.Response) -> dict[str, Any]:
-    """The ``data`` of a successful reply, or the typed error the reply describes."""
-    status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        snippet = response.text[:120].strip() or "empty body"
-        if status in (401, 403, 429):
-            body = {"success": False, "message": snippet}
-        else:
-            message = f"The service sent a reply that is not a JSON envelope (HTTP {status}): {snippet!r}"
-            raise ServiceError(message, response=response)
-    success = body.get("success")
-    code = body.get("code")
-    if success is None:
-        success = str(code) == "0"
-    if str(success).lower() == "true" and status < 400:
-        data = body.get("data")
-        return data if isinstance(data, dict) else {}
-    message = str(body.get("message") or body.get("msg") or response.reason or "request refused")
-    if status in (401, 403):
-        raise AuthenticationError(f"The service refused the API key: {message}", code=code, response=response)
-    if status == 429:
-        raise RateLimitError(
-            f"Rate limited by the service: {message}", code=code, response=response, retry_after=_retry_after(response)
-        )
-    if status >= 500:
-        raise ServiceError(f"The service failed (HTTP {status}): {message}", code=code, response=response)
-    raise InvalidRequestError(message, code=code, response=response)
 
 
 class WeShopClient:
@@ -166,15 +123,27 @@ class WeShopClient:
 
     def _transport_error(self, exc: requests.exceptions.RequestException, path: str) -> ServiceError:
         if _transport.never_sent(exc):
-            error = ServiceError(
-                f"Could not reach the WeShop service at {self.base_url} (is it up, is the URL right?)."
-            )
-        elif isinstance(exc, requests.exceptions.Timeout):
-            error = ServiceError(f"No reply from {self.base_url} within the timeout for {path}.")
-        else:
-            error = ServiceError(f"The connection to {self.base_url} failed during {path}: {type(exc).__name__}.")
-        error.sent = not _transport.never_sent(exc)  # type: ignore[attr-defined]
-        return error
+            return ServiceError(f"Could not reach the WeShop service at {self.base_url} (is it up, is the URL right?).")
+        if isinstance(exc, requests.exceptions.Timeout):
+            return ServiceError(f"No reply from {self.base_url} within the timeout for {path}.", fate_unknown=True)
+        return ServiceError(
+            f"The connection to {self.base_url} failed during {path}: {type(exc).__name__}.", fate_unknown=True
+        )
+
+    def _request_again(self, method: str, path: str, attempts: int = 3, **kwargs: Any) -> dict[str, Any]:
+        """``_request`` for calls that may be repeated: again after an unreadable or lost reply.
+
+        The transport already retries status codes and dropped connections; what it
+        cannot see is a reply that arrived whole but unreadable.
+        """
+        for attempt in range(attempts - 1):
+            try:
+                return self._request(method, path, **kwargs)
+            except ServiceError as exc:
+                if not exc.fate_unknown:
+                    raise
+                time.sleep(0.2 * 2**attempt)
+        return self._request(method, path, **kwargs)
 
     # -- assets ----------------------------------------------------------------------
 
@@ -193,7 +162,7 @@ class WeShopClient:
         if cached:
             return cached
         files = {"image": (prepared.filename, prepared.data, prepared.mime_type)}
-        url = str(self._request("POST", "/asset/upload/image", files=files).get("image") or "")
+        url = str(self._request_again("POST", "/asset/upload/image", files=files).get("image") or "")
         if not url:
             raise ServiceError("The service accepted the upload but sent no image URL.")
         with self._lock:
@@ -213,7 +182,9 @@ class WeShopClient:
         if source is not None and not (isinstance(source, str) and source.startswith(("http://", "https://"))):
             init_params["originalImage"] = self.upload_image(source)
         body = {"agentName": agent_name, "agentVersion": agent_version, "initParams": init_params}
-        data = self._request("POST", "/agent/task/create", json=body)
+        # A task holds nothing until it is executed, so a create whose reply was lost is
+        # simply sent again; at worst an empty task is left behind, which costs nothing.
+        data = self._request_again("POST", "/agent/task/create", json=body)
         task_id = str(data.get("taskId") or "")
         if not task_id:
             raise ServiceError("The service created a task but sent no taskId.")
@@ -235,15 +206,17 @@ class WeShopClient:
             body["callbackUrl"] = _check_url(callback_url, "callback_url")
         if task_id not in self._known:
             self.get_task(task_id)  # remember what exists, to recognise ours later
-        try:
-            data = self._request("POST", "/agent/task/execute", json=body)
-        except ServiceError as exc:
-            if not getattr(exc, "sent", False):
-                raise
-            adopted = self._reconcile(task_id, body["params"])
-            if adopted is not None:
-                return adopted
-            data = self._request("POST", "/agent/task/execute", json=body)
+        for attempt in range(EXECUTE_ATTEMPTS):
+            try:
+                data = self._request("POST", "/agent/task/execute", json=body)
+                break
+            except ServiceError as exc:
+                if not exc.fate_unknown or attempt == EXECUTE_ATTEMPTS - 1:
+                    raise
+                adopted = self._reconcile(task_id, body["params"])
+                if adopted is not None:
+                    return adopted
+                time.sleep(0.3 * 2**attempt)  # it did not start: send it again
         execution_id = str(data.get("executionId") or "")
         if not execution_id:
             raise ServiceError("The service started an execution but sent no executionId.")
@@ -261,8 +234,19 @@ class WeShopClient:
                 self._task_of[execution_id] = task_id
 
     def _reconcile(self, task_id: str, params: Mapping[str, Any]) -> Execution | None:
-        """After a lost execute reply: the execution it started, if the service has one."""
-        task = self.get_task(task_id, _record=False)
+        """After a lost execute reply: the execution it started, if the service has one.
+
+        Raises ServiceError when the task cannot be read either: then nothing is sent
+        again, since that could start a duplicate.
+        """
+        try:
+            task = self.get_task(task_id, _record=False)
+        except (ServiceError, RateLimitError) as exc:
+            raise ServiceError(
+                f"An execute on task {task_id} may or may not have started, and the task could not be read to "
+                f"tell ({exc}). It was not sent again, to avoid a duplicate; check get_task({task_id!r}) later.",
+                fate_unknown=True,
+            ) from None
         with self._lock:
             known = set(self._known.get(task_id, ()))
         new = [e for e in task.executions if e.id not in known and dict(e.params) == dict(params)]
@@ -274,7 +258,7 @@ class WeShopClient:
     def get_execution(self, execution_id: str) -> Execution:
         """Query one execution by id: status, parameters and result images."""
         execution_id = str(execution_id)
-        data = self._request("POST", "/agent/task/query", json={"executionId": execution_id})
+        data = self._request_again("POST", "/agent/task/query", json={"executionId": execution_id})
         task_id = self._task_of.get(execution_id)
         task = Task.from_api(data, task_id=task_id or "")
         found = task.execution(execution_id) or (task.executions[0] if len(task.executions) == 1 else None)
@@ -286,7 +270,8 @@ class WeShopClient:
     def get_task(self, task_id: str, *, _record: bool = True) -> Task:
         """Query a task: its agent, initial parameters and up to 20 recent executions, oldest first."""
         task_id = str(task_id)
-        task = Task.from_api(self._request("POST", "/agent/task/query", json={"taskId": task_id}), task_id=task_id)
+        data = self._request_again("POST", "/agent/task/query", json={"taskId": task_id})
+        task = Task.from_api(data, task_id=task_id)
         if _record:
             self._remember(task_id, *(e.id for e in task.executions))
         events.emit("task", task, source=self.base_url)
@@ -294,7 +279,13 @@ class WeShopClient:
 
     def delete_task(self, task_id: str) -> None:
         """Delete a task and its execution records on the service."""
-        self._request("POST", "/agent/task/delete", json={"taskId": str(task_id)})
+        try:
+            self._request("POST", "/agent/task/delete", json={"taskId": str(task_id)})
+        except ServiceError as exc:
+            if not exc.fate_unknown:
+                raise
+            with contextlib.suppress(InvalidRequestError):  # the first may have worked: "not found" is fine
+                self._request_again("POST", "/agent/task/delete", json={"taskId": str(task_id)})
         with self._lock:
             self._known.pop(str(task_id), None)
         events.emit("task_deleted", str(task_id), source=self.base_url)
@@ -306,7 +297,7 @@ class WeShopClient:
         key = (agent_name, agent_version)
         if refresh or key not in self._agent_info:
             params = {"agentName": agent_name, "agentVersion": agent_version}
-            data = self._request("GET", "/agent/info", params=params)
+            data = self._request_again("GET", "/agent/info", params=params)
             self._agent_info[key] = AgentInfo.from_api(data, agent_name=agent_name, agent_version=agent_version)
             events.emit("agent_info", self._agent_info[key], source=self.base_url)
         return self._agent_info[key]

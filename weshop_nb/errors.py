@@ -64,7 +64,15 @@ class RateLimitError(WeShopError):
 
 
 class ServiceError(WeShopError):
-    """The service failed, could not be reached, or sent a reply we cannot read."""
+    """The service failed, could not be reached, or sent a reply we cannot read.
+
+    ``fate_unknown`` is True when the request did reach the service but its outcome is
+    unknown (a lost or unreadable reply, a 5xx): the work may or may not have been done.
+    """
+
+    def __init__(self, message: str, *, fate_unknown: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.fate_unknown = fate_unknown
 
 
 class ExecutionFailed(WeShopError):
