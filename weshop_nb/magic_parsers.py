@@ -6,7 +6,6 @@ fed by IPython's shell-like splitter, so ``--name "spring look"`` works as in a 
 
 from __future__ import annotations
 
-import argparse
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ OVERVIEW = """
       %weshop delete TASK_ID            delete a task and its executions
       %weshop history                   every execution ever seen, as a DataFrame   [--sync]
       %weshop compare --by prompt,location_name   pictures side by side
+      %weshop resume                    watch again what was unfinished when a kernel died   [--wait]
       %weshop panel                     the studio: pick, choose, launch, watch   [--image PATH]
       %weshop help SUBCOMMAND           every option of one subcommand
 
@@ -45,8 +45,20 @@ OVERVIEW = """
     {name} takes a value from the notebook; {{ and }} are literal braces.
 """
 
-COMING: tuple[str, ...] = ()  # accepted, answered with what is coming
-COMMANDS = ("help", "demo", "login", "info", "upload", "run", "status", "history", "compare", "delete", "panel")
+COMMANDS = (
+    "resume",
+    "help",
+    "demo",
+    "login",
+    "info",
+    "upload",
+    "run",
+    "status",
+    "history",
+    "compare",
+    "delete",
+    "panel",
+)
 
 
 def _parser(name: str, description: str) -> MagicArgumentParser:
@@ -95,6 +107,9 @@ def _parsers() -> dict[str, MagicArgumentParser]:
     p.add_argument("--model", action="append", default=[], help="preselect a fashion model (id or name); repeatable")
     p.add_argument("--prompt", help="prefill the prompt")
     p.add_argument("--dir", help="where the file chooser starts")
+    p = parsers["resume"] = _parser("resume", "Watch again every execution the history holds as unfinished.")
+    p.add_argument("--wait", action="store_true", help="block until they are all finished")
+    p.add_argument("-o", "--output", metavar="VAR", help="store the Run in this variable")
     parsers["run"] = _run_parser()
     return parsers
 
@@ -132,14 +147,10 @@ def parse(line: str) -> tuple[str, Any]:
         close = difflib.get_close_matches(command, COMMANDS, n=1)
         hint = f" Did you mean `{close[0]}`?" if close else ""
         raise UsageError(f"Unknown subcommand {command!r}.{hint} `%weshop help` lists them.")
-    if command in COMING:
-        return command, argparse.Namespace(rest=argv[1:])
     return command, _parsers()[command].parse_args(argv[1:])
 
 
 def help_for(topic: str) -> str:
-    if topic in COMING:
-        return f"%weshop {topic}: coming in a later release."
     if topic not in COMMANDS:
         raise UsageError(f"No subcommand {topic!r}; `%weshop help` lists them.")
     return _parsers()[topic].format_help()

@@ -222,6 +222,30 @@ class WeShopMagics(Magics):
         except ValueError as exc:
             raise UsageError(str(exc)) from None
 
+    def _cmd_resume(self, args: Any, cell: str | None) -> Any:
+        session = self._session()
+        unfinished = self._history().unfinished(source=session.client.base_url)
+        if unfinished.empty:
+            print(f"Nothing to resume: no unfinished execution from {session.client.base_url} in the history.")
+            return None
+        run = session.resume(unfinished)
+        print(f"Watching {len(run.items)} unfinished execution(s) again.")
+        return self._finish(run, args)
+
+    def _finish(self, run: Any, args: Any) -> Any:
+        """Store a run in ``-o VAR`` and wait for it when asked (``run`` and ``resume``)."""
+        if args.output:
+            if not args.output.isidentifier():
+                raise UsageError(f"-o needs a variable name, got {args.output!r}.")
+            self.shell.user_ns[args.output] = run
+        if args.wait:
+            try:
+                run.wait(timeout=self.wait_timeout)
+            except WaitTimeout:
+                name = args.output or "the run"
+                print(f"Still running after {self.wait_timeout:g} s; {name} keeps updating (call .wait() again).")
+        return run
+
     def _cmd_panel(self, args: Any, cell: str | None) -> Any:
         from .widgets.studio import Studio
 
@@ -254,15 +278,7 @@ class WeShopMagics(Magics):
         task = self._task_for(args, agent, version)
         jobs = magic_parsers.jobs_for(task, prompts, locations, models, plan.params)
         run = self.session.launch(jobs, callback_url=args.callback)
-        if args.output:
-            self.shell.user_ns[args.output] = run
-        if args.wait:
-            try:
-                run.wait(timeout=self.wait_timeout)
-            except WaitTimeout:
-                name = args.output or "the run"
-                print(f"Still running after {self.wait_timeout:g} s; {name} keeps updating (call .wait() again).")
-        return run
+        return self._finish(run, args)
 
     def _as_url(self, source: str) -> str:
         if source.startswith(("http://", "https://")):

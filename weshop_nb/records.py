@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .models import Execution, FashionModel, Location, Task
+
 if TYPE_CHECKING:
-    from .runs import RunItem
+    from .runs import Job, RunItem
 
 #: Columns of ``Run.to_frame()`` and the history, each with the kind of value it holds
 #: (``frames.py`` turns the kinds into pandas dtypes).
@@ -66,3 +68,66 @@ def item_row(item: RunItem, source: str) -> dict[str, Any]:
         "images": list(images),
         "source": source,
     }
+
+
+#: Record columns that are execution parameters, and the service's name for each.
+PARAM_COLUMNS = {
+    "prompt": "textDescription",
+    "negative_prompt": "negTextDescription",
+    "mask_type": "maskType",
+    "generated_content": "generatedContent",
+    "pose": "pose",
+    "location_id": "locationId",
+    "fashion_model_id": "fashionModelId",
+    "batch_count": "batchCount",
+}
+
+
+def _present(value: Any) -> Any:
+    """None for pandas' missing values (NA, NaT, NaN), the value otherwise."""
+    try:
+        return None if value is None or value != value or str(value) in ("<NA>", "NaT") else value
+    except (TypeError, ValueError):  # NA refuses comparison
+        return None
+
+
+def job_from_row(row: dict[str, Any]) -> tuple[Job, Execution]:
+    """A record (as ``History.executions()`` gives it) back as the job and execution it describes."""
+    from .runs import Job
+
+    value = {key: _present(v) for key, v in row.items()}
+    params = {name: value[column] for column, name in PARAM_COLUMNS.items() if value.get(column) is not None}
+    for key in ("locationId", "fashionModelId", "batchCount"):
+        if key in params:
+            params[key] = int(params[key])
+    init = {"taskName": value.get("task_name"), "originalImage": value.get("original_image")}
+    task = Task(
+        id=str(value["task_id"]),
+        agent_name=value.get("agent_name"),
+        agent_version=value.get("agent_version"),
+        init_params={k: v for k, v in init.items() if v is not None},
+    )
+    location = (
+        Location(id=params["locationId"], name=value.get("location_name") or str(params["locationId"]), image=None)
+        if "locationId" in params
+        else None
+    )
+    model = (
+        FashionModel(
+            id=params["fashionModelId"],
+            name=value.get("fashion_model_name") or str(params["fashionModelId"]),
+            image=None,
+        )
+        if "fashionModelId" in params
+        else None
+    )
+    when = value.get("executed_at")
+    execution = Execution(
+        id=str(value["execution_id"]),
+        status=str(value.get("status") or "pending"),
+        params=params,
+        executed_at=when.to_pydatetime() if hasattr(when, "to_pydatetime") else when,
+        results=(),
+        task_id=task.id,
+    )
+    return Job(task, params, location, model), execution

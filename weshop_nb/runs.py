@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import WaitTimeout, WeShopError
@@ -300,17 +300,36 @@ def launch(
     is refused for the same reason, that error is raised instead, since nothing started.
     """
     items = [RunItem(job) for job in jobs]
+    started: dict[int, Execution] = {}
 
     def start(item: RunItem) -> None:
         try:
-            item.execution = client.execute(item.job.task.id, item.job.params, callback_url=callback_url)
+            started[id(item)] = client.execute(item.job.task.id, item.job.params, callback_url=callback_url)
         except WeShopError as exc:
             item.error, item.launch_error = str(exc), exc
 
     with ThreadPoolExecutor(max_workers=max(1, max_concurrent), thread_name_prefix="weshop-launch") as pool:
         list(pool.map(start, items))
-    refused = [item for item in items if item.execution is None]
+    refused = [item for item in items if id(item) not in started]
     if items and len(refused) == len(items) and len({item.error for item in refused}) == 1:
         raise refused[0].launch_error  # type: ignore[misc]
     run = Run(client, items, thumbnails=thumbnails, poll_interval=poll_interval, max_interval=max_interval)
+    for item in items:
+        if id(item) in started:
+            # An execute whose reply was lost may come back already finished (adopted from
+            # the task): record it like any update, so its error and pictures are kept.
+            execution = started[id(item)]
+            item.execution = replace(execution, status=PENDING, results=())
+            run.update(item, execution)
     return run.start() if watch else run
+
+
+def resume(client: WeShopClient, unfinished: pd.DataFrame, **options: Any) -> Run:
+    """Watch again the executions of ``History.unfinished()`` (say, after a kernel restart).
+
+    ``options`` are those of :class:`Run` (``thumbnails``, ``poll_interval``, ``max_interval``).
+    """
+    from .records import job_from_row
+
+    items = [RunItem(job, execution=execution) for job, execution in map(job_from_row, unfinished.to_dict("records"))]
+    return Run(client, items, **options).start()

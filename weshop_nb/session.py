@@ -79,6 +79,20 @@ class Session:
         self.runs.append(run)
         return run
 
+    def resume(self, unfinished: Any) -> Run:
+        """Watch again the executions of ``History.unfinished()``."""
+        from .runs import resume
+
+        run = resume(
+            self.client,
+            unfinished,
+            thumbnails=self.thumbnails,
+            poll_interval=self.poll_interval,
+            max_interval=self.max_poll_interval,
+        )
+        self.runs.append(run)
+        return run
+
     def close(self) -> None:
         for run in self.runs:
             run.stop()
