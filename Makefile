@@ -8,7 +8,7 @@ LINTED := weshop_nb tests benchmarks
 # JupyterLab refuses to start as root unless told; containers and CI machines run as root.
 LAB := $(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: demo test lint unit browser notebooks refresh-notebooks emulator clean
+.PHONY: demo test lint unit browser notebooks refresh-notebooks bench emulator clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,14 @@ demo: $(VENV)/.demo-installed
 refresh-notebooks: $(VENV)/.demo-installed
 	cd notebooks && env -u WESHOP_API_KEY -u WESHOP_BASE_URL WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/jupyter nbconvert \
 		--to notebook --execute --inplace *.ipynb
+
+# Measurements, not tests: each script prints JSON lines (see benchmarks/RESULTS.md).
+BENCHMARKS := load_ext_time sweep_speed kernel_latency client_overhead notebook_weight thumbnails
+bench: $(VENV)/.test-installed
+	@cd benchmarks && for script in $(BENCHMARKS); do \
+		env -u WESHOP_API_KEY -u WESHOP_BASE_URL WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python $$script.py || exit 1; \
+	done; \
+	env WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python history_scale.py 10000 100000
 
 emulator: $(VENV)/.test-installed
 	$(BIN)/python -m weshop_nb.emulator --port $(PORT) --api-key $(EMULATOR_KEY)

@@ -38,7 +38,7 @@ DEFAULT_TIMEOUT = (5.0, 30.0)
 #: Result images are public URLs; refuse anything bigger than this.
 MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
 #: Sends of one execute whose fate was unknown, each after checking the task for it.
-EXECUTE_ATTEMPTS = 4
+EXECUTE_ATTEMPTS = 8
 _NO_KEY = (
     "No WeShop API key. Set the WESHOP_API_KEY environment variable, run `%weshop login`, "
     "or pass WeShopClient(api_key=...). Without a key, `%weshop demo` uses the offline emulator."
@@ -211,12 +211,14 @@ class WeShopClient:
                 data = self._request("POST", "/agent/task/execute", json=body)
                 break
             except ServiceError as exc:
-                if not exc.fate_unknown or attempt == EXECUTE_ATTEMPTS - 1:
+                if not exc.fate_unknown:
                     raise
                 adopted = self._reconcile(task_id, body["params"])
                 if adopted is not None:
                     return adopted
-                time.sleep(0.3 * 2**attempt)  # it did not start: send it again
+                if attempt == EXECUTE_ATTEMPTS - 1:
+                    raise  # checked just now: it did not start, so nothing is lost
+                time.sleep(min(0.3 * 2**attempt, 2.0))  # it did not start: send it again
         execution_id = str(data.get("executionId") or "")
         if not execution_id:
             raise ServiceError("The service started an execution but sent no executionId.")
