@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -45,6 +49,26 @@ def emu() -> Iterator[emulator.EmulatorServer]:
 def client(emu: emulator.EmulatorServer) -> Iterator[WeShopClient]:
     with WeShopClient(api_key=API_KEY, base_url=emu.base_url, timeout=(2, 5)) as weshop:
         yield weshop
+
+
+def kernel_dies_mid_run(base_url: str, picture: str, count: int, location_id: int | None = None) -> None:
+    """In another process: launch ``count`` executions on ``picture``, then die without warning."""
+    script = textwrap.dedent(
+        f"""
+        import os
+        from weshop_nb import WeShopClient
+        from weshop_nb.runs import Job, launch
+        client = WeShopClient(api_key={API_KEY!r}, base_url={base_url!r})
+        location = client.agent_info().location({location_id!r}) if {location_id!r} else None
+        params = {{"locationId": {location_id!r}}} if location else {{}}
+        task = client.create_task(originalImage={picture!r}, taskName="dies")
+        jobs = [Job(task, {{"textDescription": f"p{{n}}", **params}}, location) for n in range({count})]
+        launch(client, jobs, poll_interval=0.1).watchers[0].join(0.5)
+        os._exit(9)  # the kernel dies mid-run
+        """
+    )
+    env = {**os.environ, "WESHOP_NB_HOME": os.environ["WESHOP_NB_HOME"]}
+    assert subprocess.run([sys.executable, "-c", script], env=env, timeout=60).returncode == 9
 
 
 class TestingShell(InteractiveShell):

@@ -17,7 +17,7 @@ from weshop_nb.errors import HistoryError
 from weshop_nb.history import _MIGRATIONS, History, default_history, home_dir
 from weshop_nb.runs import launch, sweep
 
-from .conftest import API_KEY
+from .conftest import API_KEY, kernel_dies_mid_run
 
 
 def _sweep(client: WeShopClient, image: bytes, prompts=("red", "blue")):
@@ -63,20 +63,7 @@ def test_a_run_killed_half_way_keeps_what_it_saw(make_image, tmp_path) -> None:
     picture = tmp_path / "garment.png"
     picture.write_bytes(make_image())
     with emulator.serve(api_key=API_KEY, latency=60) as emu:
-        script = textwrap.dedent(
-            f"""
-            import os
-            from weshop_nb import WeShopClient
-            from weshop_nb.runs import Job, launch
-            client = WeShopClient(api_key={API_KEY!r}, base_url={emu.base_url!r})
-            task = client.create_task(originalImage={str(picture)!r})
-            run = launch(client, [Job(task, {{"textDescription": f"p{{n}}"}}) for n in range(3)], poll_interval=0.1)
-            run.watchers[0].join(0.5)
-            os._exit(9)  # the kernel dies mid-run
-            """
-        )
-        died = subprocess.run([sys.executable, "-c", script], env=_env(), timeout=60)
-        assert died.returncode == 9
+        kernel_dies_mid_run(emu.base_url, str(picture), 3)
         frame = History().executions()  # reopened from a new process
         assert len(frame) == 3 and set(frame["status"]) <= {"pending", "running"}
         assert len(History().unfinished()) == 3

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 from collections import Counter
@@ -14,12 +11,12 @@ import pytest
 import requests
 
 from weshop_nb import WeShopClient, emulator
-from weshop_nb.history import History, home_dir
+from weshop_nb.history import History
 from weshop_nb.images import ThumbnailCache
 from weshop_nb.models import Execution, Result
 from weshop_nb.runs import Job, Run, RunItem, launch
 
-from .conftest import API_KEY
+from .conftest import API_KEY, kernel_dies_mid_run
 
 AGENT = {"agentName": "aimodel", "agentVersion": "v1.0"}
 FAULT_MATRIX = {
@@ -73,22 +70,7 @@ def test_resume_after_the_kernel_died(ip, make_image, tmp_path, monkeypatch) -> 
     picture = tmp_path / "garment.png"
     picture.write_bytes(make_image())
     with emulator.serve(api_key=API_KEY, latency=3) as emu:
-        script = textwrap.dedent(
-            f"""
-            import os
-            from weshop_nb import WeShopClient
-            from weshop_nb.runs import Job, launch
-            client = WeShopClient(api_key={API_KEY!r}, base_url={emu.base_url!r})
-            info = client.agent_info()
-            task = client.create_task(originalImage={str(picture)!r}, taskName="dies")
-            jobs = [Job(task, {{"textDescription": f"p{{n}}", "locationId": 6000401}}, info.location(6000401))
-                    for n in range(4)]
-            launch(client, jobs, poll_interval=0.2).watchers[0].join(0.5)
-            os._exit(9)
-            """
-        )
-        env = {"WESHOP_NB_HOME": str(home_dir()), "PATH": "/usr/bin:/bin"}
-        assert subprocess.run([sys.executable, "-c", script], env=env, timeout=60).returncode == 9
+        kernel_dies_mid_run(emu.base_url, str(picture), 4, location_id=6000401)
         assert len(History().unfinished(source=emu.base_url)) == 4
         monkeypatch.setenv("WESHOP_API_KEY", API_KEY)
         monkeypatch.setenv("WESHOP_BASE_URL", emu.base_url)

@@ -68,28 +68,24 @@ class Session:
         from .runs import launch
 
         run = launch(
-            self.client,
-            jobs,
-            max_concurrent=self.max_concurrent,
-            thumbnails=self.thumbnails,
-            poll_interval=self.poll_interval,
-            max_interval=self.max_poll_interval,
-            callback_url=callback_url,
+            self.client, jobs, max_concurrent=self.max_concurrent, callback_url=callback_url, **self._watching()
         )
         self.runs.append(run)
         return run
+
+    def _watching(self) -> dict[str, Any]:
+        """How this session's runs are watched and drawn."""
+        return {
+            "thumbnails": self.thumbnails,
+            "poll_interval": self.poll_interval,
+            "max_interval": self.max_poll_interval,
+        }
 
     def resume(self, unfinished: Any) -> Run:
         """Watch again the executions of ``History.unfinished()``."""
         from .runs import resume
 
-        run = resume(
-            self.client,
-            unfinished,
-            thumbnails=self.thumbnails,
-            poll_interval=self.poll_interval,
-            max_interval=self.max_poll_interval,
-        )
+        run = resume(self.client, unfinished, **self._watching())
         self.runs.append(run)
         return run
 
