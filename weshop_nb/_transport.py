@@ -61,7 +61,6 @@ def _retry(max_retries: int, methods: frozenset[str], backoff: float) -> Retry:
 def build_session(base_url: str, *, max_retries: int = 3, backoff: float = 0.5) -> requests.Session:
     """A session whose adapters carry the retry policy of the module docstring."""
     session = requests.Session()
-    session.trust_env = True
     safe = HTTPAdapter(max_retries=_retry(max_retries, frozenset({"GET", "HEAD"}), backoff), pool_maxsize=16)
     repeatable = HTTPAdapter(
         max_retries=_retry(max_retries, frozenset({"GET", "HEAD", "POST"}), backoff), pool_maxsize=16

@@ -18,9 +18,9 @@ from .records import COLUMN_KINDS, FRAME_COLUMNS
 STATUS_DTYPE = pd.CategoricalDtype([PENDING, RUNNING, SUCCESS, FAILED])
 
 
-def executions_frame(rows: Iterable[Mapping[str, Any]], columns: Iterable[str] | None = None) -> pd.DataFrame:
+def executions_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """A DataFrame of execution records, typed column by column."""
-    names = list(columns or FRAME_COLUMNS)
+    names = list(FRAME_COLUMNS)
     frame = pd.DataFrame(list(rows), columns=names)
     for name in names:
         kind = COLUMN_KINDS.get(name)

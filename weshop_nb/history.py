@@ -389,5 +389,5 @@ def default_history() -> History | None:
 def record_event(kind: str, payload: Any, source: str) -> None:
     """The listener wired to :mod:`weshop_nb.events` when weshop_nb is imported."""
     history = default_history()
-    if history is not None and kind in ("task", "execution", "agent_info", "task_deleted"):
-        history.record(kind, payload, source)
+    if history is not None:
+        history.record(kind, payload, source)  # kinds it does not keep are ignored there

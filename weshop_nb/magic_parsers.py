@@ -6,6 +6,7 @@ fed by IPython's shell-like splitter, so ``--name "spring look"`` works as in a 
 
 from __future__ import annotations
 
+import argparse
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -61,6 +62,12 @@ COMMANDS = (
 )
 
 
+def _variable_name(text: str) -> str:
+    if not text.isidentifier():
+        raise argparse.ArgumentTypeError(f"-o needs a variable name, got {text!r}.")
+    return text
+
+
 def _parser(name: str, description: str) -> MagicArgumentParser:
     return MagicArgumentParser(prog=f"%weshop {name}", description=description)
 
@@ -109,7 +116,7 @@ def _parsers() -> dict[str, MagicArgumentParser]:
     p.add_argument("--dir", help="where the file chooser starts")
     p = parsers["resume"] = _parser("resume", "Watch again every execution the history holds as unfinished.")
     p.add_argument("--wait", action="store_true", help="block until they are all finished")
-    p.add_argument("-o", "--output", metavar="VAR", help="store the Run in this variable")
+    p.add_argument("-o", "--output", metavar="VAR", type=_variable_name, help="store the Run in this variable")
     parsers["run"] = _run_parser()
     return parsers
 
@@ -133,7 +140,7 @@ def _run_parser() -> MagicArgumentParser:
     p.add_argument("--negative", help="negTextDescription: what to avoid")
     p.add_argument("--callback", help="callbackUrl the service posts status changes to")
     p.add_argument("--wait", action="store_true", help="block until every execution is finished")
-    p.add_argument("-o", "--output", metavar="VAR", help="store the Run in this variable")
+    p.add_argument("-o", "--output", metavar="VAR", type=_variable_name, help="store the Run in this variable")
     return p
 
 

@@ -235,8 +235,6 @@ class WeShopMagics(Magics):
     def _finish(self, run: Any, args: Any) -> Any:
         """Store a run in ``-o VAR`` and wait for it when asked (``run`` and ``resume``)."""
         if args.output:
-            if not args.output.isidentifier():
-                raise UsageError(f"-o needs a variable name, got {args.output!r}.")
             self.shell.user_ns[args.output] = run
         if args.wait:
             try:
@@ -264,8 +262,6 @@ class WeShopMagics(Magics):
         return studio
 
     def _cmd_run(self, args: Any, cell: str | None) -> Any:
-        if args.output is not None and not args.output.isidentifier():
-            raise UsageError(f"-o needs a variable name, got {args.output!r}.")
         prompts = prompts_from_cell(cell, self.shell.user_ns if self.shell is not None else {})
         client = self.client
         agent, version = args.agent or self.agent, args.version or self.agent_version

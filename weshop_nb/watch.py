@@ -10,10 +10,11 @@ tick, so tests drive it without threads.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .errors import InvalidRequestError, RateLimitError, WeShopError
-from .models import FAILED, Execution
+from .models import FAILED
 
 if TYPE_CHECKING:
     from .runs import Run, RunItem
@@ -92,13 +93,5 @@ class TaskWatcher:
         for item in self.unfinished:
             item.error = reason
             if item.execution is not None:
-                item.execution = Execution(
-                    id=item.execution.id,
-                    status=FAILED,
-                    params=item.execution.params,
-                    executed_at=item.execution.executed_at,
-                    results=item.execution.results,
-                    task_id=item.execution.task_id,
-                    raw={"message": reason},
-                )
+                item.execution = replace(item.execution, status=FAILED, raw={"message": reason})
             self.run.publish(item)
