@@ -1,0 +1,218 @@
+"""The agent registry: every rule it states, a valid call per agent, and the derived names."""
+
+from __future__ import annotations
+
+import pytest
+
+from weshop_nb import contract
+
+URL = "https://cdn.test/garment.png"
+ORIGINAL = {"originalImage": URL}
+
+VALID = {
+    "aimodel": (
+        {
+            "generatedContent": "freeCreation",
+            "maskType": "autoApparelSegment",
+            "textDescription": "street",
+            "batchCount": 1,
+        },
+        ORIGINAL,
+    ),
+    "virtualtryon": (
+        {"generateVersion": "bananaPro", "descriptionType": "auto", "aspectRatio": "2:3", "imageSize": "2K"},
+        {**ORIGINAL, "fashionModelImage": URL, "locationImage": URL, "taskName": "tryon"},
+    ),
+    "aiproduct": ({"generatedContent": "referToOrigin", "maskType": "autoSubjectSegment", "locationId": 10}, ORIGINAL),
+    "aipose": ({"textDescription": "arms up", "generateVersion": "pro", "batchCount": 16}, ORIGINAL),
+    "expandimage": ({"targetWidth": 4096, "targetHeight": 2048, "fillLeft": 0, "fillTop": 0}, ORIGINAL),
+    "removeBG": ({"maskType": "autoSubjectSegment", "backgroundHex": "#FFaa00"}, ORIGINAL),
+    "kling": (
+        {"textDescription": "slow pan", "modelName": "Kling_2_6", "duration": "10s", "generateAudio": True},
+        {"images": [URL]},
+    ),
+}
+
+
+def messages(agent, params, inputs=None, **kw) -> list[str]:
+    return [str(p) for p in contract.check(agent, params, inputs, **kw)]
+
+
+def the_problem(agent, params, inputs=None, **kw) -> contract.Problem:
+    problems = contract.check(agent, params, inputs, **kw)
+    assert len(problems) == 1, [str(p) for p in problems]
+    return problems[0]
+
+
+def test_registry_lists_the_seven_agents_at_v1() -> None:
+    assert contract.agents() == ["aimodel", "virtualtryon", "aiproduct", "aipose", "expandimage", "removeBG", "kling"]
+    assert {s.version for s in contract.REGISTRY.values()} == {"v1.0"}
+    assert [n for n, s in contract.REGISTRY.items() if s.output == "video"] == ["kling"]
+
+
+@pytest.mark.parametrize("agent", list(VALID))
+def test_a_valid_call_per_agent(agent) -> None:
+    params, inputs = VALID[agent]
+    assert messages(agent, params, inputs) == []
+    contract.validate(agent, params, inputs)  # does not raise
+
+
+def test_the_official_clients_image_copy_in_params_is_accepted() -> None:
+    params, _ = VALID["aimodel"]
+    assert messages("aimodel", {**params, "images": [URL]}, ORIGINAL) == []
+    assert messages("kling", {"textDescription": "x", "images": [URL]}, {"originalImage": URL}) == []
+
+
+@pytest.mark.parametrize(
+    ("agent", "params", "inputs", "rule", "text"),
+    [
+        # at least one of
+        ("aimodel", {"generatedContent": "freeCreation", "maskType": "custom", "customMaskUrl": URL}, None,
+         "at_least_one", "at least one of textDescription, locationId or fashionModelId"),
+        ("aiproduct", {"generatedContent": "freeCreation", "maskType": "autoSubjectSegment", "textDescription": " "},
+         None, "at_least_one", "at least one of textDescription or locationId"),
+        # required, with the parameter's meaning
+        ("aipose", {}, None, "required", "textDescription is required for aipose: describe the pose"),
+        ("virtualtryon", {"descriptionType": "auto"}, None, "required", "generateVersion is required"),
+        ("expandimage", {"targetWidth": 100}, None, "required", "targetHeight is required"),
+        ("kling", {}, None, "required", "textDescription is required for kling"),
+        # required when X=V
+        ("virtualtryon", {"generateVersion": "weshopPro", "descriptionType": "custom"}, None,
+         "required_when", "descriptionType=custom needs textDescription"),
+        ("virtualtryon", {"generateVersion": "bananaPro", "descriptionType": "auto"}, None,
+         "required_when", "generateVersion=bananaPro needs imageSize"),
+        ("aimodel", {"generatedContent": "freeCreation", "maskType": "custom", "textDescription": "x"}, None,
+         "required_when", "maskType=custom needs customMaskUrl or customMask"),
+        ("removeBG", {"maskType": "custom"}, None, "required_when", "maskType=custom needs customMaskUrl"),
+        ("aiproduct", {"generatedContent": "freeCreation", "maskType": "custom", "locationId": 1}, None,
+         "required_when", "maskType=custom needs customMaskUrl"),
+        # only with X in {...}
+        ("virtualtryon", {"generateVersion": "weshopFlash", "descriptionType": "auto", "aspectRatio": "1:1"}, None,
+         "only_with", "aspectRatio is only used with generateVersion weshopPro or bananaPro, not weshopFlash"),
+        ("aimodel", {"generatedContent": "freeCreation", "maskType": "autoApparelSegment", "textDescription": "x",
+                     "customMaskUrl": URL}, None, "only_with", "customMaskUrl is only used with maskType custom"),
+        ("kling", {"textDescription": "x", "modelName": "Kling_2_1", "generateAudio": "true"}, None,
+         "only_with", "generateAudio is only used with modelName Kling_3_0 or Kling_2_6, not Kling_2_1"),
+        # allowed values that depend on another parameter (the default model counts)
+        ("kling", {"textDescription": "x", "duration": "16s"}, None, "allowed_when",
+         "duration '16s' is not allowed with modelName Kling_3_0; use one of: 3s, 4s"),
+        ("kling", {"textDescription": "x", "modelName": "Kling_2_5_Turbo", "duration": "3s"}, None,
+         "allowed_when", "use one of: 5s, 10s"),
+        # at most one of
+        ("removeBG", {"maskType": "autoSubjectSegment", "backgroundHex": "#ffffff", "backgroundId": 3}, None,
+         "at_most_one", "give backgroundHex or backgroundId, not both"),
+        # ranges name the bound and by how much
+        ("expandimage", {"targetWidth": 5000, "targetHeight": 800}, None, "range",
+         "targetWidth 5000 is out of range (1 to 4096): over the maximum 4096 by 904"),
+        ("expandimage", {"targetWidth": 800, "targetHeight": 0}, None, "range", "under the minimum 1 by 1"),
+        ("expandimage", {"targetWidth": 800, "targetHeight": 800, "fillLeft": -5}, None, "range",
+         "fillLeft -5 is out of range: under the minimum 0 by 5"),
+        ("aipose", {"textDescription": "x", "batchCount": 17}, None, "range",
+         "batchCount 17 is out of range (1 to 16): over the maximum 16 by 1"),
+        # patterns
+        ("removeBG", {"maskType": "autoSubjectSegment", "backgroundHex": "fff"}, None, "pattern",
+         "backgroundHex 'fff' is not #rrggbb"),
+        ("removeBG", {"maskType": "custom", "customMaskUrl": "mask.png"}, None, "pattern",
+         "customMaskUrl 'mask.png' is not an http(s) URL"),
+        ("kling", {"textDescription": "x", "duration": "five"}, None, "pattern", "duration 'five' is not seconds"),
+        # kinds
+        ("aimodel", {"generatedContent": "freeCreation", "maskType": "autoApparelSegment", "locationId": "12"},
+         None, "type", "locationId must be an integer, got str '12'"),
+        ("aipose", {"textDescription": "x", "batchCount": True}, None, "type", "batchCount must be an integer"),
+        ("aipose", {"textDescription": 5}, None, "type", "textDescription must be a string, got int"),
+        ("kling", {"textDescription": "x", "generateAudio": "yes"}, None, "type",
+         "generateAudio must be true or false"),
+        # unknown values list the allowed ones
+        ("virtualtryon", {"generateVersion": "turbo", "descriptionType": "auto"}, None, "choice",
+         "generateVersion 'turbo' is not allowed; use one of: weshopFlash, weshopPro, bananaPro"),
+        ("aiproduct", {"generatedContent": "freeCreation", "maskType": "autoApparelSegment", "locationId": 1}, None,
+         "choice", "use one of: autoSubjectSegment, custom"),
+        ("kling", {"textDescription": "x", "modelName": "Kling_9"}, None, "choice", "Kling_2_1_Master"),
+        # unknown keys are named
+        ("aipose", {"textDescription": "x", "colour": "red", "alpha": 1}, None, "unknown",
+         "Unknown parameter(s) for aipose: alpha, colour"),
+        # images: count, shape, requiredness, unknown inputs
+        ("kling", {"textDescription": "x"}, {"images": [URL, URL]}, "count",
+         "kling takes at most 1 image in images, got 2"),
+        ("kling", {"textDescription": "x", "images": [URL, URL]}, None, "count", "at most 1 image in images, got 2"),
+        ("kling", {"textDescription": "x"}, {"images": URL}, "type", "images must be a list of http(s) image URLs"),
+        ("kling", {"textDescription": "x"}, {"originalImage": URL}, "required", "images is required for kling"),
+        ("aipose", {"textDescription": "x"}, {}, "required", "originalImage is required for aipose"),
+        ("aipose", {"textDescription": "x"}, {"originalImage": "/tmp/a.png"}, "type", "http(s) image URL"),
+        ("aipose", {"textDescription": "x"}, {**ORIGINAL, "garment": URL}, "unknown",
+         "Unknown input(s) for aipose: garment"),
+        ("aipose", {"textDescription": "x"}, {**ORIGINAL, "taskName": 3}, "type", "taskName must be a string"),
+    ],
+)  # fmt: skip
+def test_each_rule_names_itself(agent, params, inputs, rule, text) -> None:
+    problem = the_problem(agent, params, inputs)
+    assert problem.rule == rule
+    assert text in problem.message, problem.message
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    params = {"generateVersion": "weshopFlash", "descriptionType": "custom", "aspectRatio": "5:4", "x": 1}
+    with pytest.raises(contract.ParamsError) as caught:
+        contract.validate("virtualtryon", params, {})
+    rules = sorted(p.rule for p in caught.value.problems)
+    assert rules == ["choice", "required", "required_when", "unknown"]
+    assert "virtualtryon: " in str(caught.value) and "originalImage is required" in str(caught.value)
+
+
+def test_v1_leaves_aimodels_mask_and_mode_optional() -> None:
+    assert messages("aimodel", {"textDescription": "x"}, api="v1") == []
+    assert {p.key for p in contract.check("aimodel", {"textDescription": "x"})} == {"generatedContent", "maskType"}
+
+
+def test_unknown_agents_pass_through() -> None:
+    assert contract.spec("nano-banana") is None
+    assert contract.check("nano-banana", {"anything": object()}) == []
+    contract.validate("nano-banana", {"anything": 1})
+
+
+def test_not_an_object() -> None:
+    assert messages("aipose", ["x"]) == ["params is required and must be an object."]
+    assert messages("aipose", {"textDescription": "x"}, ["x"]) == ["input must be an object."]
+
+
+def test_spec_reading_api() -> None:
+    kling = contract.spec("kling")
+    assert kling.defaults() == {"modelName": "Kling_3_0", "duration": "5s"}
+    assert kling.input("images").max_count == 1 and kling.input("images").multiple
+    assert kling.param("generateAudio").kind == "bool"
+    assert contract.spec("expandimage").param("targetWidth").maximum == 4096
+    tryon = contract.spec("virtualtryon")
+    assert [i.name for i in tryon.inputs if i.required] == ["originalImage"]
+    assert [r.describe() for r in tryon.rules] == [
+        "textDescription required when descriptionType is custom",
+        "aspectRatio only with generateVersion weshopPro or bananaPro",
+        "imageSize required when generateVersion is bananaPro",
+    ]
+    with pytest.raises(ValueError, match="kind"):
+        contract.Param("x", "float")
+
+
+def test_older_names_derive_from_the_registry() -> None:
+    assert contract.AGENTS == {"aimodel": ("v1.0",), "aipose": ("v1.0",)}
+    assert contract.BATCH_RANGE == (1, 16)
+    assert contract.spec("aimodel").param("maskType").choices == contract.MASK_TYPES
+    assert contract.POSES[0] == contract.spec("aimodel").param("pose").default == "originalImagePose"
+    assert contract.GENERATE_VERSIONS == ("lite", "pro")
+    assert set(contract.AIMODEL_KEYS) >= {"textDescription", "locationId", "fashionModelId", "pose", "batchCount"}
+    assert contract.AIPOSE_KEYS == ("textDescription", "generateVersion", "batchCount")
+
+
+def test_the_contract_imports_only_the_standard_library() -> None:
+    import ast
+    import pathlib
+    import sys
+
+    folder = pathlib.Path(contract.__file__).parent
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                assert node.module.split(".")[0] in sys.stdlib_module_names | {"__future__"}, (path, node.module)
+            elif isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] in sys.stdlib_module_names for a in node.names), path
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 1, (path, node.module)  # only siblings inside the contract

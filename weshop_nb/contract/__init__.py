@@ -1,0 +1,131 @@
+"""The service's agents and their parameter rules, written once (data, standard library only).
+
+The registry holds one :class:`AgentSpec` per agent: its image inputs, its parameters
+(kind, allowed values, range, default) and the rules between them, and whether it
+returns images or video. Everything else derives from it: the client's and the magic's
+local checks, the studio's form, and the emulator's validation.
+
+>>> from weshop_nb import contract
+>>> contract.spec("virtualtryon").param("generateVersion").choices
+('weshopFlash', 'weshopPro', 'bananaPro')
+>>> [str(p) for p in contract.check("expandimage", {"targetWidth": 5000, "targetHeight": 800})]
+['targetWidth 5000 is out of range (1 to 4096): over the maximum 4096 by 904.']
+>>> contract.spec("somethingNew") is None   # unknown agents: pass params through unchecked
+True
+
+``check`` returns a list of :class:`Problem` (empty when valid); ``validate`` raises
+:class:`ParamsError` holding them all. Pass ``inputs`` (the run's ``input`` object, or a
+v1 task's ``initParams``) to check the images too; without it only image fields found in
+``params`` are checked. ``api="v1"`` applies the v1 task API's documented leniency
+(aimodel's ``maskType`` and ``generatedContent`` are optional there).
+
+The older names (``AGENTS``, ``MASK_TYPES``, ``AIMODEL_KEYS``...) are derived from the
+registry and kept for the notebook's aimodel/aipose forms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._agents import (
+    AIMODEL,
+    AIPOSE,
+    GENERATED_CONTENT,
+    MASK_TYPES,
+    REGISTRY,
+    VERSION,
+)
+from ._spec import (
+    KINDS,
+    PATTERNS,
+    AgentSpec,
+    AllowedWhen,
+    AtLeastOne,
+    AtMostOne,
+    ImageInput,
+    OnlyWith,
+    Param,
+    ParamsError,
+    Problem,
+    RequiredWhen,
+    Rule,
+)
+
+
+def spec(name: str) -> AgentSpec | None:
+    """The registered :class:`AgentSpec` called ``name``, or ``None`` for an unknown agent."""
+    return REGISTRY.get(name)
+
+
+def agents() -> list[str]:
+    """Names of the registered agents, in registry order."""
+    return list(REGISTRY)
+
+
+def check(agent: str, params: Any, inputs: Mapping[str, Any] | None = None, *, api: str = "runs") -> list[Problem]:
+    """Every :class:`Problem` of a call to ``agent``; empty when valid or the agent is unknown.
+
+    Parameters
+    ----------
+    agent : str
+        Agent name, e.g. ``"aimodel"``.
+    params : mapping
+        The execution parameters.
+    inputs : mapping, optional
+        The source images (``input`` of a run, ``initParams`` of a v1 task). When given,
+        required images are checked too.
+    api : {"runs", "v1"}
+        Which surface's requirements apply.
+    """
+    found = spec(agent)
+    return [] if found is None else found.check(params, inputs, api=api)
+
+
+def validate(agent: str, params: Any, inputs: Mapping[str, Any] | None = None, *, api: str = "runs") -> None:
+    """Like :func:`check`, but raise :class:`ParamsError` listing every problem."""
+    problems = check(agent, params, inputs, api=api)
+    if problems:
+        raise ParamsError(agent, problems)
+
+
+# -- names derived for the notebook's aimodel/aipose forms (written before the registry) --
+
+#: The agents the magic's flags and the studio's pickers know; every agent is in REGISTRY.
+AGENTS = {name: (REGISTRY[name].version,) for name in ("aimodel", "aipose")}
+POSES = AIMODEL.param("pose").choices  # type: ignore[union-attr]
+GENERATE_VERSIONS = AIPOSE.param("generateVersion").choices  # type: ignore[union-attr]
+_batch = AIMODEL.param("batchCount")
+BATCH_RANGE = (_batch.minimum, _batch.maximum)  # type: ignore[union-attr]
+AIMODEL_KEYS = AIMODEL.param_names
+AIPOSE_KEYS = AIPOSE.param_names
+
+__all__ = [
+    "AGENTS",
+    "AIMODEL_KEYS",
+    "AIPOSE_KEYS",
+    "BATCH_RANGE",
+    "GENERATED_CONTENT",
+    "GENERATE_VERSIONS",
+    "KINDS",
+    "MASK_TYPES",
+    "PATTERNS",
+    "POSES",
+    "REGISTRY",
+    "VERSION",
+    "AgentSpec",
+    "AllowedWhen",
+    "AtLeastOne",
+    "AtMostOne",
+    "ImageInput",
+    "OnlyWith",
+    "Param",
+    "ParamsError",
+    "Problem",
+    "RequiredWhen",
+    "Rule",
+    "agents",
+    "check",
+    "spec",
+    "validate",
+]

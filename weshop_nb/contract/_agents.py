@@ -1,0 +1,208 @@
+"""The agents, written once: what each reads, accepts and returns (all version ``v1.0``).
+
+Sources: the service's API reference, its parameter table for aimodel and aipose, and the
+facts gathered about the agent-runs API (WeShop's public CLI and skills references). A
+value, range or rule is here only when one of them states it; where they are silent, so
+is the registry (for instance nothing limits ``imageSize`` to bananaPro, it is only
+*required* there).
+"""
+
+from __future__ import annotations
+
+from ._spec import AgentSpec, AllowedWhen, AtLeastOne, AtMostOne, ImageInput, OnlyWith, Param, RequiredWhen
+
+VERSION = "v1.0"
+
+MASK_TYPES = (
+    "autoApparelSegment",
+    "autoUpperApparelSegment",
+    "autoLowerApparelSegment",
+    "autoSubjectSegment",
+    "autoHumanSegment",
+    "inverseAutoHumanSegment",
+    "custom",
+)
+SUBJECT_MASKS = ("autoSubjectSegment", "custom")
+GENERATED_CONTENT = ("freeCreation", "referToOrigin")
+ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "9:16", "16:9", "21:9")
+KLING_MODELS = ("Kling_3_0", "Kling_2_6", "Kling_2_5_Turbo", "Kling_2_1_Master", "Kling_2_1")
+KLING_3_DURATIONS = tuple(f"{s}s" for s in range(3, 16))
+KLING_DURATIONS = ("5s", "10s")
+
+# Shared pieces. The image-reading agents take ``originalImage``; the official client also
+# repeats it as ``images: [url]`` (in params), so that list of one is known everywhere.
+_ORIGINAL = ImageInput("originalImage", required=True, doc="the source image")
+_MIRROR = ImageInput("images", multiple=True, max_count=1, doc="the official client's copy of originalImage")
+_BATCH = Param(
+    "batchCount",
+    "int",
+    minimum=1,
+    maximum=16,
+    doc="results per execution (references disagree on the default, 1 or 4: send it)",
+)
+_PROMPT = Param("textDescription", doc="the prompt")
+_NEGATIVE = Param("negTextDescription", doc="what to avoid")
+_MODE = Param(
+    "generatedContent",
+    "enum",
+    required=True,
+    required_v1=False,
+    choices=GENERATED_CONTENT,
+    doc="freeCreation, or referToOrigin to stay close to the source",
+)
+_MASK_URL = Param("customMaskUrl", pattern="url", doc="URL of a PNG mask, transparent where editable")
+_LOCATION = Param("locationId", "int", doc="an id from agent info locations")
+
+
+def _mask(choices: tuple[str, ...]) -> Param:
+    return Param(
+        "maskType", "enum", required=True, required_v1=False, choices=choices, doc="which part of the source is kept"
+    )
+
+
+AIMODEL = AgentSpec(
+    "aimodel",
+    VERSION,
+    "Model photos: keep the garment, change model and scene.",
+    inputs=(_ORIGINAL, _MIRROR),
+    params=(
+        _MODE,
+        _mask(MASK_TYPES),
+        _PROMPT,
+        _LOCATION,
+        Param("fashionModelId", "int", doc="an id from agent info fashionModels"),
+        _NEGATIVE,
+        Param(
+            "pose",
+            "enum",
+            choices=("originalImagePose", "referenceImagePose", "freePose"),
+            default="originalImagePose",
+            doc="pose control",
+        ),
+        _MASK_URL,
+        Param("customMask", doc="a base64 PNG mask without the data-URI prefix (instead of customMaskUrl)"),
+        _BATCH,
+    ),
+    rules=(
+        AtLeastOne(("textDescription", "locationId", "fashionModelId")),
+        RequiredWhen(("customMaskUrl", "customMask"), "maskType", ("custom",)),
+        OnlyWith("customMaskUrl", "maskType", ("custom",)),
+        OnlyWith("customMask", "maskType", ("custom",)),
+    ),
+)
+
+VIRTUALTRYON = AgentSpec(
+    "virtualtryon",
+    VERSION,
+    "Put a garment on a generated model.",
+    inputs=(
+        ImageInput("originalImage", required=True, doc="the garment (Figure 1)"),
+        ImageInput("fashionModelImage", doc="a person the model should resemble (Figure 2)"),
+        ImageInput("locationImage", doc="a background reference (Figure 3)"),
+        _MIRROR,
+    ),
+    params=(
+        Param(
+            "generateVersion",
+            "enum",
+            required=True,
+            choices=("weshopFlash", "weshopPro", "bananaPro"),
+            doc="weshopFlash (fast), weshopPro (high quality) or bananaPro",
+        ),
+        Param("descriptionType", "enum", required=True, choices=("auto", "custom"), doc="auto or custom prompt"),
+        Param("textDescription", doc="the prompt; Figure 1 = garment, Figure 2 = model, Figure 3 = location"),
+        Param("aspectRatio", "enum", choices=ASPECT_RATIOS, doc="shape of the result"),
+        Param("imageSize", "enum", choices=("1K", "2K", "4K"), doc="resolution"),
+        _BATCH,
+    ),
+    rules=(
+        RequiredWhen(("textDescription",), "descriptionType", ("custom",)),
+        OnlyWith("aspectRatio", "generateVersion", ("weshopPro", "bananaPro")),
+        RequiredWhen(("imageSize",), "generateVersion", ("bananaPro",)),
+    ),
+)
+
+AIPRODUCT = AgentSpec(
+    "aiproduct",
+    VERSION,
+    "Product still life: keep the product, change the background.",
+    inputs=(_ORIGINAL, _MIRROR),
+    params=(_MODE, _mask(SUBJECT_MASKS), _PROMPT, _LOCATION, _NEGATIVE, _MASK_URL, _BATCH),
+    rules=(
+        AtLeastOne(("textDescription", "locationId")),
+        RequiredWhen(("customMaskUrl",), "maskType", ("custom",)),
+        OnlyWith("customMaskUrl", "maskType", ("custom",)),
+    ),
+)
+
+AIPOSE = AgentSpec(
+    "aipose",
+    VERSION,
+    "Change the pose, keep the garment.",
+    inputs=(_ORIGINAL, _MIRROR),
+    params=(
+        Param("textDescription", required=True, doc="describe the pose"),
+        Param("generateVersion", "enum", choices=("lite", "pro"), default="lite", doc="lite (fast) or pro"),
+        _BATCH,
+    ),
+)
+
+EXPANDIMAGE = AgentSpec(
+    "expandimage",
+    VERSION,
+    "Enlarge the canvas and fill the new area.",
+    inputs=(_ORIGINAL, _MIRROR),
+    params=(
+        Param("targetWidth", "int", required=True, minimum=1, maximum=4096, doc="canvas width in pixels"),
+        Param("targetHeight", "int", required=True, minimum=1, maximum=4096, doc="canvas height in pixels"),
+        Param("fillLeft", "int", minimum=0, doc="left offset of the original in the canvas (default centred)"),
+        Param("fillTop", "int", minimum=0, doc="top offset of the original in the canvas (default centred)"),
+        _BATCH,
+    ),
+)
+
+REMOVEBG = AgentSpec(
+    "removeBG",
+    VERSION,
+    "Remove the background, or replace it with a colour.",
+    inputs=(_ORIGINAL, _MIRROR),
+    params=(
+        _mask(SUBJECT_MASKS),
+        Param("backgroundHex", pattern="#rrggbb", doc="background colour, e.g. #ffffff"),
+        Param("backgroundId", "int", doc="an id from agent info backgrounds"),
+        _MASK_URL,
+        _BATCH,
+    ),
+    rules=(
+        AtMostOne(("backgroundHex", "backgroundId")),
+        RequiredWhen(("customMaskUrl",), "maskType", ("custom",)),
+        OnlyWith("customMaskUrl", "maskType", ("custom",)),
+    ),
+)
+
+KLING = AgentSpec(
+    "kling",
+    VERSION,
+    "Video from an image and a prompt.",
+    inputs=(
+        ImageInput("images", required=True, multiple=True, max_count=1, doc="the first frame"),
+        ImageInput("originalImage", doc="the official client's copy of images[0]"),
+    ),
+    params=(
+        Param("textDescription", required=True, doc="the motion or scene"),
+        Param("modelName", "enum", choices=KLING_MODELS, default="Kling_3_0", doc="the Kling model"),
+        Param("duration", pattern="seconds", default="5s", doc="length, e.g. 5s"),
+        Param("generateAudio", "bool", doc="add sound (Kling_3_0 and Kling_2_6)"),
+        _BATCH,
+    ),
+    rules=(
+        AllowedWhen("duration", "modelName", ("Kling_3_0",), KLING_3_DURATIONS),
+        AllowedWhen("duration", "modelName", KLING_MODELS[1:], KLING_DURATIONS),
+        OnlyWith("generateAudio", "modelName", ("Kling_3_0", "Kling_2_6")),
+    ),
+    output="video",
+)
+
+REGISTRY: dict[str, AgentSpec] = {
+    spec.name: spec for spec in (AIMODEL, VIRTUALTRYON, AIPRODUCT, AIPOSE, EXPANDIMAGE, REMOVEBG, KLING)
+}
