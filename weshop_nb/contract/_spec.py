@@ -236,6 +236,12 @@ class AgentSpec:
         """Every problem of ``params`` (and of ``inputs`` when given); empty when valid."""
         return _check(self, params, inputs, api)
 
+    def check_inputs(self, inputs: Any) -> list[Problem]:
+        """Every problem of the source images alone (a v1 task's ``initParams``)."""
+        if not isinstance(inputs, Mapping):
+            return [Problem("input", "type", "input must be an object.")]
+        return _input_problems(self, {}, inputs)
+
 
 def _kind_problem(param: Param, value: Any) -> Problem | None:
     name, kind = param.name, param.kind
@@ -289,6 +295,32 @@ def _image_problems(agent: str, image: ImageInput, value: Any) -> list[Problem]:
     return problems
 
 
+def _input_problems(spec: AgentSpec, in_params: Mapping[str, Any], inputs: Mapping[str, Any] | None) -> list[Problem]:
+    """Problems of the images: those repeated in params, and ``inputs`` when given."""
+    agent, images = spec.name, {i.name: i for i in spec.inputs}
+    problems: list[Problem] = []
+    given = dict(in_params)
+    if inputs is not None:
+        extra = sorted(set(inputs) - set(images) - {"taskName"})
+        if extra:
+            known = ", ".join([*images, "taskName"])
+            problems.append(
+                Problem(extra[0], "unknown", f"Unknown input(s) for {agent}: {', '.join(extra)}. Known: {known}.")
+            )
+        if inputs.get("taskName") is not None and not isinstance(inputs.get("taskName"), str):
+            problems.append(Problem("taskName", "type", "taskName must be a string."))
+        given.update({k: v for k, v in inputs.items() if k in images})
+    for image in spec.inputs:
+        value = given.get(image.name)
+        if value is None:
+            if inputs is not None and image.required:
+                kind = "a list of http(s) image URLs" if image.multiple else "an http(s) image URL"
+                problems.append(Problem(image.name, "required", f"{image.name} is required for {agent} ({kind})."))
+            continue
+        problems.extend(_image_problems(agent, image, value))
+    return problems
+
+
 def _check(spec: AgentSpec, params: Any, inputs: Mapping[str, Any] | None, api: str) -> list[Problem]:
     agent = spec.name
     if not isinstance(params, Mapping):
@@ -312,27 +344,9 @@ def _check(spec: AgentSpec, params: Any, inputs: Mapping[str, Any] | None, api: 
         problem = _kind_problem(param, value)
         if problem:
             problems.append(problem)
-    given = {k: v for k, v in params.items() if k in images}
-    if inputs is not None:
-        if not isinstance(inputs, Mapping):
-            return [*problems, Problem("input", "type", "input must be an object.")]
-        extra = sorted(set(inputs) - set(images) - {"taskName"})
-        if extra:
-            known = ", ".join([*images, "taskName"])
-            problems.append(
-                Problem(extra[0], "unknown", f"Unknown input(s) for {agent}: {', '.join(extra)}. Known: {known}.")
-            )
-        if inputs.get("taskName") is not None and not isinstance(inputs.get("taskName"), str):
-            problems.append(Problem("taskName", "type", "taskName must be a string."))
-        given.update({k: v for k, v in inputs.items() if k in images})
-    for image in spec.inputs:
-        value = given.get(image.name)
-        if value is None:
-            if inputs is not None and image.required:
-                kind = "a list of http(s) image URLs" if image.multiple else "an http(s) image URL"
-                problems.append(Problem(image.name, "required", f"{image.name} is required for {agent} ({kind})."))
-            continue
-        problems.extend(_image_problems(agent, image, value))
+    if inputs is not None and not isinstance(inputs, Mapping):
+        return [*problems, Problem("input", "type", "input must be an object.")]
+    problems.extend(_input_problems(spec, {k: v for k, v in params.items() if k in images}, inputs))
     # Rules read the values the service would use, defaults included. A bad value counts
     # as given, but a rule conditioned on it or about it is skipped: it has its problem.
     bad = {p.key for p in problems}

@@ -230,7 +230,7 @@ class Emulator:
     def _on_create(self, request: Request, account: str) -> Response:
         body = self._body(request)
         check_agent(body.get("agentName"), body.get("agentVersion"))
-        init = check_init_params(body.get("initParams"))
+        init = check_init_params(body.get("initParams"), body["agentName"])
         task = self.store.create_task(account, body["agentName"], body["agentVersion"], init)
         return _json(_envelope({"taskId": task.id}, legacy=True))
 
@@ -245,6 +245,7 @@ class Emulator:
             body.get("params"),
             location_ids={entry["id"] for entry in self.locations},
             fashion_model_ids={entry["id"] for entry in self.fashion_models},
+            background_ids={entry["id"] for entry in default_catalogue.BACKGROUNDS},
         )
         callback = body.get("callbackUrl")
         if callback is not None and not (isinstance(callback, str) and callback.startswith(("http://", "https://"))):

@@ -88,3 +88,13 @@ def public_entry(entry: dict[str, Any], kind: str, base_url: str) -> dict[str, A
     shown = {key: value for key, value in entry.items() if key != "colors"}
     shown["image"] = f"{base_url}files/catalogue/{kind}-{entry['id']}.png"
     return shown
+
+
+# removeBG's preset backgrounds (agent info ``backgrounds``): flat colours.
+BACKGROUNDS = [
+    {"id": 1, "name": "Pure White", "colors": ("#ffffff", "#ffffff")},
+    {"id": 2, "name": "Light Grey", "colors": ("#e6e6e6", "#e6e6e6")},
+    {"id": 3, "name": "Black", "colors": ("#000000", "#000000")},
+    {"id": 4, "name": "Warm Beige", "colors": ("#efe2cf", "#efe2cf")},
+    {"id": 5, "name": "Sky Blue", "colors": ("#bfe3ff", "#bfe3ff")},
+]
