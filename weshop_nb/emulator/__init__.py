@@ -1,6 +1,7 @@
 """An offline emulator of the WeShop AI OpenAPI, for tutorials, demos and tests.
 
-It serves the service's paths (``/openapi/v1/...``) with the same envelope, refusals,
+It serves the service's v1 paths (``/openapi/v1/...``) and the agent-runs API
+(``/openapi/agent/...``, see :mod:`.runs_api`) with the same envelopes, refusals,
 upload rules, agents, 20-execution window and callbacks, and makes deterministic
 synthetic result images with Pillow. It imports nothing from the rest of weshop_nb.
 

@@ -21,8 +21,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from . import agent_info, agent_pictures, pictures, runs_api
 from . import catalogue as default_catalogue
-from . import pictures
 from .callbacks import Callbacks
 from .faults import BEFORE_WORK, Faults, parse_faults
 from .params import Refusal, check_agent, check_execution_params, check_init_params
@@ -92,7 +92,8 @@ class Emulator:
         Seconds a ``slow`` fault holds the reply.
     fault_endpoints : iterable of str, optional
         Limit faults to these endpoints (``upload``, ``create``, ``execute``, ``query``,
-        ``delete``, ``info``); default all of them.
+        ``delete``, ``info``, and the runs API's ``run_upload``, ``run_start``, ``run_poll``,
+        ``run_estimate``); default all of them.
     catalogue : mapping, optional
         ``{"locations": [...], "fashionModels": [...]}`` to replace the built-in one.
     """
@@ -121,7 +122,9 @@ class Emulator:
         self.requests: Counter[str] = Counter()
         self._pictures: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._lock = threading.Lock()
-        self._urls = Map([Rule(p, endpoint=e, methods=[m]) for p, e, m in _ROUTES]).bind("localhost")
+        self.runs = runs_api.RunsApi(self)  # the agent-runs API, over the same store
+        routes = _ROUTES + runs_api.ROUTES
+        self._urls = Map([Rule(p, endpoint=e, methods=[m]) for p, e, m in routes]).bind("localhost")
 
     # -- WSGI ------------------------------------------------------------------------
 
@@ -140,6 +143,8 @@ class Emulator:
             return _refusal(f"No such path: {request.path}.", 404, 40404)
         with self._lock:
             self.requests[endpoint] += 1
+        if endpoint in runs_api.ENDPOINTS:
+            return self.runs.respond(endpoint, request, environ, args)
         if not request.path.startswith(_API):
             return getattr(self, f"_on_{endpoint}")(request, **args)
         targeted = self.fault_endpoints is None or endpoint in self.fault_endpoints
@@ -277,16 +282,12 @@ class Emulator:
     def _on_info(self, request: Request, account: str) -> Response:
         name, version = request.args.get("agentName"), request.args.get("agentVersion")
         check_agent(name, version)
-        base = request.host_url
-        shown = {
-            "agentName": name,
-            "agentVersion": version,
-            "locations": [default_catalogue.public_entry(e, "location", base) for e in self.locations],
-            "fashionModels": [default_catalogue.public_entry(e, "model", base) for e in self.fashion_models],
+        presets = {
+            "locations": self.locations,
+            "fashionModels": self.fashion_models,
+            "backgrounds": default_catalogue.BACKGROUNDS,
         }
-        if name != "aimodel":  # scenes and models are aimodel's; other agents have none
-            shown["locations"], shown["fashionModels"] = [], []
-        return _json(_envelope(shown))
+        return _json(_envelope(agent_info.page(name, version, request.args, request.host_url, presets)))
 
     # -- files (public, like the service's image CDN) ----------------------------------
 
@@ -312,6 +313,9 @@ class Emulator:
         return Response(data, mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
     def _render(self, record: Any, slot: int) -> bytes:
+        drawn = agent_pictures.render(self, record, slot)
+        if drawn is not None:
+            return drawn
         task = self.store.tasks.get(record.task_id)
         original = str(task.init_params.get("originalImage", "")) if task else ""
         source = (
@@ -329,7 +333,12 @@ class Emulator:
         )
 
     def _on_catalogue_file(self, request: Request, kind: str, entry_id: int) -> Response:
-        entries = {"location": self.locations, "model": self.fashion_models}.get(kind, [])
+        entries = {
+            "location": self.locations,
+            "model": self.fashion_models,
+            "background": default_catalogue.BACKGROUNDS,
+        }
+        entries = entries.get(kind, [])
         entry = next((e for e in entries if e["id"] == entry_id), None)
         if entry is None:
             return _refusal(f"No catalogue picture {kind}-{entry_id}.", 404, 40403)

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import contract
 from .params import DEFAULT_BATCH, Refusal
 
 WINDOW = 20  # a task query returns at most this many recent executions
@@ -31,6 +32,8 @@ class ExecutionRecord:
     fails: bool
     host_url: str
     callback_url: str | None = None
+    output: str = "image"  # "video": results carry video + videoPoster (the registry says which)
+    segmenting: bool = False  # a Segmenting phase after Pending (the runs API, masked agents)
 
     @property
     def batch(self) -> int:
@@ -44,22 +47,32 @@ class ExecutionRecord:
         start = self.latency * 0.25
         if elapsed < start:
             return "Pending", 0
+        if self.segmenting:
+            # The mask is cut before any picture is drawn: no results while segmenting.
+            if elapsed < self.latency * 0.45:
+                return "Segmenting", 0
+            start = self.latency * 0.45
         finished = 0 if self.fails else int(self.batch * (elapsed - start) / (self.latency - start))
         return "Running", min(finished, self.batch - 1)
 
     def change_times(self) -> list[float]:
         """Moments (epoch seconds) when the status word changes."""
-        return [self.accepted_at + self.latency * 0.25, self.accepted_at + self.latency]
+        moments = [0.25, 0.45, 1.0] if self.segmenting else [0.25, 1.0]
+        return [self.accepted_at + self.latency * share for share in moments]
 
     def view(self, now: float) -> dict[str, Any]:
         """The execution as a query reply shows it."""
         status, finished = self.progress(now)
         results = []
-        if status != "Pending":
+        if status not in ("Pending", "Segmenting"):
             for slot in range(self.batch):
                 if slot < finished:
                     image = f"{self.host_url}files/results/{self.id}-{slot}.png"
-                    results.append({"status": "Success", "image": image})
+                    if self.output == "video":
+                        video = f"{self.host_url}files/videos/{self.id}-{slot}.webp"
+                        results.append({"status": "Success", "video": video, "videoPoster": image})
+                    else:
+                        results.append({"status": "Success", "image": image})
                 else:
                     results.append({"status": "Failed" if status == "Failed" else "Running", "image": ""})
         shown: dict[str, Any] = {
@@ -136,8 +149,15 @@ class Store:
         return task
 
     def execute(
-        self, task: TaskRecord, params: dict[str, Any], host_url: str, callback_url: str | None
+        self,
+        task: TaskRecord,
+        params: dict[str, Any],
+        host_url: str,
+        callback_url: str | None,
+        *,
+        segmenting: bool = False,
     ) -> ExecutionRecord:
+        spec = contract.spec(task.agent_name)
         with self._lock:
             fails = self._rng.random() < self.failure_rate or FAIL_MARKER in str(params.get("textDescription", ""))
             record = ExecutionRecord(
@@ -149,6 +169,8 @@ class Store:
                 fails=fails,
                 host_url=host_url,
                 callback_url=callback_url,
+                output=spec.output if spec else "image",
+                segmenting=segmenting,
             )
             task.executions.append(record)
             self.executions[record.id] = record
