@@ -26,6 +26,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/lint-imports
 
 # The browser test needs Debian's Chromium; as root (CI, containers) it is installed here.
 # Elsewhere the test says it is skipped and why.

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas  # noqa: F401  (imported up front: its import time is not the history's)
 
-from weshop_nb.history import History
-from weshop_nb.models import Execution, Result
+from weshop_nb.service._models import Execution, Result
+from weshop_nb.work._history import History
 
 SOURCE = "http://127.0.0.1:8765"
 

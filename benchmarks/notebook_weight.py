@@ -15,9 +15,9 @@ import ipywidgets as widgets
 from _common import KEY, emit, garment
 
 from weshop_nb import WeShopClient, emulator
-from weshop_nb.images import ThumbnailCache
-from weshop_nb.runs import Job, launch
-from weshop_nb.widgets.grid import RunGrid
+from weshop_nb.notebook.widgets._grid import RunGrid
+from weshop_nb.service._thumbnails import ThumbnailCache
+from weshop_nb.work._runs import Job, launch
 
 
 def _widget_state_bytes() -> int:

@@ -16,7 +16,7 @@ import time
 from _common import KEY, emit, garment
 
 from weshop_nb import WeShopClient, emulator
-from weshop_nb.runs import Job, launch
+from weshop_nb.work._runs import Job, launch
 
 
 def watched(executions: int, tasks: int, latency: float, poll: float) -> dict:

@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from _common import KEY, emit, garment
 
 from weshop_nb import WeShopClient, emulator
-from weshop_nb.images import ThumbnailCache
-from weshop_nb.runs import Job, launch
+from weshop_nb.service._thumbnails import ThumbnailCache
+from weshop_nb.work._runs import Job, launch
 
 
 def _rate(cache: ThumbnailCache, urls: list[str], workers: int) -> float:

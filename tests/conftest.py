@@ -57,7 +57,7 @@ def kernel_dies_mid_run(base_url: str, picture: str, count: int, location_id: in
         f"""
         import os
         from weshop_nb import WeShopClient
-        from weshop_nb.runs import Job, launch
+        from weshop_nb.work._runs import Job, launch
         client = WeShopClient(api_key={API_KEY!r}, base_url={base_url!r})
         location = client.agent_info().location({location_id!r}) if {location_id!r} else None
         params = {{"locationId": {location_id!r}}} if location else {{}}

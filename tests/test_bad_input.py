@@ -11,7 +11,7 @@ from IPython.core.error import UsageError
 from PIL import Image
 
 from weshop_nb import WeShopClient
-from weshop_nb.errors import ImageValidationError, InvalidRequestError, ServiceError
+from weshop_nb.service._errors import ImageValidationError, InvalidRequestError, ServiceError
 
 
 def _requests(emu) -> int:

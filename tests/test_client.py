@@ -8,7 +8,7 @@ import pytest
 import responses
 
 from weshop_nb import WeShopClient
-from weshop_nb.errors import (
+from weshop_nb.service._errors import (
     AuthenticationError,
     ExecutionFailed,
     ImageValidationError,

@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 
 from weshop_nb import WeShopClient, emulator
-from weshop_nb.errors import HistoryError
-from weshop_nb.history import _MIGRATIONS, History, default_history, home_dir
-from weshop_nb.runs import launch, sweep
+from weshop_nb.config import home_dir
+from weshop_nb.service._errors import HistoryError
+from weshop_nb.work._history import History, default_history
+from weshop_nb.work._history_schema import MIGRATIONS
+from weshop_nb.work._runs import launch, sweep
 
 from .conftest import API_KEY, kernel_dies_mid_run
 
@@ -79,8 +81,8 @@ def test_two_writers_at_once(make_image) -> None:
     writer = textwrap.dedent(
         """
         import sys
-        from weshop_nb.history import History
-        from weshop_nb.models import Execution
+        from weshop_nb.work._history import History
+        from weshop_nb.service._models import Execution
         history = History()
         for n in range(150):
             history.record_executions([Execution(id=f"{sys.argv[1]}-{n}", status="running", params={}, executed_at=None,
@@ -95,7 +97,7 @@ def test_two_writers_at_once(make_image) -> None:
 def test_migration_from_schema_one(tmp_path) -> None:
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as old:
-        old.executescript(_MIGRATIONS[0] + "PRAGMA user_version = 1;")
+        old.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
         old.execute(
             "INSERT INTO executions (source, execution_id, task_id, status, executed_at, prompt, location_id, n_images,"
             " images, first_seen, last_seen) VALUES ('http://old', 'e1', 't1', 'success', '2025-01-02 03:04:05',"
@@ -111,7 +113,7 @@ def test_migration_from_schema_one(tmp_path) -> None:
 
 
 def _info_with_studio():
-    from weshop_nb.models import AgentInfo
+    from weshop_nb.service._models import AgentInfo
 
     raw = {"locations": [{"id": 6000372, "name": "White Studio"}], "fashionModels": []}
     return AgentInfo.from_api(raw, agent_name="aimodel", agent_version="v1.0")
@@ -153,7 +155,7 @@ def test_locked_file_is_a_clear_error(tmp_path) -> None:
 
 
 def _task():
-    from weshop_nb.models import Task
+    from weshop_nb.service._models import Task
 
     return Task(id="t", agent_name="aimodel", agent_version="v1.0", init_params={})
 

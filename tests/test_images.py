@@ -9,8 +9,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from weshop_nb.errors import ImageValidationError
-from weshop_nb.images import MAX_BYTES, check_upload_rules, contact_sheet, prepare_upload, thumbnail
+from weshop_nb.service._errors import ImageValidationError
+from weshop_nb.service._images import MAX_BYTES, check_upload_rules, contact_sheet, prepare_upload, thumbnail
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from weshop_nb import WeShopClient, emulator
-from weshop_nb.errors import AuthenticationError, ExecutionFailed, InvalidRequestError
+from weshop_nb.service._errors import AuthenticationError, ExecutionFailed, InvalidRequestError
 
 from .conftest import API_KEY
 

@@ -11,10 +11,10 @@ import pytest
 import requests
 
 from weshop_nb import WeShopClient, emulator
-from weshop_nb.history import History
-from weshop_nb.images import ThumbnailCache
-from weshop_nb.models import Execution, Result
-from weshop_nb.runs import Job, Run, RunItem, launch
+from weshop_nb.service._models import Execution, Result
+from weshop_nb.service._thumbnails import ThumbnailCache
+from weshop_nb.work._history import History
+from weshop_nb.work._runs import Job, Run, RunItem, launch
 
 from .conftest import API_KEY, kernel_dies_mid_run
 

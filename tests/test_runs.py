@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from weshop_nb import WeShopClient, emulator
-from weshop_nb.errors import InvalidRequestError, WaitTimeout
-from weshop_nb.images import ThumbnailCache
-from weshop_nb.records import FRAME_COLUMNS
-from weshop_nb.runs import Job, launch, sweep
+from weshop_nb.service._errors import InvalidRequestError, WaitTimeout
+from weshop_nb.service._thumbnails import ThumbnailCache
+from weshop_nb.work._records import FRAME_COLUMNS
+from weshop_nb.work._runs import Job, launch, sweep
 
 from .conftest import API_KEY
 

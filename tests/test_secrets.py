@@ -11,8 +11,8 @@ import pytest
 from nbclient import NotebookClient
 
 from weshop_nb import WeShopClient, emulator
-from weshop_nb.errors import WeShopError
-from weshop_nb.history import home_dir
+from weshop_nb.config import home_dir
+from weshop_nb.service._errors import WeShopError
 
 SECRET = "sk-live-4f9a1c7e2b8d-never-print-me"
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"

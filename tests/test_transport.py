@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from weshop_nb import WeShopClient
-from weshop_nb.errors import InvalidRequestError, RateLimitError, ServiceError
+from weshop_nb.service._errors import InvalidRequestError, RateLimitError, ServiceError
 
 from .conftest import API_KEY
 

@@ -8,8 +8,8 @@ import ipywidgets as widgets
 import pytest
 
 from weshop_nb import WeShopClient, emulator
-from weshop_nb.session import Session
-from weshop_nb.widgets.studio import Studio
+from weshop_nb.notebook.widgets._studio import Studio
+from weshop_nb.work._session import Session
 
 from .conftest import API_KEY
 

@@ -12,49 +12,64 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import events
+from .service import _events as events
+from .work import _hooks
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "WeShopClient": "client",
-    "Task": "models",
-    "Execution": "models",
-    "Result": "models",
-    "AgentInfo": "models",
-    "Location": "models",
-    "FashionModel": "models",
-    "Tag": "models",
-    "WeShopError": "errors",
-    "AuthenticationError": "errors",
-    "InvalidRequestError": "errors",
-    "ImageValidationError": "errors",
-    "RateLimitError": "errors",
-    "ServiceError": "errors",
-    "ExecutionFailed": "errors",
-    "WaitTimeout": "errors",
-    "HistoryError": "errors",
-    "History": "history",
-    "Run": "runs",
+    "WeShopClient": "service._client",
+    "Task": "service._models",
+    "Execution": "service._models",
+    "Result": "service._models",
+    "AgentInfo": "service._models",
+    "Location": "service._models",
+    "FashionModel": "service._models",
+    "Tag": "service._models",
+    "WeShopError": "service._errors",
+    "AuthenticationError": "service._errors",
+    "InvalidRequestError": "service._errors",
+    "ImageValidationError": "service._errors",
+    "RateLimitError": "service._errors",
+    "ServiceError": "service._errors",
+    "ExecutionFailed": "service._errors",
+    "WaitTimeout": "service._errors",
+    "HistoryError": "service._errors",
+    "contact_sheet": "service._images",
+    "History": "work._history",
+    "Comparison": "work._comparison",
+    "Run": "work._runs",
 }
-_SUBMODULES = {"client", "models", "errors", "images", "emulator", "history", "runs"}
+_SUBMODULES = {"emulator"}
 
 __all__ = [*_LAZY, "emulator", "load_ipython_extension", "__version__"]
 
 
 def _record(kind: str, payload: Any, source: str) -> None:
     # What the client sees goes to the history store; imported on the first event only.
-    from .history import record_event
+    from .work._history import record_event
 
     record_event(kind, payload, source)
 
 
+def _notebook_views() -> Any:
+    # Runs draw themselves live through the notebook layer, imported when first needed.
+    from .notebook._display import VIEWS
+
+    return VIEWS
+
+
 events.subscribe(_record)
+_hooks.set_views_loader(_notebook_views)
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        if isinstance(value, type):
+            value.__module__ = __name__  # the public name, not the private module that defines it
+        globals()[name] = value
+        return value
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'weshop_nb' has no attribute {name!r}")
@@ -66,12 +81,12 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext weshop_nb``: register the ``%weshop`` magic."""
-    from .magics import load_ipython_extension as load
+    from .notebook._magics import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from .magics import unload_ipython_extension as unload
+    from .notebook._magics import unload_ipython_extension as unload
 
     unload(ipython)

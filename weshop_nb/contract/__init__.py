@@ -36,6 +36,18 @@ from ._agents import (
     REGISTRY,
     VERSION,
 )
+from ._limits import (
+    FAILED,
+    MAX_ASPECT_RATIO,
+    MAX_BYTES,
+    MAX_PIXELS,
+    MIN_SIDE,
+    PENDING,
+    RUNNING,
+    STATUSES,
+    SUCCESS,
+    TERMINAL,
+)
 from ._spec import (
     KINDS,
     PATTERNS,
@@ -101,6 +113,16 @@ AIMODEL_KEYS = AIMODEL.param_names
 AIPOSE_KEYS = AIPOSE.param_names
 
 __all__ = [
+    "FAILED",
+    "MAX_ASPECT_RATIO",
+    "MAX_BYTES",
+    "MAX_PIXELS",
+    "MIN_SIDE",
+    "PENDING",
+    "RUNNING",
+    "STATUSES",
+    "SUCCESS",
+    "TERMINAL",
     "AGENTS",
     "AIMODEL_KEYS",
     "AIPOSE_KEYS",

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from .errors import InvalidRequestError
+from ..contract import FAILED, PENDING, RUNNING, SUCCESS, TERMINAL
+from ._errors import InvalidRequestError
 
 __all__ = [
     "PENDING",
@@ -32,8 +33,6 @@ __all__ = [
     "AgentInfo",
 ]
 
-PENDING, RUNNING, SUCCESS, FAILED = "pending", "running", "success", "failed"
-TERMINAL = frozenset({SUCCESS, FAILED})
 
 _STATUS_WORDS = {
     PENDING: {"pending", "queued", "queue", "waiting", "wait", "init", "created", "submitted"},

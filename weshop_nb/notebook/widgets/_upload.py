@@ -17,8 +17,8 @@ from typing import Any
 import ipywidgets as widgets
 from ipyfilechooser import FileChooser
 
-from ..errors import ImageValidationError
-from ..images import ImageFile, check_upload_rules, thumbnail
+from ...service._errors import ImageValidationError
+from ...service._images import ImageFile, check_upload_rules, thumbnail
 
 PATTERNS = ["*.png", "*.jpg", "*.jpeg", "*.webp", "*.PNG", "*.JPG", "*.JPEG", "*.WEBP"]
 

@@ -17,10 +17,11 @@ from typing import Any
 
 import requests
 
-from . import _transport, events
+from . import _events as events
+from . import _transport
 from ._envelope import check_url as _check_url
 from ._envelope import raise_for_envelope as _raise_for_envelope
-from .errors import (
+from ._errors import (
     AuthenticationError,
     ExecutionFailed,
     InvalidRequestError,
@@ -28,7 +29,7 @@ from .errors import (
     ServiceError,
     WaitTimeout,
 )
-from .models import FAILED, PENDING, AgentInfo, Execution, Task
+from ._models import FAILED, PENDING, AgentInfo, Execution, Task
 
 __all__ = ["WeShopClient", "DEFAULT_BASE_URL"]
 
@@ -93,11 +94,6 @@ class WeShopClient:
     def __repr__(self) -> str:
         return f"WeShopClient(base_url={self.base_url!r}, api_key={'set' if self._api_key else 'missing'})"
 
-    @property
-    def has_key(self) -> bool:
-        """True when an API key is configured (its value is never exposed)."""
-        return bool(self._api_key)
-
     def close(self) -> None:
         """Close pooled connections."""
         self._session.close()
@@ -142,7 +138,7 @@ class WeShopClient:
             except ServiceError as exc:
                 if not exc.fate_unknown:
                     raise
-                time.sleep(0.2 * 2**attempt)
+                time.sleep(_transport.retry_pause(attempt))
         return self._request(method, path, **kwargs)
 
     # -- assets ----------------------------------------------------------------------
@@ -154,7 +150,7 @@ class WeShopClient:
         rules are checked first, locally (see :func:`weshop_nb.images.check_upload_rules`);
         the same bytes are uploaded once per client.
         """
-        from .images import prepare_upload
+        from ._images import prepare_upload
 
         prepared = prepare_upload(image)
         with self._lock:
@@ -218,7 +214,7 @@ class WeShopClient:
                     return adopted
                 if attempt == EXECUTE_ATTEMPTS - 1:
                     raise  # checked just now: it did not start, so nothing is lost
-                time.sleep(min(0.3 * 2**attempt, 2.0))  # it did not start: send it again
+                time.sleep(_transport.retry_pause(attempt))  # it did not start: send it again
         execution_id = str(data.get("executionId") or "")
         if not execution_id:
             raise ServiceError("The service started an execution but sent no executionId.")
@@ -339,7 +335,7 @@ class WeShopClient:
                 current, pause = last, max(interval, getattr(exc, "retry_after", None) or 0)
             else:
                 changed = last is None or current.status != last.status or len(current.images) != len(last.images)
-                interval = poll_interval if changed else min(interval * 1.5, max_interval)
+                interval = _transport.next_interval(interval, poll_interval, max_interval, changed=changed)
                 pause = interval
                 if changed and on_update is not None:
                     on_update(current)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from .history import home_dir
+from ..config import home_dir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,14 +33,14 @@ class Comparison:
         return f"<Comparison by {', '.join(self.by)}: {shape} cells from {len(self.executions)} executions>"
 
     def _repr_html_(self) -> str:
-        from . import display
-        from .images import ThumbnailCache
+        from ..service._thumbnails import ThumbnailCache
+        from . import _html as display
 
         cache = ThumbnailCache(self._fetch or _public_fetch(), max_side=192, directory=home_dir() / "thumbnails")
         return display.comparison_html(self.table, self.by, cache.get_or_empty)
 
 
 def _public_fetch() -> Callable[[str], bytes]:
-    from .client import WeShopClient
+    from ..service._client import WeShopClient
 
     return WeShopClient().fetch_image  # result images are public: no key is sent with them

@@ -10,16 +10,15 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import threading
 import warnings
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, Union
 
 from PIL import Image
 
-from .errors import ImageValidationError
+# The numbers of the rules are the contract's; the emulator enforces the same ones.
+from ..contract import MAX_ASPECT_RATIO, MAX_BYTES, MAX_PIXELS, MIN_SIDE
+from ._errors import ImageValidationError
 
 __all__ = [
     "ALLOWED_FORMATS",
@@ -33,7 +32,6 @@ __all__ = [
     "check_upload_rules",
     "thumbnail",
     "contact_sheet",
-    "ThumbnailCache",
 ]
 
 #: Pillow format name -> (the word users know, MIME type). MPO is how Pillow names
@@ -44,12 +42,6 @@ ALLOWED_FORMATS = {
     "MPO": ("jpeg", "image/jpeg"),
     "WEBP": ("webp", "image/webp"),
 }
-MAX_BYTES = 10 * 1024 * 1024
-MIN_SIDE = 512
-MAX_ASPECT_RATIO = 2.0
-#: Above this many pixels an image is treated as a decompression bomb: a small file
-#: that would take gigabytes to decode. 64 MP still admits any camera photo.
-MAX_PIXELS = 64_000_000
 
 ImageSource = Union[str, "os.PathLike[str]", bytes, bytearray, Image.Image, IO[bytes]]
 
@@ -222,67 +214,3 @@ def contact_sheet(pictures: list[bytes], max_side: int = 192, gap: int = 8) -> I
         sheet.paste(tile, (x, gap))
         x += tile.width + gap
     return sheet
-
-
-class ThumbnailCache:
-    """Remembers the JPEG thumbnail of each image URL, so a picture is fetched once.
-
-    ``fetch`` downloads a URL (``WeShopClient.fetch_image``). With a ``directory`` the
-    thumbnails are also kept on disk, so they outlive the kernel and the URL (an
-    emulator's pictures vanish with it). Thread-safe; the oldest entries in memory are
-    dropped past ``max_entries``.
-    """
-
-    def __init__(
-        self,
-        fetch: Callable[[str], bytes],
-        *,
-        max_side: int = 192,
-        max_entries: int = 4096,
-        directory: str | os.PathLike[str] | None = None,
-    ) -> None:
-        self.fetch = fetch
-        self.max_side = max_side
-        self.max_entries = max_entries
-        self.directory = directory
-        self.downloads = 0
-        self._entries: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _file(self, url: str) -> str | None:
-        if self.directory is None:
-            return None
-        name = hashlib.sha256(url.encode()).hexdigest()[:40]
-        return os.path.join(self.directory, f"{name}-{self.max_side}.jpg")
-
-    def get(self, url: str) -> bytes:
-        """The thumbnail of ``url``: from memory, from disk, or fetched and shrunk now."""
-        with self._lock:
-            if url in self._entries:
-                self._entries.move_to_end(url)
-                return self._entries[url]
-        path = self._file(url)
-        if path and os.path.exists(path):
-            with open(path, "rb") as handle:
-                small = handle.read()
-        else:
-            small = thumbnail(self.fetch(url), self.max_side)
-            with self._lock:
-                self.downloads += 1
-            if path:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with open(path + ".part", "wb") as handle:
-                    handle.write(small)
-                os.replace(path + ".part", path)  # readers never see half a file
-        with self._lock:
-            self._entries[url] = small
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-        return small
-
-    def get_or_empty(self, url: str) -> bytes:
-        """Like :meth:`get`, but ``b""`` (drawn as "image unavailable") when it cannot be had."""
-        try:
-            return self.get(url)
-        except Exception:
-            return b""

@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["subscribe", "unsubscribe", "emit"]
+__all__ = ["subscribe", "unsubscribe", "emit", "warn_once"]
 
 Listener = Callable[[str, Any, str], None]
 
@@ -41,7 +41,18 @@ def emit(kind: str, payload: Any, *, source: str) -> None:
         try:
             listener(kind, payload, source)
         except Exception as exc:
-            message = f"{getattr(listener, '__qualname__', listener)}: {exc}"
-            if message not in _warned:  # say it once, then stay quiet
-                _warned.add(message)
-                warnings.warn(f"weshop_nb could not record what it saw ({message})", RuntimeWarning, stacklevel=2)
+            warn_once(f"could not record what it saw ({getattr(listener, '__qualname__', listener)})", exc)
+
+
+def warn_once(what: str, exc: BaseException) -> None:
+    """Warn that ``what`` failed with ``exc``, once per distinct message; never raises.
+
+    The one policy for hooks that fail (event listeners, run subscribers, views): say it
+    once, then stay quiet, and never break the call or the thread that called them.
+    """
+    message = f"{what}: {type(exc).__name__}: {exc}"
+    with _lock:
+        if message in _warned:
+            return
+        _warned.add(message)
+    warnings.warn(f"weshop_nb {message}", RuntimeWarning, stacklevel=3)

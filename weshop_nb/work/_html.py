@@ -13,29 +13,19 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from .models import FAILED, PENDING, RUNNING, SUCCESS
+from ..contract import FAILED, PENDING, RUNNING, SUCCESS
 
 if TYPE_CHECKING:
-    from .models import Execution, FashionModel, Location, Task
-    from .runs import Run, RunItem
+    from ..service._models import Execution, FashionModel, Location, Task
+    from ._runs import Run, RunItem
 
-__all__ = ["in_notebook", "run_html", "task_html", "catalogue_html", "comparison_html", "banner_html"]
+__all__ = ["run_html", "task_html", "catalogue_html", "comparison_html", "banner_html"]
 
 _BADGE_COLORS = {PENDING: "#8a8a8a", RUNNING: "#1f6feb", SUCCESS: "#1a7f37", FAILED: "#cf222e"}
 _BOX = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px;line-height:1.4"
 _CELL = "vertical-align:top;text-align:left;padding:6px;border:1px solid #d0d7de;border-radius:6px;width:{w}px"
 # Jupyter's table CSS right-aligns cells; pictures and captions read better from the left.
 _LEFT = 'style="text-align:left;vertical-align:top"'
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (where rich output and widgets render)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def badge(status: str) -> str:

@@ -13,11 +13,12 @@ import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .errors import InvalidRequestError, RateLimitError, WeShopError
-from .models import FAILED
+from ..contract import FAILED
+from ..service._errors import AuthenticationError, InvalidRequestError, RateLimitError, WeShopError
+from ..service._transport import next_interval
 
 if TYPE_CHECKING:
-    from .runs import Run, RunItem
+    from ._runs import Run, RunItem
 
 
 class TaskWatcher:
@@ -42,6 +43,11 @@ class TaskWatcher:
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        """True while the thread polls (started, not stopped, not finished)."""
+        return self._thread.is_alive() and not self._stop.is_set()
 
     @property
     def unfinished(self) -> list[RunItem]:
@@ -74,18 +80,22 @@ class TaskWatcher:
             try:
                 changed = self.poll_once()
                 self.last_error = None
-                interval = self.run.poll_interval if changed else min(interval * 1.5, self.run.max_interval)
+                interval = next_interval(interval, self.run.poll_interval, self.run.max_interval, changed=changed)
                 pause = interval
             except RateLimitError as exc:
                 self.last_error = str(exc)
                 pause = max(interval, exc.retry_after or 0.0)
+            except AuthenticationError as exc:
+                # A refused key will not start working by asking again: stop, and say why.
+                self.run.stop_watching(f"stopped watching: {exc}")
+                return
             except InvalidRequestError as exc:
                 # The task is gone (deleted, or another account): nothing more will come.
                 self._give_up(f"stopped watching: {exc}")
                 return
             except WeShopError as exc:  # service or network trouble: keep the executions, try later
-                self.last_error = str(exc)
-                interval = min(interval * 1.5, self.run.max_interval)
+                self.last_error = f"last poll failed ({exc}); trying again"
+                interval = next_interval(interval, self.run.poll_interval, self.run.max_interval, changed=False)
                 pause = interval
             self._stop.wait(pause)
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .history import home_dir
-from .images import ThumbnailCache, thumbnail
+from ..config import home_dir
+from ..service._images import thumbnail
+from ..service._thumbnails import ThumbnailCache
 
 if TYPE_CHECKING:
-    from .client import WeShopClient
-    from .models import AgentInfo, Task
-    from .runs import Job, Run
+    from ..service._client import WeShopClient
+    from ..service._models import AgentInfo, Task
+    from ._runs import Job, Run
 
 
 class Session:
@@ -65,7 +66,7 @@ class Session:
         return self.client.create_task(agent, version, **init)
 
     def launch(self, jobs: Iterable[Job], *, callback_url: str | None = None) -> Run:
-        from .runs import launch
+        from ._runs import launch
 
         run = launch(
             self.client, jobs, max_concurrent=self.max_concurrent, callback_url=callback_url, **self._watching()
@@ -83,7 +84,7 @@ class Session:
 
     def resume(self, unfinished: Any) -> Run:
         """Watch again the executions of ``History.unfinished()``."""
-        from .runs import resume
+        from ._runs import resume
 
         run = resume(self.client, unfinished, **self._watching())
         self.runs.append(run)

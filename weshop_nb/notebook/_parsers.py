@@ -1,4 +1,7 @@
-"""Arguments of ``%weshop``: one parser per subcommand, and the checks made before any request.
+"""Arguments of ``%weshop``: one parser per subcommand.
+
+The checks of a launch are the launch plan's (:mod:`weshop_nb.work._plan`), shared with
+the studio; ``run``'s arguments become a plan in :func:`launch_plan`.
 
 Parsers are IPython's ``MagicArgumentParser`` (argparse that raises ``UsageError``),
 fed by IPython's shell-like splitter, so ``--name "spring look"`` works as in a shell.
@@ -8,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -17,7 +18,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.utils.process import arg_split
 
-from .contract import AGENTS, BATCH_RANGE, GENERATE_VERSIONS, GENERATED_CONTENT, MASK_TYPES, POSES
+from ..contract import BATCH_RANGE, GENERATE_VERSIONS, GENERATED_CONTENT, MASK_TYPES, POSES
 
 OVERVIEW = """
     %weshop: the WeShop AI service from a notebook.
@@ -163,66 +164,29 @@ def help_for(topic: str) -> str:
     return _parsers()[topic].format_help()
 
 
-def filter_catalogue(entries: Sequence[Any], category: str | None, tag: str | None) -> list[Any]:
-    """Entries in ``category`` and carrying ``tag`` (both case-insensitive, both optional)."""
-    chosen = list(entries)
-    if category:
-        chosen = [e for e in chosen if category.casefold() in (c.casefold() for c in e.categories)]
-    if tag:
-        chosen = [e for e in chosen if tag.casefold() in (t.name.casefold() for t in e.tags)]
-    return chosen
+def launch_plan(args: Any, prompts: list[str], *, agent: str, version: str, defaults: tuple[str, str]) -> Any:
+    """``run``'s arguments as a checked launch plan; a broken rule is a ``UsageError`` before any request."""
+    from ..work._plan import LaunchPlan, PlanError
 
-
-def catalogue_choices(entries: Sequence[Any]) -> str:
-    categories = sorted({c for e in entries for c in e.categories})
-    tags = sorted({t.name for e in entries for t in e.tags})
-    return f"categories: {', '.join(categories) or 'none'}; tags: {', '.join(tags) or 'none'}."
-
-
-@dataclass
-class RunPlan:
-    """What `run` will send besides prompt, location and model."""
-
-    params: dict[str, Any] = field(default_factory=dict)
-    custom_mask: str | None = None
-
-
-def run_plan(args: Any, prompts: list[str], agent: str, version: str, defaults: tuple[str, str]) -> RunPlan:
-    """Check `run`'s arguments before any request; returns the shared execution parameters."""
     if bool(args.image) == bool(args.task):
         raise UsageError("Give exactly one of --image PATH|URL (creates a task) or --task ID (reuses one).")
-    if agent not in AGENTS or version not in AGENTS[agent]:
-        known = ", ".join(f"{a} {' '.join(v)}" for a, v in AGENTS.items())
-        raise UsageError(f"Unknown agent {agent} {version}; known: {known}.")
-    if args.batch is not None and not BATCH_RANGE[0] <= args.batch <= BATCH_RANGE[1]:
-        raise UsageError(f"--batch must be between {BATCH_RANGE[0]} and {BATCH_RANGE[1]}, got {args.batch}.")
-    plan = RunPlan()
-    if agent == "aipose":
-        if args.location or args.model or args.mask or args.custom_mask:
-            raise UsageError("aipose changes the pose only: --location, --model and masks are for aimodel.")
-        if not prompts:
-            raise UsageError("aipose needs a prompt in the cell body describing the pose.")
-        plan.params = {"generateVersion": args.generate_version, "batchCount": args.batch}
-        return plan
-    if not prompts and not args.location and not args.model:
-        raise UsageError("Nothing to generate: write a prompt in the cell body, or give --location / --model.")
-    mask = args.mask or ("custom" if args.custom_mask else defaults[0])
-    if mask == "custom" and not args.custom_mask:
-        raise UsageError("--mask custom needs --custom-mask PATH|URL (a PNG, transparent where editable).")
-    if args.custom_mask and mask != "custom":
-        raise UsageError(f"--custom-mask only works with --mask custom, not {mask}.")
-    plan.custom_mask = args.custom_mask
-    plan.params = {
-        "maskType": mask,
-        "generatedContent": args.mode or defaults[1],
-        "pose": args.pose,
-        "batchCount": args.batch,
-        "negTextDescription": args.negative,
-    }
-    return plan
-
-
-def jobs_for(task: Any, prompts: list[str], locations: list[Any], models: list[Any], params: dict) -> list[Any]:
-    from .runs import sweep
-
-    return sweep(task, prompts or [None], locations or [None], models or [None], **params)
+    plan = LaunchPlan(
+        agent=agent,
+        version=version,
+        prompts=prompts,
+        locations=args.location,
+        fashion_models=args.model,
+        mask=args.mask,
+        custom_mask=args.custom_mask,
+        mode=args.mode,
+        pose=args.pose,
+        generate_version=args.generate_version,
+        batch=args.batch,
+        negative=args.negative,
+        default_mask=defaults[0],
+        default_mode=defaults[1],
+    )
+    try:
+        return plan.check()
+    except PlanError as exc:
+        raise UsageError(str(exc)) from None

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .errors import AuthenticationError, InvalidRequestError, RateLimitError, ServiceError
+from ._errors import AuthenticationError, InvalidRequestError, RateLimitError, ServiceError
 
 
 def check_url(url: str, what: str) -> str:

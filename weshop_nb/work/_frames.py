@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from .models import FAILED, PENDING, RUNNING, SUCCESS
-from .records import COLUMN_KINDS, FRAME_COLUMNS
+from ..service._models import FAILED, PENDING, RUNNING, SUCCESS
+from ._records import COLUMN_KINDS, FRAME_COLUMNS
 
 STATUS_DTYPE = pd.CategoricalDtype([PENDING, RUNNING, SUCCESS, FAILED])
 

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from .. import display
+from ...work import _html as display
 
 if TYPE_CHECKING:
-    from ..runs import Run, RunItem
+    from ...work._runs import Run, RunItem
 
 
 Select = Callable[["RunItem", int], None]
@@ -22,15 +22,26 @@ Select = Callable[["RunItem", int], None]
 
 class ItemCell(widgets.VBox):
     """One execution: its pictures (or a placeholder with the status), a caption, and a
-    button per picture that asks for it full size (``on_select(item, index)``)."""
+    button per picture that asks for it full size (``on_select(item, index)``).
+
+    Every widget is made here, on the kernel's thread: one image and one button per
+    expected picture (the execution's ``batchCount``). :meth:`refresh` runs in watcher
+    threads and only sets trait values.
+    """
 
     def __init__(self, item: RunItem, width: int, on_select: Select | None = None) -> None:
         self.item = item
         self.width = width
         self.on_select = on_select
-        self._pictures = widgets.Box(layout=widgets.Layout(flex_flow="row wrap", width=f"{width}px"))
+        expected = max(1, _int(item.job.params.get("batchCount")), len(item.thumbnails))
+        self._placeholder = widgets.HTML()
+        self._images = [widgets.Image(format="jpeg", layout={"display": "none"}) for _ in range(expected)]
+        self._pictures = widgets.Box(
+            [self._placeholder, *self._images], layout=widgets.Layout(flex_flow="row wrap", width=f"{width}px")
+        )
         self._caption = widgets.HTML()
-        self._buttons = widgets.HBox()
+        buttons = [self._button(n) for n in range(expected)] if on_select is not None else []
+        self._buttons = widgets.HBox(buttons)
         super().__init__(
             children=[self._pictures, self._buttons, self._caption],
             layout=widgets.Layout(border="1px solid #d0d7de", padding="6px", width=f"{width + 14}px"),
@@ -38,26 +49,33 @@ class ItemCell(widgets.VBox):
         self.refresh()
 
     def refresh(self) -> None:
-        thumbs = self.item.thumbnails
-        if thumbs:
-            size = display.thumb_width(len(thumbs), self.width)
-            images = [child for child in self._pictures.children if isinstance(child, widgets.Image)]
-            images += [widgets.Image(value=data, format="jpeg") for data in thumbs[len(images) :]]
-            for image in images:
-                image.width = size
-            self._pictures.children = images
-            if self.on_select is not None and len(self._buttons.children) < len(images):
-                self._buttons.children = [self._button(n) for n in range(len(images))]
-        else:
-            self._pictures.children = [widgets.HTML(display.placeholder_html(self.item.status, self.width))]
+        thumbs = self.item.thumbnails[: len(self._images)]  # more than asked for: the static HTML has them all
+        size = display.thumb_width(len(thumbs), self.width)
+        for index, image in enumerate(self._images):
+            if index < len(thumbs):
+                image.value, image.width = thumbs[index], size
+            image.layout.display = "" if index < len(thumbs) else "none"
+        for index, button in enumerate(self._buttons.children):
+            button.layout.display = "" if index < len(thumbs) else "none"
+        self._placeholder.value = "" if thumbs else display.placeholder_html(self.item.status, self.width)
+        self._placeholder.layout.display = "none" if thumbs else ""
         self._caption.value = display.item_caption(self.item)
 
     def _button(self, index: int) -> widgets.Button:
         button = widgets.Button(
-            description=str(index + 1), tooltip=f"Show picture {index + 1} full size", layout={"width": "34px"}
+            description=str(index + 1),
+            tooltip=f"Show picture {index + 1} full size",
+            layout={"width": "34px", "display": "none"},
         )
         button.on_click(lambda _: self.on_select(self.item, index))  # type: ignore[misc]
         return button
+
+
+def _int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 1
 
 
 class RunGrid(widgets.VBox):

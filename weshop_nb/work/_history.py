@@ -22,99 +22,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import HistoryError
-from .models import AgentInfo, Execution, Task
-from .records import FRAME_COLUMNS
+from ..config import history_enabled, home_dir
+from ..service._errors import HistoryError
+from ..service._models import AgentInfo, Execution, Task
+from ._history_schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SELECT_EXECUTIONS,
+    UPSERT_EXECUTION,
+    UPSERT_TASK,
+    add_new_columns,
+)
+from ._records import FRAME_COLUMNS, execution_values
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .comparison import Comparison
+    from ._comparison import Comparison
 
-__all__ = ["History", "default_history", "home_dir", "record_event"]
-
-SCHEMA_VERSION = 2
-_MIGRATIONS = (
-    # v1: tasks, executions (with the parameters people filter on as columns), images.
-    """
-    CREATE TABLE tasks (
-        source TEXT NOT NULL, task_id TEXT NOT NULL, agent_name TEXT, agent_version TEXT, task_name TEXT,
-        original_image TEXT, init_params TEXT, first_seen REAL, last_seen REAL, deleted INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (source, task_id));
-    CREATE TABLE executions (
-        source TEXT NOT NULL, execution_id TEXT NOT NULL, task_id TEXT, status TEXT, executed_at TEXT,
-        params TEXT, prompt TEXT, negative_prompt TEXT, mask_type TEXT, generated_content TEXT, pose TEXT,
-        location_id INTEGER, fashion_model_id INTEGER, batch_count INTEGER, n_images INTEGER, images TEXT,
-        error TEXT, first_seen REAL, last_seen REAL,
-        PRIMARY KEY (source, execution_id));
-    CREATE TABLE images (
-        source TEXT NOT NULL, execution_id TEXT NOT NULL, slot INTEGER NOT NULL, status TEXT, url TEXT,
-        PRIMARY KEY (source, execution_id, slot));
-    """,
-    # v2: names of locations and fashion models, so ids read as names; indexes for filters.
-    """
-    CREATE TABLE catalogue (
-        source TEXT NOT NULL, kind TEXT NOT NULL, id INTEGER NOT NULL, name TEXT, raw TEXT,
-        PRIMARY KEY (source, kind, id));
-    CREATE INDEX executions_by_task ON executions (source, task_id);
-    CREATE INDEX executions_by_time ON executions (executed_at);
-    """,
-)
-
-_UPSERT_TASK = """
-INSERT INTO tasks (source, task_id, agent_name, agent_version, task_name, original_image, init_params, first_seen,
-                   last_seen)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (source, task_id) DO UPDATE SET
-    agent_name = COALESCE(excluded.agent_name, agent_name),
-    agent_version = COALESCE(excluded.agent_version, agent_version),
-    task_name = COALESCE(excluded.task_name, task_name),
-    original_image = COALESCE(excluded.original_image, original_image),
-    init_params = CASE WHEN excluded.init_params = '{}' THEN init_params ELSE excluded.init_params END,
-    last_seen = excluded.last_seen
-"""
-# A terminal status is final: an older reply arriving late never turns success back into running.
-_UPSERT_EXECUTION = """
-INSERT INTO executions (source, execution_id, task_id, status, executed_at, params, prompt, negative_prompt,
-                        mask_type, generated_content, pose, location_id, fashion_model_id, batch_count, n_images,
-                        images, error, first_seen, last_seen)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (source, execution_id) DO UPDATE SET
-    task_id = COALESCE(excluded.task_id, task_id),
-    status = CASE WHEN status IN ('success', 'failed') THEN status ELSE excluded.status END,
-    executed_at = COALESCE(excluded.executed_at, executed_at),
-    n_images = MAX(COALESCE(n_images, 0), excluded.n_images),
-    images = CASE WHEN excluded.n_images >= COALESCE(n_images, 0) THEN excluded.images ELSE images END,
-    error = COALESCE(excluded.error, error),
-    last_seen = excluded.last_seen
-"""
-_UPSERT_IMAGE = """
-INSERT INTO images (source, execution_id, slot, status, url) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (source, execution_id, slot) DO UPDATE SET
-    status = excluded.status, url = COALESCE(NULLIF(excluded.url, ''), url)
-"""
-_SELECT_EXECUTIONS = """
-SELECT e.task_id, e.execution_id, t.agent_name, t.agent_version, t.task_name, t.original_image, e.status,
-       e.executed_at, e.prompt, e.negative_prompt, e.mask_type, e.generated_content, e.pose, e.location_id,
-       l.name AS location_name, e.fashion_model_id, m.name AS fashion_model_name, e.batch_count, e.n_images,
-       e.images, e.source
-FROM executions e
-LEFT JOIN tasks t ON t.source = e.source AND t.task_id = e.task_id
-LEFT JOIN catalogue l ON l.source = e.source AND l.kind = 'location' AND l.id = e.location_id
-LEFT JOIN catalogue m ON m.source = e.source AND m.kind = 'fashion_model' AND m.id = e.fashion_model_id
-"""
-
-
-def home_dir() -> Path:
-    """``WESHOP_NB_HOME``, or ``~/.weshop_nb``: where history and caches live."""
-    return Path(os.environ.get("WESHOP_NB_HOME") or Path.home() / ".weshop_nb").expanduser()
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+__all__ = ["History", "default_history", "require_history", "record_event"]
 
 
 class History:
@@ -171,13 +97,14 @@ class History:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 if conn.execute("PRAGMA user_version").fetchone()[0] == number:  # another kernel may have done it
-                    for statement in filter(str.strip, _MIGRATIONS[number].split(";")):
+                    for statement in filter(str.strip, MIGRATIONS[number].split(";")):
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {number + 1}")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        add_new_columns(conn)
 
     def _write(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         with self._lock:
@@ -228,7 +155,7 @@ class History:
         now = time.time()
         init = dict(task.init_params)
         row = (source, task.id, task.agent_name, task.agent_version, init.get("taskName"), init.get("originalImage"))
-        statements = [(_UPSERT_TASK, (*row, json.dumps(init, default=str), now, now))]
+        statements = [(UPSERT_TASK, (*row, json.dumps(init, default=str), now, now))]
         statements += self._execution_statements(task.executions, source, now, task.id)
         self._write(statements)
 
@@ -241,19 +168,9 @@ class History:
     ) -> list[tuple[str, Sequence[Any]]]:
         statements: list[tuple[str, Sequence[Any]]] = []
         for e in executions:
-            p = e.params
-            when = e.executed_at.strftime("%Y-%m-%d %H:%M:%S") if e.executed_at else None
-            images = e.images
-            values = (
-                source, e.id, e.task_id or task_id, e.status, when, json.dumps(dict(p), default=str),
-                p.get("textDescription"), p.get("negTextDescription"), p.get("maskType"),
-                p.get("generatedContent"), p.get("pose"), _int_or_none(p.get("locationId")),
-                _int_or_none(p.get("fashionModelId")), _int_or_none(p.get("batchCount")), len(images),
-                "\n".join(images), e.error, now, now,
-            )  # fmt: skip
-            statements.append((_UPSERT_EXECUTION, values))
-            for slot, result in enumerate(e.results):
-                statements.append((_UPSERT_IMAGE, (source, e.id, slot, result.status, result.image)))
+            values = execution_values(e, source, task_id)
+            values.update(params=json.dumps(dict(e.params), default=str), error=e.error, first_seen=now, last_seen=now)
+            statements.append((UPSERT_EXECUTION.sql, [values[name] for name in UPSERT_EXECUTION.names]))
         return statements
 
     def record_agent_info(self, info: AgentInfo, source: str) -> None:
@@ -278,15 +195,15 @@ class History:
     ) -> pd.DataFrame:
         """One row per execution, oldest first (the ``limit`` most recent when given).
 
-        Columns are those of :data:`weshop_nb.records.FRAME_COLUMNS`, with real dtypes.
+        Columns are those of the record table (``weshop_nb.work._records.COLUMNS``), with real dtypes.
         ``text`` keeps executions whose prompt contains it (case-insensitive).
         """
-        from .frames import executions_frame
+        from ._frames import executions_frame
 
         where, values = self._filters(task, status, since, until, text, source)
         # Executions not yet timed by the service sort by when we first saw them.
         order = "COALESCE(e.executed_at, datetime(e.first_seen, 'unixepoch', 'localtime')) DESC, e.first_seen DESC"
-        sql = f"{_SELECT_EXECUTIONS} {where} ORDER BY {order}"
+        sql = f"{SELECT_EXECUTIONS} {where} ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         rows = [dict(zip(FRAME_COLUMNS, row, strict=True)) for row in reversed(self._read(sql, values))]
@@ -336,7 +253,7 @@ class History:
 
     def sync(self, client: Any, task_id: str | None = None) -> int:
         """Fetch what the service holds for known tasks (or one) and merge it; returns executions seen."""
-        from .errors import InvalidRequestError
+        from ..service._errors import InvalidRequestError
 
         seen = 0
         for known in [task_id] if task_id else self.task_ids(source=client.base_url):
@@ -353,12 +270,12 @@ class History:
         fetch: Callable[[str], bytes] | None = None,
         **filters: Any,
     ) -> Comparison:
-        from .comparison import Comparison
-
         """Pictures side by side: rows are the values of ``by[0]``, columns those of ``by[1]``.
 
         Only executions that succeeded have pictures; other statuses given in ``filters`` are ignored.
         """
+        from ._comparison import Comparison
+
         keys = [b.strip() for b in (by.split(",") if isinstance(by, str) else by) if b.strip()]
         filters["status"] = "success"
         frame = self.executions(**filters)
@@ -375,7 +292,7 @@ _default_lock = threading.Lock()
 def default_history() -> History | None:
     """The history of this process at ``home_dir()``, or None when ``WESHOP_NB_HISTORY=off``."""
     global _default
-    if os.environ.get("WESHOP_NB_HISTORY", "").lower() in ("off", "0", "false", "no"):
+    if not history_enabled():
         return None
     path = home_dir() / "history.sqlite3"
     with _default_lock:
@@ -384,6 +301,17 @@ def default_history() -> History | None:
                 _default.close()
             _default = History(path)
         return _default
+
+
+def require_history() -> History:
+    """The default history, or :class:`HistoryError` saying it is off (no file is opened then)."""
+    history = default_history()
+    if history is None:
+        raise HistoryError(
+            "The history is off (WESHOP_NB_HISTORY=off): nothing is recorded or read. "
+            "Unset WESHOP_NB_HISTORY and restart the kernel to keep one."
+        )
+    return history
 
 
 def record_event(kind: str, payload: Any, source: str) -> None:

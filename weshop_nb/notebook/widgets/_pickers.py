@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ..contract import AGENTS, BATCH_RANGE, GENERATE_VERSIONS, GENERATED_CONTENT, MASK_TYPES, POSES
-from ..errors import WeShopError
-from ..magic_parsers import filter_catalogue
-from ..prompts import split_prompts
+from ...contract import AGENTS, BATCH_RANGE, GENERATE_VERSIONS, GENERATED_CONTENT, MASK_TYPES, POSES
+from ...service._errors import WeShopError
+from ...work._catalogue import filter_catalogue
+from ...work._plan import LaunchPlan
+from .._prompts import split_prompts
 
 if TYPE_CHECKING:
-    from ..models import AgentInfo, FashionModel, Location
-    from ..session import Session
+    from ...service._models import AgentInfo, FashionModel, Location
+    from ...work._session import Session
 
 ALL = "(all)"
 
@@ -178,20 +179,30 @@ class ChoicesPanel(widgets.VBox):
     def prompt_list(self) -> list[str]:
         return split_prompts(self.prompts.value)
 
+    def plan(self) -> LaunchPlan:
+        """The launch these choices describe; its checks are the same as ``%%weshop run``'s."""
+        aimodel = self.agent.value == "aimodel"
+        return LaunchPlan(
+            agent=self.agent.value,
+            version=self.version.value,
+            prompts=self.prompt_list(),
+            locations=self.chosen_locations(),
+            fashion_models=self.chosen_models(),
+            mask=self.mask.value if aimodel else None,
+            mode=self.mode.value if aimodel else None,
+            pose=self.pose.value if aimodel else None,
+            generate_version=None if aimodel else self.generate_version.value,
+            batch=self.batch.value,
+            negative=(self.negative.value.strip() or None) if aimodel else None,
+        )
+
     def count(self) -> int:
         """How many executions a launch would start."""
-        prompts = len(self.prompt_list()) or 1
-        return prompts * (len(self.chosen_locations()) or 1) * (len(self.chosen_models()) or 1)
+        return self.plan().count()
 
     def problem(self) -> str | None:
         """Why a launch is not possible yet, or None."""
-        if self.agent.value == "aipose" and not self.prompt_list():
-            return "Write a prompt describing the pose."
-        if self.agent.value == "aimodel" and not (
-            self.prompt_list() or self.chosen_locations() or self.chosen_models()
-        ):
-            return "Write a prompt, or choose a location or a fashion model."
-        return None
+        return self.plan().problem()
 
     def extra_costs(self) -> list[str]:
         """The chosen fashion models' extra-cost notes, as the profile gives them (those that name a cost)."""
@@ -203,12 +214,4 @@ class ChoicesPanel(widgets.VBox):
 
     def params(self) -> dict[str, Any]:
         """Parameters shared by every execution (prompt, location and model are per job)."""
-        if self.agent.value == "aipose":
-            return {"generateVersion": self.generate_version.value, "batchCount": self.batch.value}
-        return {
-            "maskType": self.mask.value,
-            "generatedContent": self.mode.value,
-            "pose": self.pose.value,
-            "batchCount": self.batch.value,
-            "negTextDescription": self.negative.value.strip() or None,
-        }
+        return self.plan().params()

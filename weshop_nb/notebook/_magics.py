@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from dataclasses import replace
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -17,9 +18,11 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.utils.text import dedent
 from traitlets import Float, Int, Unicode
 
-from . import magic_parsers
-from .errors import AuthenticationError, ServiceError, WaitTimeout, WeShopError
-from .prompts import PromptError, prompts_from_cell
+from ..service._errors import AuthenticationError, ServiceError, WaitTimeout, WeShopError
+from ..work._catalogue import catalogue_choices, filter_catalogue
+from . import _parsers as magic_parsers
+from ._display import show as _show
+from ._prompts import PromptError, prompts_from_cell
 
 __all__ = ["WeShopMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -27,12 +30,6 @@ _NO_CLIENT = (
     "No WeShop API key in this session. Run `%weshop login` (asks for the key without echoing it), "
     "set WESHOP_API_KEY before starting Jupyter, or run `%weshop demo` to use the offline emulator."
 )
-
-
-def _show(html: str, text: str) -> None:
-    from IPython.display import display
-
-    display({"text/html": html, "text/plain": text}, raw=True)
 
 
 @magics_class
@@ -70,13 +67,13 @@ class WeShopMagics(Magics):
         if self.session is None:
             if not os.environ.get("WESHOP_API_KEY"):
                 raise UsageError(_NO_CLIENT)
-            from .client import WeShopClient
+            from ..service._client import WeShopClient
 
             self._use(WeShopClient())
         return self.session
 
     def _use(self, client: Any) -> None:
-        from .session import Session
+        from ..work._session import Session
 
         if self.session is not None:
             self.session.close()
@@ -122,9 +119,9 @@ class WeShopMagics(Magics):
     # -- subcommands ---------------------------------------------------------------------
 
     def _cmd_demo(self, args: Any, cell: str | None) -> None:
-        from . import emulator
-        from .client import WeShopClient
-        from .display import banner_html
+        from .. import emulator
+        from ..service._client import WeShopClient
+        from ..work._html import banner_html
 
         if self._emulator is None:
             latency = self.demo_latency if args.latency is None else args.latency
@@ -137,7 +134,7 @@ class WeShopMagics(Magics):
         _show(banner_html(message, tone="warning"), message)
 
     def _cmd_login(self, args: Any, cell: str | None) -> None:
-        from .client import WeShopClient
+        from ..service._client import WeShopClient
 
         key = getpass.getpass("WeShop API key (not shown, not saved): ").strip()
         if not key:
@@ -153,14 +150,14 @@ class WeShopMagics(Magics):
         print(f"Logged in to {client.base_url}. The key stays in this kernel's memory only.")
 
     def _cmd_info(self, args: Any, cell: str | None) -> None:
-        from .display import catalogue_html
+        from ..work._html import catalogue_html
 
         info = self.client.agent_info(args.agent or self.agent, args.version or self.agent_version)
         sections = (("Locations", info.locations), ("Fashion models", info.fashion_models))
         for title, entries in sections:
-            chosen = magic_parsers.filter_catalogue(entries, args.category, args.tag)
+            chosen = filter_catalogue(entries, args.category, args.tag)
             if not chosen and (args.category or args.tag):
-                print(f"{title}: none match; {magic_parsers.catalogue_choices(entries)}")
+                print(f"{title}: none match; {catalogue_choices(entries)}")
                 continue
             thumbs = self._catalogue_thumbnails([entry.image for entry in chosen])
             text = f"{title} ({len(chosen)}): " + ", ".join(f"{e.name} ({e.id})" for e in chosen)
@@ -176,7 +173,7 @@ class WeShopMagics(Magics):
         return self.client.upload_image(os.path.expanduser(args.path))
 
     def _cmd_status(self, args: Any, cell: str | None) -> None:
-        from .display import execution_html, task_html
+        from ..work._html import execution_html, task_html
 
         if args.task:
             task = self.client.get_task(args.task)
@@ -193,9 +190,9 @@ class WeShopMagics(Magics):
         print(f"Deleted task {args.task_id} and its executions.")
 
     def _history(self) -> Any:
-        from .history import History, default_history
+        from ..work._history import require_history
 
-        return default_history() or History()
+        return require_history()
 
     @staticmethod
     def _filters(args: Any) -> dict[str, Any]:
@@ -245,7 +242,7 @@ class WeShopMagics(Magics):
         return run
 
     def _cmd_panel(self, args: Any, cell: str | None) -> Any:
-        from .widgets.studio import Studio
+        from .widgets._studio import Studio
 
         session = self._session()
         studio = Studio(session, start_dir=os.path.expanduser(args.dir) if args.dir else None)
@@ -265,15 +262,20 @@ class WeShopMagics(Magics):
         prompts = prompts_from_cell(cell, self.shell.user_ns if self.shell is not None else {})
         client = self.client
         agent, version = args.agent or self.agent, args.version or self.agent_version
-        plan = magic_parsers.run_plan(args, prompts, agent, version, defaults=(self.mask_type, self.generated_content))
-        info = client.agent_info(agent, version) if (args.location or args.model) else None
-        locations = [info.location(key) for key in args.location] if info else []
-        models = [info.fashion_model(key) for key in args.model] if info else []
+        plan = magic_parsers.launch_plan(
+            args, prompts, agent=agent, version=version, defaults=(self.mask_type, self.generated_content)
+        )
+        if plan.locations or plan.fashion_models:  # names or ids as typed: look them up
+            info = client.agent_info(agent, version)
+            plan = replace(
+                plan,
+                locations=[info.location(key) for key in plan.locations],
+                fashion_models=[info.fashion_model(key) for key in plan.fashion_models],
+            )
         if plan.custom_mask is not None:
-            plan.params["customMaskUrl"] = self._as_url(plan.custom_mask)
+            plan = replace(plan, extra={"customMaskUrl": self._as_url(plan.custom_mask)})
         task = self._task_for(args, agent, version)
-        jobs = magic_parsers.jobs_for(task, prompts, locations, models, plan.params)
-        run = self.session.launch(jobs, callback_url=args.callback)
+        run = self.session.launch(plan.jobs(task), callback_url=args.callback)
         return self._finish(run, args)
 
     def _as_url(self, source: str) -> str:

@@ -94,3 +94,16 @@ def never_sent(exc: BaseException) -> bool:
         )
         stack.extend(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))
     return False
+
+
+def retry_pause(attempt: int, *, first: float = 0.25, cap: float = 2.0) -> float:
+    """Seconds to wait before sending a call again by hand (attempt 0, 1, 2...): doubling, capped."""
+    return min(first * 2**attempt, cap)
+
+
+def next_interval(current: float, base: float, ceiling: float, *, changed: bool) -> float:
+    """The pause before the next poll: back to ``base`` after a change, else 1.5x longer up to ``ceiling``.
+
+    The one backoff of everything that polls (``WeShopClient.wait`` and the run watchers).
+    """
+    return base if changed else min(current * 1.5, ceiling)

@@ -12,15 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ..errors import WeShopError
-from ..runs import sweep
-from .grid import RunGrid
-from .pickers import ChoicesPanel
-from .upload import SourcePicker
+from ...service._errors import WeShopError
+from ._grid import RunGrid
+from ._pickers import ChoicesPanel
+from ._upload import SourcePicker
 
 if TYPE_CHECKING:
-    from ..runs import Run, RunItem
-    from ..session import Session
+    from ...work._runs import Run, RunItem
+    from ...work._session import Session
 
 
 def _error(message: str) -> str:
@@ -110,18 +109,11 @@ class Studio(widgets.VBox):
         self.error.value = ""
         self.launch_button.disabled = True
         try:
-            choices = self.choices
+            plan = self.choices.plan()
             task = self.session.create_task(
-                choices.agent.value, choices.version.value, self.source.image.data, self.task_name.value.strip() or None
+                plan.agent, plan.version, self.source.image.data, self.task_name.value.strip() or None
             )
-            jobs = sweep(
-                task,
-                choices.prompt_list() or [None],
-                choices.chosen_locations() or [None],
-                choices.chosen_models() or [None],
-                **choices.params(),
-            )
-            run = self.session.launch(jobs)
+            run = self.session.launch(plan.jobs(task))
         except WeShopError as exc:
             self.error.value = _error(f"{type(exc).__name__}: {exc}")
             return None
@@ -170,9 +162,9 @@ class HistoryView(widgets.VBox):
         super().__init__([controls, self.table, self.comparison])
 
     def refresh(self) -> None:
-        from ..history import History, default_history
+        from ...work._history import require_history
 
-        history = default_history() or History()
+        history = require_history()
         try:
             frame = history.executions(limit=self.limit.value)
             by = [self.rows.value] + ([] if self.columns.value == "(none)" else [self.columns.value])

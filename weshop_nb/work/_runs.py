@@ -6,70 +6,38 @@ launched at once. A watcher thread per task polls the task query, which returns 
 executions outside that window. It backs off while nothing changes, honours
 ``Retry-After``, survives transient errors, and stops when everything is terminal.
 
-Subscribers (the live grid, the progress bar) get every change through
-:meth:`Run.on_update`; the watcher is in :mod:`weshop_nb.watch`.
+A run's items change in watcher threads and are read in the kernel's: every change and
+every read of more than one field holds the run's lock. Subscribers (the live grid, the
+progress bar) get every change through :meth:`Run.on_update`, called outside the lock;
+the notebook layer plugs its views in through :mod:`weshop_nb.work._hooks`, so this
+module knows no IPython. The watcher is in :mod:`weshop_nb.work._watch`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import WaitTimeout, WeShopError
-from .models import FAILED, PENDING, RUNNING, SUCCESS, Execution, FashionModel, Location, Task
-from .records import item_row
-from .watch import TaskWatcher
+from ..contract import FAILED, PENDING, STATUSES, SUCCESS, TERMINAL
+from ..service._errors import WaitTimeout, WeShopError
+from ..service._events import warn_once
+from ..service._models import Execution
+from . import _hooks
+from ._jobs import Job, sweep
+from ._records import item_row
+from ._watch import TaskWatcher
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .client import WeShopClient
-    from .images import ThumbnailCache
+    from ..service._client import WeShopClient
+    from ..service._thumbnails import ThumbnailCache
 
-__all__ = ["Job", "RunItem", "Run", "TaskWatcher", "sweep", "launch"]
-
-
-@dataclass(frozen=True)
-class Job:
-    """One execution to launch: the task, the parameters, and the names behind the ids."""
-
-    task: Task
-    params: Mapping[str, Any]
-    location: Location | None = None
-    fashion_model: FashionModel | None = None
-
-    @property
-    def prompt(self) -> str | None:
-        return self.params.get("textDescription")
-
-
-def sweep(
-    task: Task,
-    prompts: Sequence[str | None] = (None,),
-    locations: Sequence[Location | None] = (None,),
-    fashion_models: Sequence[FashionModel | None] = (None,),
-    **params: Any,
-) -> list[Job]:
-    """Every combination of prompt x location x fashion model, as jobs sharing ``params``."""
-    jobs = []
-    for prompt, location, model in itertools.product(
-        prompts or (None,), locations or (None,), fashion_models or (None,)
-    ):
-        combined = {key: value for key, value in params.items() if value is not None}
-        if prompt:
-            combined["textDescription"] = prompt
-        if location is not None:
-            combined["locationId"] = location.id
-        if model is not None:
-            combined["fashionModelId"] = model.id
-        jobs.append(Job(task, combined, location, model))
-    return jobs
+__all__ = ["Job", "RunItem", "Run", "TaskWatcher", "sweep", "launch", "resume"]
 
 
 @dataclass
@@ -90,7 +58,7 @@ class RunItem:
 
     @property
     def done(self) -> bool:
-        return self.status in (SUCCESS, FAILED)
+        return self.status in TERMINAL
 
     @property
     def caption(self) -> str:
@@ -127,62 +95,93 @@ class Run:
         self.max_interval = max_interval
         self.source = client.base_url
         self.watchers: list[TaskWatcher] = []
+        #: Why watching stopped early (say, the key was revoked), shown with the counts.
+        self.notice: str | None = None
         self._subscribers: list[Callable[[Run, RunItem], None]] = []
-        self._changed = threading.Condition()
-        self._widget: Any = None
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
 
     # -- state -----------------------------------------------------------------------
 
     @property
     def executions(self) -> list[Execution]:
         """The latest state of every launched execution, in launch order."""
-        return [item.execution for item in self.items if item.execution is not None]
+        with self._lock:
+            return [item.execution for item in self.items if item.execution is not None]
 
     @property
     def done(self) -> bool:
         """True when every execution is ``success`` or ``failed`` (or failed to launch)."""
-        return all(item.done for item in self.items)
+        with self._lock:
+            return all(item.done for item in self.items)
+
+    @property
+    def watching(self) -> bool:
+        """True while a watcher of this run is still polling."""
+        return any(watcher.alive for watcher in self.watchers)
 
     def counts(self) -> dict[str, int]:
         """How many items are pending, running, succeeded and failed."""
-        tally = dict.fromkeys((PENDING, RUNNING, SUCCESS, FAILED), 0)
-        for item in self.items:
-            tally[item.status] += 1
+        tally = dict.fromkeys(STATUSES, 0)
+        with self._lock:
+            for item in self.items:
+                tally[item.status] += 1
         return tally
 
     def summary(self) -> str:
+        """One line: how many are done, by status, and why watching stopped or stalls, if it did."""
         counts = self.counts()
         finished = counts[SUCCESS] + counts[FAILED]
         detail = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-        return f"{finished}/{len(self.items)} done ({detail})"
+        line = f"{finished}/{len(self.items)} done ({detail})"
+        trouble = self.notice or next((w.last_error for w in self.watchers if w.last_error), None)
+        if trouble and finished < len(self.items):
+            line += f"; {trouble}"
+        return line
 
     # -- events ----------------------------------------------------------------------
 
     def on_update(self, callback: Callable[[Run, RunItem], None], remove: bool = False) -> None:
         """Call ``callback(run, item)`` whenever an item changes (from the watcher thread)."""
-        if remove:
-            self._subscribers.remove(callback)
-        else:
-            self._subscribers.append(callback)
+        with self._lock:
+            if remove:
+                self._subscribers.remove(callback)
+            else:
+                self._subscribers.append(callback)
 
     def publish(self, item: RunItem) -> None:
-        """Tell every subscriber that ``item`` changed."""
-        for callback in list(self._subscribers):
-            with contextlib.suppress(Exception):  # a broken view must not stop the watcher
+        """Tell every subscriber that ``item`` changed; a subscriber that fails is warned about once."""
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
                 callback(self, item)
+            except Exception as exc:  # a broken view must not stop the watcher
+                warn_once(f"could not show a run update ({getattr(callback, '__qualname__', callback)})", exc)
+        with self._changed:
+            self._changed.notify_all()
+
+    def stop_watching(self, reason: str) -> None:
+        """Stop every watcher and say why (the executions go on at the service)."""
+        with self._lock:
+            self.notice = reason
+        self.stop()
         with self._changed:
             self._changed.notify_all()
 
     def update(self, item: RunItem, execution: Execution) -> bool:
         """Record a newer state of ``item``'s execution; True when something visible changed."""
-        before = item.execution
-        new_images = execution.images[len(before.images) if before is not None else 0 :]
-        if self.thumbnails is not None:
-            # Thumbnails first, state second: whoever sees the new status sees its pictures.
-            item.thumbnails.extend(self._thumbnail(url) for url in new_images)
-        if execution.status == FAILED and not item.error:
-            item.error = execution.error or "the service reported the execution as failed"
-        item.execution = execution
+        with self._lock:
+            before = item.execution
+            new_images = execution.images[len(before.images) if before is not None else 0 :]
+        # Thumbnails are fetched outside the lock (they take a download each), then stored
+        # with the new state in one step: whoever sees the new status sees its pictures.
+        thumbs = [self._thumbnail(url) for url in new_images] if self.thumbnails is not None else []
+        with self._lock:
+            item.thumbnails.extend(thumbs)
+            if execution.status == FAILED and not item.error:
+                item.error = execution.error or "the service reported the execution as failed"
+            item.execution = execution
         changed = before is None or before.status != execution.status or bool(new_images)
         if changed:
             self.publish(item)
@@ -224,16 +223,13 @@ class Run:
         WaitTimeout
             When ``timeout`` seconds pass first; the run keeps being watched.
         """
-        from .display import in_notebook
-
-        show = None
-        if progress if progress is not None else in_notebook():
-            from .widgets.grid import RunProgress
-
-            show = RunProgress(self).show()
+        views = _hooks.views() if progress is not False else None
+        show = views.wait_progress(self) if views is not None else None
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
-            while not self.done:
+            # Ends when all is finished, or when nothing watches any more (stopped, or the
+            # key was refused): waiting longer could not change anything.
+            while not self.done and (self.watching or not self.watchers):
                 if show:
                     show.update()
                 remaining = None if deadline is None else deadline - time.monotonic()
@@ -248,35 +244,29 @@ class Run:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per execution, with the columns of :data:`FRAME_COLUMNS`."""
-        from .frames import executions_frame
+        from ._frames import executions_frame
 
-        return executions_frame(item_row(item, self.source) for item in self.items)
-
-    def widget(self) -> Any:
-        """The live grid of this run (an ipywidgets box), made on first use."""
-        if self._widget is None:
-            from .widgets.grid import RunGrid
-
-            self._widget = RunGrid(self)
-        return self._widget
+        with self._lock:
+            rows = [item_row(item, self.source) for item in self.items]
+        return executions_frame(rows)
 
     def __repr__(self) -> str:
         tasks = len({item.job.task.id for item in self.items})
         return f"<Run of {len(self.items)} executions on {tasks} task(s): {self.summary()}>"
 
     def _repr_html_(self) -> str:
-        from . import display
+        from ._html import run_html
 
-        return display.run_html(self)
+        with self._lock:
+            return run_html(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from . import display
-
-        bundle = {"text/plain": repr(self), "text/html": display.run_html(self)}
-        if not self.done and display.in_notebook():
+        bundle = {"text/plain": repr(self), "text/html": self._repr_html_()}
+        views = _hooks.views() if not self.done else None
+        live = views.live_bundle(self, include, exclude) if views is not None else None
+        if live:
             # Live while unfinished; the static HTML stays beside it for viewers without widgets.
-            live = self.widget()._repr_mimebundle_(include=include, exclude=exclude)
-            bundle["application/vnd.jupyter.widget-view+json"] = live["application/vnd.jupyter.widget-view+json"]
+            bundle.update(live)
         return bundle
 
 
@@ -329,7 +319,7 @@ def resume(client: WeShopClient, unfinished: pd.DataFrame, **options: Any) -> Ru
 
     ``options`` are those of :class:`Run` (``thumbnails``, ``poll_interval``, ``max_interval``).
     """
-    from .records import job_from_row
+    from ._records import job_from_row
 
     items = [RunItem(job, execution=execution) for job, execution in map(job_from_row, unfinished.to_dict("records"))]
     return Run(client, items, **options).start()

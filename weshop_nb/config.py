@@ -1,0 +1,27 @@
+"""Where weshop_nb keeps things and which environment variables it reads.
+
+Imports nothing of weshop_nb, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["API_KEY_VAR", "BASE_URL_VAR", "HOME_VAR", "HISTORY_VAR", "home_dir", "history_enabled"]
+
+API_KEY_VAR = "WESHOP_API_KEY"
+BASE_URL_VAR = "WESHOP_BASE_URL"
+HOME_VAR = "WESHOP_NB_HOME"
+HISTORY_VAR = "WESHOP_NB_HISTORY"
+_OFF = ("off", "0", "false", "no")
+
+
+def home_dir() -> Path:
+    """``WESHOP_NB_HOME``, or ``~/.weshop_nb``: where history and caches live."""
+    return Path(os.environ.get(HOME_VAR) or Path.home() / ".weshop_nb").expanduser()
+
+
+def history_enabled() -> bool:
+    """False when ``WESHOP_NB_HISTORY`` is ``off`` (or 0, false, no): nothing is recorded or opened."""
+    return os.environ.get(HISTORY_VAR, "").strip().lower() not in _OFF

@@ -1,0 +1,1 @@
+"""The studio's widgets, one family per module: upload, pickers, grid, studio."""

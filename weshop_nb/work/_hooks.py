@@ -1,0 +1,43 @@
+"""How runs are drawn live, told to the work layer by the layer above it.
+
+The work layer knows no IPython and no ipywidgets. The notebook layer provides
+:class:`RunViews` (the live grid, the progress bar); ``weshop_nb/__init__`` registers a
+loader for it, so the notebook code is imported only when a run is first drawn in a
+kernel. Without views a run is plain text and static HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..service._events import warn_once
+
+__all__ = ["RunViews", "set_views_loader", "views", "warn_once"]
+
+
+class RunViews(Protocol):
+    """What the notebook layer offers for drawing a run."""
+
+    def live_bundle(self, run: Any, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
+        """A widget view of an unfinished run to show beside its static HTML, or None outside a kernel."""
+
+    def wait_progress(self, run: Any) -> Any:
+        """Something shown while ``run.wait()`` blocks, with an ``update()`` method; or None."""
+
+
+_loader: Callable[[], RunViews | None] | None = None
+
+
+def set_views_loader(loader: Callable[[], RunViews | None] | None) -> None:
+    """Register the function that gives the notebook layer's views (None: no live views)."""
+    global _loader
+    _loader = loader
+
+
+def views() -> RunViews | None:
+    """The registered views, or None (outside IPython, or when none are registered)."""
+    try:
+        return _loader() if _loader is not None else None
+    except ImportError:  # ipywidgets missing: runs stay static
+        return None

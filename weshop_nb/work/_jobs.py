@@ -1,0 +1,49 @@
+"""Jobs: one execution to launch each, and the sweep that makes them."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..service._models import FashionModel, Location, Task
+
+__all__ = ["Job", "sweep"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One execution to launch: the task, the parameters, and the names behind the ids."""
+
+    task: Task
+    params: Mapping[str, Any]
+    location: Location | None = None
+    fashion_model: FashionModel | None = None
+
+    @property
+    def prompt(self) -> str | None:
+        return self.params.get("textDescription")
+
+
+def sweep(
+    task: Task,
+    prompts: Sequence[str | None] = (None,),
+    locations: Sequence[Location | None] = (None,),
+    fashion_models: Sequence[FashionModel | None] = (None,),
+    **params: Any,
+) -> list[Job]:
+    """Every combination of prompt x location x fashion model, as jobs sharing ``params``."""
+    jobs = []
+    for prompt, location, model in itertools.product(
+        prompts or (None,), locations or (None,), fashion_models or (None,)
+    ):
+        combined = {key: value for key, value in params.items() if value is not None}
+        if prompt:
+            combined["textDescription"] = prompt
+        if location is not None:
+            combined["locationId"] = location.id
+        if model is not None:
+            combined["fashionModelId"] = model.id
+        jobs.append(Job(task, combined, location, model))
+    return jobs

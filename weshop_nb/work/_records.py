@@ -1,0 +1,166 @@
+"""An execution as one flat record: the columns shared by ``Run.to_frame()`` and the history.
+
+Kept free of pandas so that launching a run does not import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..service._models import Execution, FashionModel, Location, Task
+from ._jobs import Job
+
+if TYPE_CHECKING:
+    from ._runs import RunItem
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an execution record.
+
+    ``kind`` is the kind of value (``_frames.py`` turns it into a pandas dtype, the history
+    into an SQLite type); ``home`` is where the history keeps it: ``executions`` (its own
+    column), ``tasks`` (joined from the task), or ``location`` / ``fashion_model`` (a name
+    joined from the catalogue); ``param`` is the service's parameter name for columns that
+    are execution parameters; ``merge`` is how the history updates a known execution with a
+    newer sighting (SQL over ``excluded``; None keeps the first value).
+    """
+
+    name: str
+    kind: str
+    home: str = "executions"
+    param: str | None = None
+    merge: str | None = None
+
+
+_MORE_IMAGES = "CASE WHEN excluded.n_images >= COALESCE(n_images, 0) THEN excluded.images ELSE images END"
+#: The one table of record columns: ``Run.to_frame()``, the history's schema, its inserts,
+#: its selects and the DataFrame dtypes all derive from it. Add a column here, and only here.
+COLUMNS = (
+    Column("task_id", "text", merge="COALESCE(excluded.task_id, task_id)"),
+    Column("execution_id", "text"),
+    Column("agent_name", "text", home="tasks"),
+    Column("agent_version", "text", home="tasks"),
+    Column("task_name", "text", home="tasks"),
+    Column("original_image", "text", home="tasks"),
+    # A terminal status is final: an older reply arriving late never turns success back into running.
+    Column("status", "status", merge="CASE WHEN status IN ('success', 'failed') THEN status ELSE excluded.status END"),
+    Column("executed_at", "time", merge="COALESCE(excluded.executed_at, executed_at)"),
+    Column("prompt", "text", param="textDescription"),
+    Column("negative_prompt", "text", param="negTextDescription"),
+    Column("mask_type", "text", param="maskType"),
+    Column("generated_content", "text", param="generatedContent"),
+    Column("pose", "text", param="pose"),
+    Column("location_id", "integer", param="locationId"),
+    Column("location_name", "text", home="location"),
+    Column("fashion_model_id", "integer", param="fashionModelId"),
+    Column("fashion_model_name", "text", home="fashion_model"),
+    Column("batch_count", "integer", param="batchCount"),
+    Column("n_images", "integer", merge="MAX(COALESCE(n_images, 0), excluded.n_images)"),
+    Column("images", "list", merge=_MORE_IMAGES),
+    Column("source", "text"),
+)
+COLUMN_KINDS = {column.name: column.kind for column in COLUMNS}
+FRAME_COLUMNS = tuple(COLUMN_KINDS)
+#: Record columns that are execution parameters, and the service's name for each.
+PARAM_COLUMNS = {column.name: column.param for column in COLUMNS if column.param}
+
+
+def integer_or_none(value: Any) -> int | None:
+    """``int(value)``, or None when it is not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def execution_values(execution: Execution, source: str, task_id: str | None = None) -> dict[str, Any]:
+    """What the history stores of ``execution`` in its own columns (those whose home is ``executions``)."""
+    params = execution.params
+    values: dict[str, Any] = {
+        "task_id": execution.task_id or task_id,
+        "execution_id": execution.id,
+        "status": execution.status,
+        "executed_at": execution.executed_at.strftime("%Y-%m-%d %H:%M:%S") if execution.executed_at else None,
+        "n_images": len(execution.images),
+        "images": "\n".join(execution.images),
+        "source": source,
+    }
+    for column in COLUMNS:
+        if column.param:
+            value = params.get(column.param)
+            values[column.name] = integer_or_none(value) if column.kind == "integer" else value
+    return values
+
+
+def item_row(item: RunItem, source: str) -> dict[str, Any]:
+    """The flat record of one item, in :data:`FRAME_COLUMNS` order."""
+    job, execution = item.job, item.execution
+    params = dict(execution.params) if execution is not None and execution.params else dict(job.params)
+    images = execution.images if execution is not None else []
+    row = {column: params.get(key) for column, key in PARAM_COLUMNS.items()}
+    row.update(
+        task_id=job.task.id,
+        execution_id=execution.id if execution is not None else None,
+        agent_name=job.task.agent_name,
+        agent_version=job.task.agent_version,
+        task_name=job.task.name,
+        original_image=job.task.init_params.get("originalImage"),
+        status=item.status,
+        executed_at=execution.executed_at if execution is not None else None,
+        location_name=getattr(job.location, "name", None),
+        fashion_model_name=getattr(job.fashion_model, "name", None),
+        n_images=len(images),
+        images=list(images),
+        source=source,
+    )
+    return {name: row[name] for name in FRAME_COLUMNS}
+
+
+def _present(value: Any) -> Any:
+    """None for pandas' missing values (NA, NaT, NaN), the value otherwise."""
+    try:
+        return None if value is None or value != value or str(value) in ("<NA>", "NaT") else value
+    except (TypeError, ValueError):  # NA refuses comparison
+        return None
+
+
+def job_from_row(row: dict[str, Any]) -> tuple[Job, Execution]:
+    """A record (as ``History.executions()`` gives it) back as the job and execution it describes."""
+    value = {key: _present(v) for key, v in row.items()}
+    params = {name: value[column] for column, name in PARAM_COLUMNS.items() if value.get(column) is not None}
+    for key in ("locationId", "fashionModelId", "batchCount"):
+        if key in params:
+            params[key] = int(params[key])
+    init = {"taskName": value.get("task_name"), "originalImage": value.get("original_image")}
+    task = Task(
+        id=str(value["task_id"]),
+        agent_name=value.get("agent_name"),
+        agent_version=value.get("agent_version"),
+        init_params={k: v for k, v in init.items() if v is not None},
+    )
+    location = (
+        Location(id=params["locationId"], name=value.get("location_name") or str(params["locationId"]), image=None)
+        if "locationId" in params
+        else None
+    )
+    model = (
+        FashionModel(
+            id=params["fashionModelId"],
+            name=value.get("fashion_model_name") or str(params["fashionModelId"]),
+            image=None,
+        )
+        if "fashionModelId" in params
+        else None
+    )
+    when = value.get("executed_at")
+    execution = Execution(
+        id=str(value["execution_id"]),
+        status=str(value.get("status") or "pending"),
+        params=params,
+        executed_at=when.to_pydatetime() if hasattr(when, "to_pydatetime") else when,
+        results=(),
+        task_id=task.id,
+    )
+    return Job(task, params, location, model), execution
