@@ -8,7 +8,7 @@ LINTED := weshop_nb tests benchmarks
 # JupyterLab refuses to start as root unless told; containers and CI machines run as root.
 LAB := $(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: demo test lint unit browser notebooks refresh-notebooks bench emulator clean
+.PHONY: demo test lint unit browser cli notebooks refresh-notebooks bench emulator clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,13 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-unit: $(VENV)/.test-installed browser
+# WeShop's official CLI (npm weshop-cli, version pinned in tests/official_cli.py) into the
+# git-ignored .cache/weshop-cli; its test runs it against the emulator. Without node/npm
+# this says so and the test is skipped with that reason.
+cli: $(VENV)/.test-installed
+	$(BIN)/python -m tests.official_cli
+
+unit: $(VENV)/.test-installed browser cli
 	$(BIN)/python -m pytest -q tests
 
 notebooks: $(VENV)/.test-installed
@@ -76,4 +82,4 @@ emulator: $(VENV)/.test-installed
 	$(BIN)/python -m weshop_nb.emulator --port $(PORT) --api-key $(EMULATOR_KEY)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .cache
