@@ -35,13 +35,13 @@ _FALLBACK_SIZE = (640, 800)
 
 
 def source_of(emulator: Emulator, record: ExecutionRecord) -> bytes | None:
-    """The bytes of the run's source image when it was uploaded to this emulator."""
+    """The run's source image when it was uploaded to this emulator: its bounded working copy."""
     task = emulator.store.tasks.get(record.task_id)
     init = task.init_params if task else {}
     url = init.get("originalImage") or next(iter(init.get("images") or []), None)
     url = url or record.params.get("originalImage") or next(iter(record.params.get("images") or []), None)
     if isinstance(url, str) and "/files/uploads/" in url:
-        return emulator.store.uploads.get(url.rsplit("/files/uploads/", 1)[-1])
+        return emulator.uploads.working_copy(url.rsplit("/files/uploads/", 1)[-1])
     return None
 
 

@@ -3,12 +3,14 @@
 Envelope quirks are kept on purpose, as the reference shows them: create and execute
 answer ``code: 0`` with ``message``; query, delete, info and upload answer ``code: "0"``
 with ``msg``. Refusals carry ``success: false``, a numeric ``code`` and a ``msg`` that
-says what to fix. No bad request ever gets a 5xx.
+says what to fix. No bad request ever gets a 5xx: bodies are read within limits
+(:mod:`.bodies`), and an exception nobody foresaw is still answered in the envelope.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import struct
 import threading
@@ -17,16 +19,17 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import agent_info, agent_pictures, pictures, runs_api
+from . import agent_info, agent_pictures, bodies, pictures, runs_api
 from . import catalogue as default_catalogue
 from .callbacks import Callbacks
 from .faults import BEFORE_WORK, Faults, parse_faults
 from .params import Refusal, check_agent, check_execution_params, check_init_params
 from .state import Store
+from .uploads import Uploads, check_pixels
 
 _API = "/openapi/v1"
 # (path, endpoint, method); werkzeug Rules belong to one Map, so each emulator builds its own.
@@ -44,6 +47,7 @@ _ROUTES = [
     ("/", "home", "GET"),
 ]
 _PICTURE_CACHE = 512
+_log = logging.getLogger(__name__)
 
 
 class _ConnectionDropped(ConnectionError):
@@ -119,7 +123,9 @@ class Emulator:
         catalogue = catalogue or {}
         self.locations = list(catalogue.get("locations", default_catalogue.LOCATIONS))
         self.fashion_models = list(catalogue.get("fashionModels", default_catalogue.FASHION_MODELS))
+        self.uploads = Uploads()
         self.requests: Counter[str] = Counter()
+        self.errors = 0  # requests answered by the last-resort guard in __call__
         self._pictures: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._lock = threading.Lock()
         self.runs = runs_api.RunsApi(self)  # the agent-runs API, over the same store
@@ -130,9 +136,25 @@ class Emulator:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        request.max_content_length = pictures.UPLOAD_LIMIT_BYTES + 1024 * 1024
-        response = self._respond(request, environ)
+        try:
+            response = self._respond(request, environ)
+        except _ConnectionDropped:
+            raise
+        except Exception as exc:  # a bug: still the envelope, never werkzeug's HTML page
+            with self._lock:
+                self.errors += 1
+            _log.exception("The emulator failed on %s %s", request.method, request.path)
+            message = f"The emulator failed on this request ({type(exc).__name__}); this is a bug in the emulator."
+            if runs_api.owns(request.path):
+                response = runs_api.error_response(500, message, "INTERNAL_ERROR")
+            else:
+                response = _refusal(message, 500, 50000)
         return response(environ, start_response)
+
+    def close(self) -> None:
+        """Stop callbacks and remove the uploads' folder."""
+        self.callbacks.stop()
+        self.uploads.close()
 
     def _respond(self, request: Request, environ: dict[str, Any]) -> Response:
         try:
@@ -181,8 +203,6 @@ class Emulator:
             return getattr(self, f"_on_{endpoint}")(request, account)
         except Refusal as refusal:
             return _refusal(refusal.message, refusal.status, refusal.code)
-        except RequestEntityTooLarge:
-            return _refusal("Image size exceeds the 10MB limit.", 413, 40011)
         except HTTPException as exc:
             return _refusal(exc.description or exc.name, exc.code or 400, 40000)
 
@@ -198,18 +218,7 @@ class Emulator:
 
     @staticmethod
     def _body(request: Request) -> dict[str, Any]:
-        raw = request.get_data(cache=True)
-        if not raw.strip():
-            raise Refusal("The request body is empty; send a JSON object.", code=40000)
-        try:
-            body = json.loads(raw)
-        except ValueError as exc:
-            raise Refusal(
-                f"The request body is not valid JSON ({exc.msg} at position {exc.pos}).", code=40000
-            ) from None
-        if not isinstance(body, dict):
-            raise Refusal("The request body must be a JSON object.", code=40000)
-        return body
+        return bodies.json_object(request)
 
     @staticmethod
     def _id_field(body: Mapping[str, Any], key: str) -> str | None:
@@ -223,14 +232,19 @@ class Emulator:
     # -- the service's endpoints ------------------------------------------------------
 
     def _on_upload(self, request: Request, account: str) -> Response:
-        upload = request.files.get("image")
+        return _json(_envelope({"image": self.store_upload(request)}))
+
+    def store_upload(self, request: Request) -> str:
+        """Read, check and keep the ``image`` part of an upload (either API); its public URL."""
+        upload = bodies.upload_file(request, "image")
         if upload is None:
             raise Refusal("Send the image as multipart form-data in a field named 'image'.", code=40001)
         data = upload.read()
+        check_pixels(data)
         extension = pictures.accept_upload(data)
         name = f"{self.store.new_id()}.{extension}"
-        self.store.add_upload(name, data)
-        return _json(_envelope({"image": f"{request.host_url}files/uploads/{name}"}))
+        self.uploads.add(name, data)
+        return f"{request.host_url}files/uploads/{name}"
 
     def _on_create(self, request: Request, account: str) -> Response:
         body = self._body(request)
@@ -292,7 +306,7 @@ class Emulator:
     # -- files (public, like the service's image CDN) ----------------------------------
 
     def _on_upload_file(self, request: Request, name: str) -> Response:
-        data = self.store.uploads.get(name)
+        data = self.uploads.original(name)
         if data is None:
             return _refusal(f"No uploaded file {name}.", 404, 40402)
         extension = name.rsplit(".", 1)[-1]
@@ -318,8 +332,11 @@ class Emulator:
             return drawn
         task = self.store.tasks.get(record.task_id)
         original = str(task.init_params.get("originalImage", "")) if task else ""
+        # Only the bounded working copy: the original may hold 64 megapixels.
         source = (
-            self.store.uploads.get(original.rsplit("/files/uploads/", 1)[-1]) if "/files/uploads/" in original else None
+            self.uploads.working_copy(original.rsplit("/files/uploads/", 1)[-1])
+            if "/files/uploads/" in original
+            else None
         )
         location = next((e for e in self.locations if e["id"] == record.params.get("locationId")), {})
         model = next((e for e in self.fashion_models if e["id"] == record.params.get("fashionModelId")), {})
@@ -351,13 +368,19 @@ class Emulator:
         return Response(f"WeShop OpenAPI emulator (weshop_nb). API under {request.host_url}openapi/v1/\n")
 
     def stats(self) -> dict[str, Any]:
-        """Counters: requests by endpoint, tasks and executions created, faults injected, callbacks."""
+        """Counters: requests by endpoint, tasks and executions created, faults, callbacks, errors.
+
+        ``errors`` counts requests that failed inside the emulator (answered with a 500
+        envelope); it stays 0 unless the emulator has a bug.
+        """
         with self._lock:
             requests = dict(self.requests)
         return {
             "requests": requests,
-            **{name: self.store.counters[name] for name in ("uploads", "tasks_created", "tasks_deleted")},
+            "uploads": self.uploads.count,
+            **{name: self.store.counters[name] for name in ("tasks_created", "tasks_deleted")},
             "executions_created": self.store.counters["executions_created"],
             "faults": dict(self.faults.injected),
             "callbacks": len(self.callbacks.log),
+            "errors": self.errors,
         }

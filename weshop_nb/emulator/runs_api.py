@@ -22,11 +22,11 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from .. import contract
-from . import agent_pictures, billing, pictures
+from . import agent_pictures, billing
 from . import catalogue as default_catalogue
 from .faults import BEFORE_WORK
 from .params import DEFAULT_BATCH, Refusal, check_agent, check_execution_params
@@ -74,6 +74,11 @@ def error_response(status: int, message: str, code: str | None = None, headers: 
     return Response(body, status=status, headers=dict(headers or {}), mimetype="application/json")
 
 
+def owns(path: str) -> bool:
+    """Whether ``path`` is the runs API's (answered in its envelope, even by the last-resort guard)."""
+    return path.startswith(f"{_BASE}/")
+
+
 def _fingerprint(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -102,8 +107,6 @@ class RunsApi:
             response = getattr(self, f"_on_{endpoint}")(request, account, **args)
         except Refusal as refusal:
             response = error_response(refusal.status, refusal.message, _CODES.get(refusal.code))
-        except RequestEntityTooLarge:
-            response = error_response(413, "Image size exceeds the 10MB limit.")
         except HTTPException as exc:
             response = error_response(exc.code or 400, exc.description or exc.name)
         if fault == "slow":
@@ -123,14 +126,7 @@ class RunsApi:
     # -- endpoints ---------------------------------------------------------------------
 
     def _on_run_upload(self, request: Request, account: str) -> Response:
-        upload = request.files.get("image")
-        if upload is None:
-            raise Refusal("Send the image as multipart form-data in a field named 'image'.", code=40001)
-        data = upload.read()
-        extension = pictures.accept_upload(data)
-        name = f"{self.emulator.store.new_id()}.{extension}"
-        self.emulator.store.add_upload(name, data)
-        return _ok({"image": f"{request.host_url}files/uploads/{name}"})
+        return _ok({"image": self.emulator.store_upload(request)})
 
     def _checked(self, body: Mapping[str, Any]) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
         """(agent, version, input, params) of a run body, every rule applied."""

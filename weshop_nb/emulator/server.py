@@ -63,11 +63,13 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving, then remove what the emulator kept on disk."""
         self.emulator.callbacks.stop()
         if self.running:
             self._server.shutdown()
             self._thread.join(timeout=5)  # type: ignore[union-attr]
         self._server.server_close()
+        self.emulator.close()
 
     def stats(self) -> dict[str, Any]:
         return self.emulator.stats()

@@ -1,4 +1,4 @@
-"""The emulator's memory: uploads, tasks and executions, per account (API key).
+"""The emulator's memory: tasks and executions, per account (API key).
 
 An execution's status is a function of time since it was accepted: pending for the
 first quarter of its latency, running until the latency has passed (its result images
@@ -114,7 +114,6 @@ class Store:
         self._rng = random.Random(seed)
         self.latency = latency
         self.failure_rate = failure_rate
-        self.uploads: dict[str, bytes] = {}  # stored file name -> bytes
         self.tasks: dict[str, TaskRecord] = {}
         self.executions: dict[str, ExecutionRecord] = {}
         self.counters: Counter[str] = Counter()
@@ -128,11 +127,6 @@ class Store:
             low, high = self.latency
             return self._rng.uniform(low, high)
         return float(self.latency)
-
-    def add_upload(self, name: str, data: bytes) -> None:
-        with self._lock:
-            self.uploads[name] = data
-            self.counters["uploads"] += 1
 
     def create_task(self, account: str, agent: str, version: str, init: dict[str, Any]) -> TaskRecord:
         task = TaskRecord(self.new_id(), account, agent, version, init)
