@@ -118,3 +118,65 @@ def test_service_down_is_one_sentence_without_urllib3(ip, monkeypatch) -> None:
     with pytest.raises(ServiceError) as direct:
         WeShopClient(api_key="k", base_url=f"http://127.0.0.1:{port}", max_retries=0).agent_info()
     assert direct.value.__suppress_context__
+
+
+# What reaches the service anyway: raw HTTP (not our client), each refused with a 4xx in
+# the service's envelope that names the rule, and never a 5xx.
+_MB = 1024 * 1024
+SERVICE_REFUSALS = {
+    "JSON nested 100000 deep": ("/agent/task/create", lambda: {"data": b"[" * 100_000}, 400, "100000 levels deep"),
+    "5000-digit batchCount": (
+        "/agent/task/execute",
+        lambda: {"data": b'{"taskId": "t", "params": {"batchCount": %s}}' % (b"9" * 5000)},
+        400,
+        "number of 5000 digits (the value of batchCount)",
+    ),
+    "body not UTF-8": ("/agent/task/create", lambda: {"data": b'{"agentName": "\xff"}'}, 400, "not UTF-8"),
+    "unpaired surrogate": ("/agent/task/create", lambda: {"data": b'{"a": "\\ud800"}'}, 400, "unpaired surrogate"),
+    "JSON body over 1 MB": (
+        "/agent/task/query",
+        lambda: {"data": b" " * _MB + b"{}"},
+        413,
+        "JSON request body is 1.0 MB (1048578 bytes), 2 bytes over",
+    ),
+    "upload body over 11 MB": (
+        "/asset/upload/image",
+        lambda: {"files": {"image": ("g.png", b"\0" * (12 * _MB))}},
+        413,
+        "upload body is 12.0 MB",
+    ),
+    "1500 multipart parts": (
+        "/asset/upload/image",
+        lambda: {"files": {f"f{n}": (f"{n}.png", b"x") for n in range(1500)}},
+        413,
+        "1500 parts; at most 1000",
+    ),
+    "600 KB field without a file name": (
+        "/asset/upload/image",
+        lambda: {"files": {"image": (None, b"x" * 600_000)}},
+        413,
+        "without a file name is over 500 KB",
+    ),
+    "decompression bomb upload": (
+        "/asset/upload/image",
+        lambda: {"files": {"image": ("g.png", _bomb())}},
+        400,
+        "decompression bomb",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SERVICE_REFUSALS)
+def test_hostile_requests_get_a_4xx_envelope(emu, case) -> None:
+    import requests
+
+    from .conftest import API_KEY
+
+    path, send, status, message = SERVICE_REFUSALS[case]
+    url = f"{emu.base_url}/openapi/v1{path}"
+    response = requests.post(url, headers={"Authorization": API_KEY}, timeout=30, **send())
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["success"] is False and isinstance(body["code"], int)
+    assert message in body["msg"]
+    assert emu.stats()["errors"] == 0

@@ -175,3 +175,4 @@ def test_no_wrongly_typed_body_gets_a_5xx(raw) -> None:
             assert response.status_code < 500, (path, variant, response.text)
             assert isinstance(response.json()["success"], bool)
     assert sent >= 100
+    assert raw.get("/_emulator/stats").json()["errors"] == 0  # nothing reached the last-resort guard
