@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import gc
 import io
+import os
 import struct
+import subprocess
+import sys
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -149,3 +153,32 @@ def test_an_emulator_never_stopped_leaves_no_folder(make_image) -> None:
     del app, reply
     gc.collect()
     assert not folder.exists()
+
+
+def test_the_command_line_emulator_cleans_up_when_terminated(make_image, tmp_path) -> None:
+    command = [sys.executable, "-m", "weshop_nb.emulator", "--port", "0", "--api-key", API_KEY]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        base = process.stdout.readline().split("listening on ", 1)[1].split()[0]  # type: ignore[union-attr]
+        raw = Raw(base)
+        raw.ok(_upload(raw, make_image(700, 900)))
+        assert len(list(tmp_path.glob("weshop-emulator-*"))) == 1
+    finally:
+        process.terminate()  # SIGTERM, as a test teardown, `kill` or a container stop sends
+        assert process.wait(timeout=10) == 0
+    assert list(tmp_path.glob("weshop-emulator-*")) == []
+
+
+def test_folders_of_emulators_that_were_killed_are_swept(make_image, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / f"weshop-emulator-{int(gone.stdout)}-abc"  # its process ended without cleaning up
+    alive = tmp_path / f"weshop-emulator-{os.getppid()}-def"  # a running process's: kept
+    for folder in (dead, alive):
+        folder.mkdir()
+        (folder / "x.png").write_bytes(b"x")
+    store = uploads.Uploads()
+    store.add("a.png", make_image(700, 900))
+    assert not dead.exists() and alive.exists()
+    assert Path(store.folder).name.startswith(f"weshop-emulator-{os.getpid()}-")
+    store.close()

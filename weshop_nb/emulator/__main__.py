@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 
@@ -13,6 +14,10 @@ from .server import EmulatorServer
 def _latency(text: str) -> float | tuple[float, float]:
     low, sep, high = text.partition(",")
     return (float(low), float(high)) if sep else float(low)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM (kill, a test's teardown, a container stop) stops like Ctrl-C
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
     ).start()
     print(f"WeShop emulator listening on {server.base_url} (Ctrl-C to stop)", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -1,16 +1,17 @@
 """Uploaded images: the decompression-bomb rule, storage on disk, and a bounded working copy.
 
 Uploads live in a temporary folder the emulator owns (made at the first upload, removed
-by :meth:`Uploads.close` or when the emulator is collected), so memory does not grow
-with them. Results are drawn from a working copy at most :data:`WORKING_SIDE` pixels on
-its longest side (the original itself when it is no larger), never from an original that
-may hold 64 megapixels.
+by :meth:`Uploads.close` or when the emulator is collected, and by the next emulator when
+its process was killed), so memory does not grow with them. Results are drawn from a
+working copy at most :data:`WORKING_SIDE` pixels on its longest side (the original
+itself when it is no larger), never from an original that may hold 64 megapixels.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -26,6 +27,25 @@ from .params import Refusal
 #: decoded (RGBA).
 WORKING_SIDE = 2048
 _WORKING_SUFFIX = ".work.png"
+_PREFIX = "weshop-emulator-"
+_FOLDER = re.compile(rf"{_PREFIX}(\d+)-")
+
+
+def _sweep_dead() -> None:
+    """Remove the folders of emulator processes that ended without cleaning up (killed)."""
+    if os.name != "posix":  # os.kill(pid, 0) probes a process only on POSIX
+        return
+    top = tempfile.gettempdir()
+    for entry in os.listdir(top):
+        found = _FOLDER.match(entry)
+        if not found or int(found.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(top, entry), ignore_errors=True)
+        except OSError:
+            pass  # alive, as another user
 
 
 def check_pixels(data: bytes) -> None:
@@ -69,7 +89,9 @@ class Uploads:
     def _ensure_folder(self) -> str:
         with self._lock:
             if self.folder is None:
-                self.folder = tempfile.mkdtemp(prefix="weshop-emulator-")
+                _sweep_dead()
+                # The process id in the name lets a later emulator sweep it if this one is killed.
+                self.folder = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-")
                 self._cleanup = weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
             return self.folder
 
