@@ -8,10 +8,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["API_KEY_VAR", "BASE_URL_VAR", "HOME_VAR", "HISTORY_VAR", "home_dir", "history_enabled"]
+__all__ = ["API_KEY_VAR", "BASE_URL_VAR", "API_VAR", "APIS", "HOME_VAR", "HISTORY_VAR", "home_dir", "history_enabled"]
 
 API_KEY_VAR = "WESHOP_API_KEY"
 BASE_URL_VAR = "WESHOP_BASE_URL"
+#: Which of the service's APIs the client speaks: ``v1`` (tasks) or ``runs`` (agent runs).
+API_VAR = "WESHOP_API"
+APIS = ("v1", "runs")
 HOME_VAR = "WESHOP_NB_HOME"
 HISTORY_VAR = "WESHOP_NB_HISTORY"
 _OFF = ("off", "0", "false", "no")

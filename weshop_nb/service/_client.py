@@ -1,9 +1,11 @@
 """``WeShopClient``: the one place that speaks HTTP to the WeShop AI OpenAPI.
 
 Every call goes through :meth:`WeShopClient._request`, which adds the key, the
-timeouts and the envelope handling (``success``/``code``/``message`` or ``msg``), and
-turns every failure into an error of :mod:`weshop_nb.errors`. Retries are the
-transport's (see :mod:`weshop_nb._transport`).
+timeouts and the envelope handling (``success``/``code``/``message`` or ``msg``, or the
+runs API's ``error``), and turns every failure into an error of :mod:`weshop_nb.errors`.
+Retries are the transport's (see :mod:`weshop_nb._transport`), and on the agent-runs API
+the service's ``retryable`` decides (see :mod:`._runs_api`). Starting any agent on either
+API, estimates and the registry are in :mod:`._agents`.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import requests
 
+from ..config import API_VAR
 from . import _events as events
-from . import _transport
+from . import _runs_api, _transport
+from ._agents import AgentCalls, check_api, read_info_pages
 from ._envelope import check_url as _check_url
 from ._envelope import raise_for_envelope as _raise_for_envelope
 from ._errors import (
@@ -46,8 +51,8 @@ _NO_KEY = (
 )
 
 
-class WeShopClient:
-    """A client for the whole WeShop AI OpenAPI (v1).
+class WeShopClient(AgentCalls):
+    """A client for the whole WeShop AI OpenAPI: the v1 task API and the agent-runs API.
 
     Parameters
     ----------
@@ -60,6 +65,13 @@ class WeShopClient:
         Seconds for every call; default ``(5, 30)``.
     max_retries : int, optional
         Retries of the transport (see :mod:`weshop_nb._transport`); default 3.
+    api : {"v1", "runs"}, optional
+        Which API :meth:`start`, :meth:`upload_image`, :meth:`get_execution` and
+        :meth:`wait` speak; defaults to ``WESHOP_API``, then ``"v1"``. Tasks
+        (:meth:`create_task`, :meth:`execute`, :meth:`get_task`) and :meth:`agent_info`
+        are v1 calls on either.
+    safe_generate : bool, optional
+        The runs API's content safety (``safeGenerate`` ``on``); default True.
 
     Examples
     --------
@@ -77,12 +89,17 @@ class WeShopClient:
         base_url: str | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         max_retries: int = 3,
+        api: str | None = None,
+        safe_generate: bool = True,
     ) -> None:
         self._api_key = api_key or os.environ.get("WESHOP_API_KEY") or None
         base = (base_url or os.environ.get("WESHOP_BASE_URL") or DEFAULT_BASE_URL).strip().rstrip("/")
         self.base_url = _check_url(base, "base_url")
         self.timeout = timeout
         self._session = _transport.build_session(self.base_url, max_retries=max_retries)
+        self.api = check_api(api, "api") if api is not None else check_api(os.environ.get(API_VAR) or "v1", API_VAR)
+        self.safe_generate = bool(safe_generate)
+        _runs_api.mount(self._session, self.base_url, max_retries)
         self._lock = threading.Lock()
         self._uploads: dict[str, str] = {}  # sha256 of the bytes -> URL the service gave
         self._agent_info: dict[tuple[str, str], AgentInfo] = {}
@@ -90,9 +107,11 @@ class WeShopClient:
         # can be told apart from older executions with the same parameters.
         self._known: dict[str, set[str]] = {}
         self._task_of: dict[str, str] = {}
+        self._billing: dict[str, tuple[int | None, int | None]] = {}  # run id -> the start's figures
 
     def __repr__(self) -> str:
-        return f"WeShopClient(base_url={self.base_url!r}, api_key={'set' if self._api_key else 'missing'})"
+        key = "set" if self._api_key else "missing"
+        return f"WeShopClient(base_url={self.base_url!r}, api={self.api!r}, api_key={key})"
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -106,11 +125,13 @@ class WeShopClient:
 
     # -- the choke point -------------------------------------------------------------
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _request(
+        self, method: str, path: str, *, prefix: str = _transport.API_PREFIX, headers: Any = None, **kwargs: Any
+    ) -> dict[str, Any]:
         if not self._api_key:
             raise AuthenticationError(_NO_KEY)
-        url = self.base_url + _transport.API_PREFIX + path
-        headers = {"Authorization": self._api_key, "Accept": "application/json"}
+        url = self.base_url + prefix + path
+        headers = {**(headers or {}), "Authorization": self._api_key, "Accept": "application/json"}
         try:
             response = self._session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
         except requests.exceptions.RequestException as exc:
@@ -150,15 +171,18 @@ class WeShopClient:
         rules are checked first, locally (see :func:`weshop_nb.images.check_upload_rules`);
         the same bytes are uploaded once per client.
         """
-        from ._images import prepare_upload
+        from ._images import ImageFile, prepare_upload
 
-        prepared = prepare_upload(image)
+        prepared = image if isinstance(image, ImageFile) else prepare_upload(image)
         with self._lock:
             cached = self._uploads.get(prepared.sha256)
         if cached:
             return cached
-        files = {"image": (prepared.filename, prepared.data, prepared.mime_type)}
-        url = str(self._request_again("POST", "/asset/upload/image", files=files).get("image") or "")
+        if self.api == "runs":
+            url = _runs_api.upload(self, prepared)
+        else:
+            files = {"image": (prepared.filename, prepared.data, prepared.mime_type)}
+            url = str(self._request_again("POST", "/asset/upload/image", files=files).get("image") or "")
         if not url:
             raise ServiceError("The service accepted the upload but sent no image URL.")
         with self._lock:
@@ -225,6 +249,20 @@ class WeShopClient:
         events.emit("execution", execution, source=self.base_url)
         return execution
 
+    def _remember_run(self, execution: Execution) -> None:
+        """A started run: its task, and the billing figures later polls do not repeat."""
+        if execution.task_id:
+            self._remember(execution.task_id, execution.id)
+        with self._lock:
+            self._billing[execution.id] = (execution.power_consumption, execution.power_balance)
+
+    def _billed(self, execution: Execution) -> Execution:
+        with self._lock:
+            figures = self._billing.get(execution.id)
+        if figures is None or execution.power_consumption is not None:
+            return execution
+        return replace(execution, power_consumption=figures[0], power_balance=figures[1])
+
     def _remember(self, task_id: str, *execution_ids: str) -> None:
         with self._lock:
             self._known.setdefault(task_id, set()).update(execution_ids)
@@ -254,14 +292,18 @@ class WeShopClient:
         return new[-1]
 
     def get_execution(self, execution_id: str) -> Execution:
-        """Query one execution by id: status, parameters and result images."""
+        """Query one execution by id (a run on the runs API): status, parameters and results."""
         execution_id = str(execution_id)
-        data = self._request_again("POST", "/agent/task/query", json={"executionId": execution_id})
         task_id = self._task_of.get(execution_id)
-        task = Task.from_api(data, task_id=task_id or "")
+        if self.api == "runs":
+            task = _runs_api.poll(self, execution_id, task_id)
+        else:
+            data = self._request_again("POST", "/agent/task/query", json={"executionId": execution_id})
+            task = Task.from_api(data, task_id=task_id or "")
         found = task.execution(execution_id) or (task.executions[0] if len(task.executions) == 1 else None)
         if found is None:
             raise InvalidRequestError(f"The service returned no execution {execution_id!r}.")
+        found = self._billed(found)
         events.emit("execution", found, source=self.base_url)
         return found
 
@@ -270,6 +312,7 @@ class WeShopClient:
         task_id = str(task_id)
         data = self._request_again("POST", "/agent/task/query", json={"taskId": task_id})
         task = Task.from_api(data, task_id=task_id)
+        task = replace(task, executions=tuple(map(self._billed, task.executions)))
         if _record:
             self._remember(task_id, *(e.id for e in task.executions))
         events.emit("task", task, source=self.base_url)
@@ -291,11 +334,14 @@ class WeShopClient:
     def agent_info(
         self, agent_name: str = "aimodel", agent_version: str = "v1.0", *, refresh: bool = False
     ) -> AgentInfo:
-        """Locations and fashion models of an agent version; cached per client unless ``refresh``."""
+        """Locations, fashion models and backgrounds of an agent version, every page of them.
+
+        Cached per client unless ``refresh``; a v1 call on either API.
+        """
         key = (agent_name, agent_version)
         if refresh or key not in self._agent_info:
-            params = {"agentName": agent_name, "agentVersion": agent_version}
-            data = self._request_again("GET", "/agent/info", params=params)
+            query = {"agentName": agent_name, "agentVersion": agent_version}
+            data = read_info_pages(lambda page: self._request_again("GET", "/agent/info", params=page), query)
             self._agent_info[key] = AgentInfo.from_api(data, agent_name=agent_name, agent_version=agent_version)
             events.emit("agent_info", self._agent_info[key], source=self.base_url)
         return self._agent_info[key]

@@ -1,7 +1,10 @@
-"""The service's reply envelope, read: ``success``, ``code`` (0 or "0"), ``message`` or ``msg``.
+"""The service's reply envelopes, read: v1's and the agent-runs API's.
 
+v1: ``success``, ``code`` (0 or "0"), ``message`` or ``msg``. Runs API: ``success`` with
+``data`` and ``meta``, or ``success: false`` with ``error: {code, message, retryable}``.
 :func:`raise_for_envelope` returns the ``data`` of a successful reply, or raises the typed
-error of :mod:`weshop_nb.errors` that the reply describes.
+error of :mod:`weshop_nb.errors` that the reply describes, by HTTP status first (the runs
+API's codes name the same cases), carrying ``retryable`` when the service said it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ def check_url(url: str, what: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidRequestError(f"{what} {url!r} is not an http(s) URL.")
     return url
+
+
+#: The runs API's error codes for a refused key (any HTTP status).
+_AUTH_CODES = frozenset({"UNAUTHORIZED", "FORBIDDEN"})
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -49,15 +56,17 @@ def raise_for_envelope(response: requests.Response) -> dict[str, Any]:
     if str(success).lower() == "true" and status < 400:
         data = body.get("data")
         return data if isinstance(data, dict) else {}
-    message = str(body.get("message") or body.get("msg") or response.reason or "request refused")
-    if status in (401, 403):
-        raise AuthenticationError(f"The service refused the API key: {message}", code=code, response=response)
-    if status == 429:
-        raise RateLimitError(
-            f"Rate limited by the service: {message}", code=code, response=response, retry_after=_retry_after(response)
-        )
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    said = error.get("message") or body.get("message") or body.get("msg")
+    message = str(said or response.reason or "request refused")
+    code = error.get("code", code)
+    # Only a real boolean counts: the service's word on sending the same request again.
+    again = error.get("retryable")
+    known = {"code": code, "response": response, "retryable": again if isinstance(again, bool) else None}
+    if status in (401, 403) or code in _AUTH_CODES:
+        raise AuthenticationError(f"The service refused the API key: {message}", **known)
+    if status == 429 or code == "RATE_LIMITED":
+        raise RateLimitError(f"Rate limited by the service: {message}", retry_after=_retry_after(response), **known)
     if status >= 500:
-        raise ServiceError(
-            f"The service failed (HTTP {status}): {message}", code=code, response=response, fate_unknown=True
-        )
-    raise InvalidRequestError(message, code=code, response=response)
+        raise ServiceError(f"The service failed (HTTP {status}): {message}", fate_unknown=True, **known)
+    raise InvalidRequestError(message, **known)

@@ -1,9 +1,10 @@
 """One exception tree for everything weshop_nb raises about the service.
 
 Every error carries ``code`` (the service's own code, when it sent one), ``message``
-(plain words, never the API key) and ``response`` (the ``requests.Response`` behind it,
-when there was one), so a notebook can show a one-line reason and a program can branch
-on the type.
+(plain words, never the API key), ``response`` (the ``requests.Response`` behind it,
+when there was one) and ``retryable`` (the agent-runs API's word on whether the same
+request may be sent again; None when the service did not say), so a notebook can show a
+one-line reason and a program can branch on the type.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ __all__ = [
     "WeShopError",
     "AuthenticationError",
     "InvalidRequestError",
+    "ParameterError",
     "ImageValidationError",
     "RateLimitError",
     "ServiceError",
@@ -26,11 +28,12 @@ __all__ = [
 class WeShopError(Exception):
     """Base class of every error about the WeShop service."""
 
-    def __init__(self, message: str, *, code: Any = None, response: Any = None) -> None:
+    def __init__(self, message: str, *, code: Any = None, response: Any = None, retryable: bool | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.response = response
+        self.retryable = retryable
 
     def __str__(self) -> str:
         if self.code in (None, ""):
@@ -44,6 +47,18 @@ class AuthenticationError(WeShopError):
 
 class InvalidRequestError(WeShopError):
     """The service refused the request as given (bad parameter, unknown id, ...)."""
+
+
+class ParameterError(InvalidRequestError):
+    """Parameters or inputs that break an agent's rules, found locally before any request.
+
+    ``problems`` holds every broken rule (:class:`weshop_nb.contract.Problem`: the key,
+    the rule's name and a sentence saying what to fix).
+    """
+
+    def __init__(self, message: str, *, problems: Any = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
 
 
 class ImageValidationError(InvalidRequestError):

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from ..contract import FAILED, PENDING, RUNNING, SUCCESS, TERMINAL
+from ..contract import spec as _agent_spec
 from ._errors import InvalidRequestError
 
 __all__ = [
@@ -26,16 +27,20 @@ __all__ = [
     "normalize_status",
     "Result",
     "Execution",
+    "Estimate",
     "Task",
     "Tag",
     "Location",
     "FashionModel",
+    "Background",
     "AgentInfo",
 ]
 
 
 _STATUS_WORDS = {
     PENDING: {"pending", "queued", "queue", "waiting", "wait", "init", "created", "submitted"},
+    # The runs API's masked agents pass through Segmenting (cutting the mask) before Running.
+    RUNNING: {"running", "segmenting", "processing", "generating"},
     SUCCESS: {"success", "succeeded", "successful", "succeed", "done", "completed", "finished"},
     FAILED: {"failed", "fail", "failure", "error", "errored", "cancelled", "canceled"},
 }
@@ -86,22 +91,42 @@ def _message_of(raw: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _as_int_or_none(value: Any) -> int | None:
+    try:
+        return None if value in (None, "") else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 @dataclass(frozen=True)
 class Result:
-    """One image slot of an execution."""
+    """One result slot of an execution: an image, or a video with a still ``poster``."""
 
     status: str
     image: str | None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    video: str | None = None
+    poster: str | None = None
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Result:
-        return cls(status=normalize_status(raw.get("status")), image=raw.get("image") or None, raw=raw)
+        return cls(
+            status=normalize_status(raw.get("status")),
+            image=raw.get("image") or None,
+            raw=raw,
+            video=raw.get("video") or None,
+            poster=raw.get("videoPoster") or None,
+        )
 
 
 @dataclass(frozen=True)
 class Execution:
-    """One run of a task with one set of parameters, and its result images."""
+    """One run of a task with one set of parameters, and its results.
+
+    ``power_consumption`` (points this execution costs) and ``power_balance`` (points
+    left) are the billing figures a runs-API start returns; None when not known.
+    ``agent_name`` is the agent of its task, when the reply named it.
+    """
 
     id: str
     status: str
@@ -110,9 +135,14 @@ class Execution:
     results: tuple[Result, ...]
     task_id: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    agent_name: str | None = None
+    power_consumption: int | None = None
+    power_balance: int | None = None
 
     @classmethod
-    def from_api(cls, raw: Mapping[str, Any], *, task_id: str | None = None) -> Execution:
+    def from_api(
+        cls, raw: Mapping[str, Any], *, task_id: str | None = None, agent_name: str | None = None
+    ) -> Execution:
         return cls(
             id=str(raw.get("executionId", "")),
             status=normalize_status(raw.get("status")),
@@ -121,6 +151,9 @@ class Execution:
             results=tuple(Result.from_api(r) for r in raw.get("result") or () if isinstance(r, Mapping)),
             task_id=task_id,
             raw=raw,
+            agent_name=agent_name,
+            power_consumption=_as_int_or_none(raw.get("powerConsumption")),
+            power_balance=_as_int_or_none(raw.get("powerBalanceAmount")),
         )
 
     @property
@@ -132,6 +165,26 @@ class Execution:
     def images(self) -> list[str]:
         """URLs of the result images that succeeded, in the service's order."""
         return [r.image for r in self.results if r.image and r.status == SUCCESS]
+
+    @property
+    def videos(self) -> list[str]:
+        """URLs of the result videos that succeeded, in the service's order."""
+        return [r.video for r in self.results if r.video and r.status == SUCCESS]
+
+    @property
+    def posters(self) -> list[str | None]:
+        """The still image of each video in :attr:`videos` (None where the service sent none)."""
+        return [r.poster for r in self.results if r.video and r.status == SUCCESS]
+
+    @property
+    def media(self) -> str | None:
+        """``"image"`` or ``"video"``: what this execution makes (by its agent, else by its results)."""
+        spec = _agent_spec(self.agent_name) if self.agent_name else None
+        if spec is not None:
+            return spec.output
+        if any(r.video for r in self.results):
+            return "video"
+        return "image" if any(r.image for r in self.results) else None
 
     @property
     def error(self) -> str | None:
@@ -158,8 +211,11 @@ class Task:
     @classmethod
     def from_api(cls, raw: Mapping[str, Any], *, task_id: str) -> Task:
         task_id = str(raw.get("taskId") or task_id)
+        agent = raw.get("agentName") if isinstance(raw.get("agentName"), str) else None
         executions = (
-            Execution.from_api(e, task_id=task_id) for e in raw.get("executions") or () if isinstance(e, Mapping)
+            Execution.from_api(e, task_id=task_id, agent_name=agent)
+            for e in raw.get("executions") or ()
+            if isinstance(e, Mapping)
         )
         return cls(
             id=task_id,
@@ -256,7 +312,21 @@ class FashionModel:
         return self.profile.get("priceDescription")
 
 
-_Choice = TypeVar("_Choice", Location, FashionModel)
+@dataclass(frozen=True)
+class Background:
+    """A preset background (removeBG) to pass as ``backgroundId``."""
+
+    id: int
+    name: str
+    image: str | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> Background:
+        return cls(id=_as_int(raw.get("id")), name=str(raw.get("name", "")), image=raw.get("image") or None, raw=raw)
+
+
+_Choice = TypeVar("_Choice", Location, FashionModel, Background)
 
 
 def _find(choices: tuple[_Choice, ...], key: Any, kind: str) -> _Choice:
@@ -272,26 +342,30 @@ def _find(choices: tuple[_Choice, ...], key: Any, kind: str) -> _Choice:
     raise InvalidRequestError(f"Unknown {kind} {text!r}.{hint} Valid {kind}s: {valid}.")
 
 
+def _entries(raw: Mapping[str, Any], key: str, kind: type[_Choice]) -> tuple[_Choice, ...]:
+    return tuple(kind.from_api(x) for x in raw.get(key) or () if isinstance(x, Mapping))
+
+
 @dataclass(frozen=True)
 class AgentInfo:
-    """What an agent version offers: its locations and fashion models."""
+    """What an agent version offers: its locations, fashion models and (removeBG) backgrounds."""
 
     agent_name: str
     agent_version: str
     locations: tuple[Location, ...] = ()
     fashion_models: tuple[FashionModel, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    backgrounds: tuple[Background, ...] = ()
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any], *, agent_name: str, agent_version: str) -> AgentInfo:
         return cls(
             agent_name=str(raw.get("agentName") or agent_name),
             agent_version=str(raw.get("agentVersion") or agent_version),
-            locations=tuple(Location.from_api(x) for x in raw.get("locations") or () if isinstance(x, Mapping)),
-            fashion_models=tuple(
-                FashionModel.from_api(x) for x in raw.get("fashionModels") or () if isinstance(x, Mapping)
-            ),
+            locations=_entries(raw, "locations", Location),
+            fashion_models=_entries(raw, "fashionModels", FashionModel),
             raw=raw,
+            backgrounds=_entries(raw, "backgrounds", Background),
         )
 
     def location(self, key: int | str) -> Location:
@@ -307,3 +381,41 @@ class AgentInfo:
     def fashion_model(self, key: int | str) -> FashionModel:
         """The fashion model with this id or name (case-insensitive); see :meth:`location`."""
         return _find(self.fashion_models, key, "fashion model")
+
+    def background(self, key: int | str) -> Background:
+        """The background with this id or name (case-insensitive); see :meth:`location`."""
+        return _find(self.backgrounds, key, "background")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run would cost, in the service's points; nothing is created or billed to know it.
+
+    ``points`` is the total (None when the API cannot tell: the v1 API has no estimate);
+    ``extra`` the points known from the catalogue's price notes (a preset fashion model's
+    "Additional cost of 5 points / image"), already in ``points`` when that is known;
+    ``enough`` is False when the balance is short (None when not known); ``note`` says in
+    words where the figure comes from.
+    """
+
+    points: int | None
+    note: str
+    extra: int | None = None
+    enough: bool | None = None
+    estimated: bool = True
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> Estimate:
+        short = raw.get("paidPowerNotEnough")
+        return cls(
+            points=_as_int_or_none(raw.get("totalPower")),
+            note="the service's estimate" if raw.get("isEstimated", True) else "the service's price",
+            enough=None if not isinstance(short, bool) else not short,
+            estimated=bool(raw.get("isEstimated", True)),
+            raw=raw,
+        )
+
+    def __str__(self) -> str:
+        figure = "unknown" if self.points is None else f"{self.points} points"
+        return f"{figure} ({self.note})"
