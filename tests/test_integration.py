@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from weshop_nb import WeShopClient, emulator
+from weshop_nb.emulator import pictures
 from weshop_nb.service._errors import AuthenticationError, ExecutionFailed, InvalidRequestError
 
 from .conftest import API_KEY
@@ -30,7 +31,7 @@ def test_quick_start_flow(client, emu, make_image) -> None:
     assert len(done.images) == 4  # the emulator's default batch
     picture = client.fetch_image(done.images[0])
     with Image.open(io.BytesIO(picture)) as image:
-        assert image.format == "PNG" and image.size == (576, 768)
+        assert image.format == "PNG" and image.size == pictures.RESULT_SIZE
     again = client.get_task(task.id)
     assert again.name == "Create Task Api Test"
     assert [e.id for e in again.executions] == [execution.id]

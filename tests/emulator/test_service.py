@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from weshop_nb import emulator
+from weshop_nb.emulator import pictures
 
 from ..conftest import API_KEY
 from .conftest import Raw
@@ -120,7 +121,7 @@ def test_result_images_and_thumbnails_are_served(raw) -> None:
         assert [r["status"] for r in results] == ["Success", "Success"]
         for result in results:
             with Image.open(io.BytesIO(requests.get(result["image"], timeout=5).content)) as image:
-                assert image.size == (576, 768)
+                assert image.size == pictures.RESULT_SIZE
         assert requests.get(f"{emu.base_url}/files/results/{execution_id}-5.png", timeout=5).status_code == 404
         info = raw.ok(raw.get("/openapi/v1/agent/info?agentName=aimodel&agentVersion=v1.0"))
         assert len(info["locations"]) >= 8 and len(info["fashionModels"]) >= 8

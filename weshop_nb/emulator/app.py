@@ -15,7 +15,7 @@ import socket
 import struct
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -46,7 +46,6 @@ _ROUTES = [
     ("/_emulator/stats", "stats", "GET"),
     ("/", "home", "GET"),
 ]
-_PICTURE_CACHE = 512
 _log = logging.getLogger(__name__)
 
 
@@ -126,7 +125,7 @@ class Emulator:
         self.uploads = Uploads()
         self.requests: Counter[str] = Counter()
         self.errors = 0  # requests answered by the last-resort guard in __call__
-        self._pictures: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._pictures = pictures.PictureCache()
         self._lock = threading.Lock()
         self.runs = runs_api.RunsApi(self)  # the agent-runs API, over the same store
         routes = _ROUTES + runs_api.ROUTES
@@ -316,14 +315,7 @@ class Emulator:
         record = self.store.executions.get(execution_id)
         if record is None or slot >= record.progress(time.time())[1]:
             return _refusal("No such result image (yet).", 404, 40403)
-        with self._lock:
-            data = self._pictures.get((execution_id, slot))
-        if data is None:
-            data = self._render(record, slot)
-            with self._lock:
-                self._pictures[(execution_id, slot)] = data
-                while len(self._pictures) > _PICTURE_CACHE:
-                    self._pictures.popitem(last=False)
+        data = self._pictures.get_or_draw((execution_id, slot), lambda: self._render(record, slot))
         return Response(data, mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
     def _render(self, record: Any, slot: int) -> bytes:

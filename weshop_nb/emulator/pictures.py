@@ -1,23 +1,30 @@
-"""Pillow work of the emulator: the server-side upload check and the synthetic pictures.
+"""Pillow work of the emulator: the upload check, the pictures it serves, their cache.
 
-Pictures are deterministic: the same source image, scene, model, prompt and slot give
-the same bytes, so tutorials and tests can compare them run after run.
+Result pictures are drawn like photographs (see :mod:`.photo`): a 768x1024 PNG weighs
+close to a megabyte, as the service's do, so byte counts measured against the emulator
+mean something. They are deterministic: the same source image, scene, model, prompt and
+slot give the same bytes, so tutorials and tests can compare them run after run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import random
 import textwrap
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from functools import lru_cache
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
+from . import photo
 from .params import Refusal
 
 UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024
 _UPLOAD_FORMATS = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg", "WEBP": "webp"}
-RESULT_SIZE = (576, 768)
+RESULT_SIZE = (768, 1024)
 THUMB_SIZE = (240, 320)
 
 
@@ -56,76 +63,121 @@ def _rgb(color: str | tuple[int, int, int]) -> tuple[int, int, int]:
     return int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16)
 
 
-def _backdrop(size: tuple[int, int], top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:
-    # A vertical gradient built from a 1-pixel-wide strip: fast at any size.
-    height = size[1]
-    strip = Image.new("RGB", (1, height))
-    for y in range(height):
-        t = y / max(height - 1, 1)
-        strip.putpixel((0, y), tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
-    return strip.resize(size)
+def _palette(colors: Sequence[str] | None, seed: str) -> tuple[photo.Color, photo.Color]:
+    """The scene's (top, bottom) colours: the catalogue's, or two derived from ``seed``."""
+    if colors:
+        return _rgb(colors[0]), _rgb(colors[1])
+    return _hue(seed), _hue(seed[::-1])
 
 
 @lru_cache(maxsize=8)
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    return ImageFont.load_default(size=size)
+def _fitted_source(source: bytes | None, box: tuple[int, int]) -> Image.Image | None:
+    """The uploaded garment shrunk into ``box``, or None when there is none to read.
 
-
-def _garment(source: bytes | None, box: tuple[int, int]) -> Image.Image:
-    """The source image fitted into ``box``, or a drawn shirt when there is none."""
-    if source:
-        try:
-            with Image.open(io.BytesIO(source)) as image:
-                image = image.convert("RGBA")
-                image.thumbnail(box)
-                return image
-        except Exception:
-            pass  # an unreadable source still yields a picture
-    shirt = Image.new("RGBA", box, (0, 0, 0, 0))
-    w, h = box
-    outline = [(0.3, 0.05), (0.7, 0.05), (0.95, 0.25), (0.82, 0.38), (0.75, 0.3), (0.75, 0.95), (0.25, 0.95)]
-    outline += [(0.25, 0.3), (0.18, 0.38), (0.05, 0.25)]
-    ImageDraw.Draw(shirt).polygon([(x * w, y * h) for x, y in outline], fill=(70, 110, 170, 255))
-    return shirt
+    Cached: every picture of a task wears the same upload. Callers must not change it.
+    """
+    if not source:
+        return None
+    try:
+        with Image.open(io.BytesIO(source)) as image:
+            # thumbnail() lets a JPEG decode at a fraction of its size: phone photos are big.
+            image.thumbnail(box)
+            return image.convert("RGBA")
+    except Exception:
+        return None  # an unreadable source still yields a picture (with the drawn shirt)
 
 
 def render_result(
     *,
     source: bytes | None,
-    colors: tuple[str, str] | None,
+    colors: Sequence[str] | None,
     scene: str,
     model: str,
     prompt: str,
     slot: int,
+    size: tuple[int, int] = RESULT_SIZE,
 ) -> bytes:
-    """One result image: the scene's backdrop, a figure wearing the source, and a caption."""
-    top, bottom = (_rgb(c) for c in colors) if colors else (_hue(prompt + scene), _hue(scene + prompt))
-    picture = _backdrop(RESULT_SIZE, top, bottom)
-    draw = ImageDraw.Draw(picture)
-    width, height = RESULT_SIZE
+    """One result picture (PNG): the scene, a model wearing the source garment, a caption.
+
+    The same arguments always give the same bytes; each ``slot`` of a batch is a
+    different shot (lights and pose shift) of the same scene.
+    """
+    source_digest = hashlib.sha256(source or b"").hexdigest()
+    rng = random.Random(f"{source_digest}|{scene}|{model}|{prompt}|{slot}")
+    width, height = size
+    centre = width * (0.5 + rng.uniform(-0.04, 0.04))
+    body = (round(centre - 0.28 * width), round(0.05 * height), round(centre + 0.28 * width), round(0.79 * height))
+    feet = (body[0], round(0.765 * height), body[2], round(0.805 * height))
+    picture = photo.backdrop(size, *_palette(colors, prompt + scene), rng, shadow=feet)
     skin = _hue(model or "model")
-    head = (width // 2 - 45, 70, width // 2 + 45, 180)
-    draw.ellipse(head, fill=(200 + skin[0] % 50, 160 + skin[1] % 60, 130 + skin[2] % 60))
-    garment = _garment(source, (300, 360))
-    picture.paste(garment, ((width - garment.width) // 2, 190), garment)
-    draw.rectangle((0, height - 150, width, height), fill=(0, 0, 0))
+    hair, legs = _hue(f"hair {model}"), _hue(f"legs {model}")
+    torso = photo.figure(
+        picture,
+        body,
+        skin=(200 + skin[0] % 50, 160 + skin[1] % 60, 130 + skin[2] % 60),
+        hair=photo.mix(hair, (20, 14, 10), 0.75),
+        legs=photo.mix(legs, (25, 25, 35), 0.65),
+    )
+    box = (torso[2] - torso[0], torso[3] - torso[1])
+    piece = photo.garment(_fitted_source(source, box), box, rng)
+    picture.paste(piece, (torso[0] + (box[0] - piece.width) // 2, torso[1]), piece)
+    picture = photo.finish(picture, rng, soften=body)
     lines = [f"#{slot + 1}  {scene or 'free scene'}  ·  {model or 'free model'}"]
-    lines += textwrap.wrap(prompt or "(no prompt)", 52)[:4]
-    for row, line in enumerate(lines):
-        draw.text((16, height - 140 + row * 26), line, fill=(255, 255, 255), font=_font(18 if row else 20))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG", compress_level=3)
-    return buffer.getvalue()
+    photo.caption(picture, lines + textwrap.wrap(prompt or "(no prompt)", 52))
+    return photo.encode_png(picture)
 
 
-def render_thumbnail(name: str, colors: tuple[str, str] | None) -> bytes:
-    """A catalogue thumbnail: the backdrop colours with the entry's name."""
-    top, bottom = (_rgb(c) for c in colors) if colors else (_hue(name), _hue(name[::-1]))
-    picture = _backdrop(THUMB_SIZE, top, bottom)
-    draw = ImageDraw.Draw(picture)
-    draw.rectangle((0, THUMB_SIZE[1] - 60, THUMB_SIZE[0], THUMB_SIZE[1]), fill=(0, 0, 0))
-    for row, line in enumerate(textwrap.wrap(name, 22)[:2]):
-        draw.text((10, THUMB_SIZE[1] - 54 + row * 24), line, fill=(255, 255, 255), font=_font(18))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
+class PictureCache:
+    """Drawn pictures kept by key (their URL's parts), most recently used first.
+
+    Drawing a result takes tens of milliseconds and grids fetch each picture more than
+    once (thumbnail, full size), so each is drawn once while it stays in the cache.
+    Bounded by bytes, not count: a picture weighs about a megabyte. Thread-safe; two
+    threads asking for the same new picture may both draw it (same bytes either way).
+
+    Parameters
+    ----------
+    max_bytes : int
+        Oldest pictures are dropped beyond this total (the newest one is always kept).
+    """
+
+    def __init__(self, max_bytes: int = 96 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get_or_draw(self, key: Hashable, draw: Callable[[], bytes]) -> bytes:
+        """The picture under ``key``, calling ``draw()`` only when it is not kept."""
+        with self._lock:
+            data = self._items.get(key)
+            if data is not None:
+                self._items.move_to_end(key)
+                return data
+        data = draw()  # outside the lock: other pictures are served meanwhile
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = data
+                self._bytes += len(data)
+            while self._bytes > self.max_bytes and len(self._items) > 1:
+                self._bytes -= len(self._items.popitem(last=False)[1])
+        return data
+
+
+def render_thumbnail(name: str, colors: Sequence[str] | None) -> bytes:
+    """A catalogue thumbnail (PNG): the scene's backdrop with the entry's name.
+
+    Drawn once per name and palette: the catalogue is small and asked for often.
+    """
+    return _thumbnail(name, tuple(colors) if colors else None)
+
+
+@lru_cache(maxsize=256)
+def _thumbnail(name: str, colors: tuple[str, ...] | None) -> bytes:
+    rng = random.Random(f"thumbnail|{name}")
+    picture = photo.finish(photo.backdrop(THUMB_SIZE, *_palette(colors, name), rng), rng, grain=3)
+    photo.caption(picture, textwrap.wrap(name, 22), band=0.19, rows=2)
+    return photo.encode_png(picture)

@@ -1,0 +1,145 @@
+"""The emulator's pictures: photograph-like weight and texture, what was asked, repeatable, cached."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import requests
+from PIL import Image, ImageStat
+
+from weshop_nb import emulator
+from weshop_nb.emulator import catalogue, pictures
+
+from ..conftest import API_KEY
+from .conftest import Raw
+
+TEAL = (0, 128, 128)
+SCENES = {entry["name"]: entry for entry in catalogue.LOCATIONS}
+
+
+def _flat_garment() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 800), TEAL).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _render(**overrides: Any) -> bytes:
+    beach = SCENES["Sunny Beach"]
+    asked = {
+        "source": _flat_garment(),
+        "colors": beach["colors"],
+        "scene": beach["name"],
+        "model": "Amara",
+        "prompt": "linen shirt, late afternoon",
+        "slot": 0,
+        "size": (768, 1024),
+    }
+    return pictures.render_result(**{**asked, **overrides})
+
+
+def _open(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "PNG"
+        return image.convert("RGB")
+
+
+def _patch(image: Image.Image, left: float, top: float, right: float, bottom: float) -> Image.Image:
+    width, height = image.size
+    return image.crop((round(left * width), round(top * height), round(right * width), round(bottom * height)))
+
+
+def _rgb(color: str) -> tuple[int, ...]:
+    return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+
+
+def test_a_result_weighs_like_a_photograph_and_has_texture() -> None:
+    data = _render()
+    image = _open(data)
+    assert image.size == (768, 1024)
+    assert len(data) >= 150 * 1024, f"{len(data)} bytes: too flat to stand for a photograph"
+    # The garment uploaded was one flat colour; on the model it has weave and grain.
+    cloth = _patch(image, 0.44, 0.38, 0.56, 0.48)
+    assert ImageStat.Stat(cloth.convert("L")).stddev[0] >= 2.0
+    assert len(cloth.getcolors(1 << 16)) >= 100
+    # A 32 px square of wall: a gradient alone would barely change across it.
+    wall = image.crop((40, 200, 72, 232))
+    assert ImageStat.Stat(wall.convert("L")).stddev[0] >= 1.5
+    assert len(wall.getcolors(1 << 16)) >= 50
+
+
+def test_a_result_shows_the_garment_scene_model_and_prompt() -> None:
+    image = _open(_render())
+    cloth = ImageStat.Stat(_patch(image, 0.44, 0.38, 0.56, 0.48)).mean
+    assert math.dist(cloth, TEAL) < 45, cloth
+    # The wall takes the scene's colours: each scene's is nearer its own palette.
+    night = SCENES["Neon Street at Night"]
+    night_image = _open(_render(colors=night["colors"], scene=night["name"]))
+    for picture, own, other in ((image, "Sunny Beach", night["name"]), (night_image, night["name"], "Sunny Beach")):
+        wall = ImageStat.Stat(_patch(picture, 0.05, 0.2, 0.2, 0.35)).mean
+        assert math.dist(wall, _rgb(SCENES[own]["colors"][0])) < math.dist(wall, _rgb(SCENES[other]["colors"][0]))
+    # The model's skin follows the model: another model, another face.
+    face = ImageStat.Stat(_patch(image, 0.47, 0.11, 0.53, 0.14)).mean
+    other_face = ImageStat.Stat(_patch(_open(_render(model="Kenji")), 0.47, 0.11, 0.53, 0.14)).mean
+    assert math.dist(face, other_face) > 10
+    # The caption: a dark band with white text at the foot of the picture.
+    band = _patch(image, 0, 0.82, 1, 1).convert("L")
+    assert ImageStat.Stat(band).mean[0] < 60
+    assert band.getextrema()[1] >= 240
+
+
+def test_a_result_is_repeatable_and_each_slot_is_its_own_shot() -> None:
+    first = _render()
+    assert _render() == first
+    assert _render(slot=1) != first
+    assert _render(prompt="wool coat") != first
+
+
+def test_without_a_readable_source_a_shirt_is_drawn() -> None:
+    for source in (None, b"not an image"):
+        image = _open(_render(source=source))
+        assert image.size == (768, 1024)
+        cloth = _patch(image, 0.4, 0.35, 0.6, 0.45)
+        assert len(cloth.getcolors(1 << 16)) >= 100  # stripes and weave, not the backdrop
+
+
+def test_the_cache_draws_each_key_once_and_keeps_to_its_bytes() -> None:
+    cache = pictures.PictureCache(max_bytes=25)
+    drawn: list[str] = []
+
+    def draw(key: str) -> bytes:
+        drawn.append(key)
+        return key.encode() * 10
+
+    assert cache.get_or_draw("a", lambda: draw("a")) == b"a" * 10
+    assert cache.get_or_draw("a", lambda: draw("a")) == b"a" * 10
+    cache.get_or_draw("b", lambda: draw("b"))
+    cache.get_or_draw("a", lambda: draw("a"))  # a is now the most recent
+    cache.get_or_draw("c", lambda: draw("c"))  # 30 bytes: b, the oldest, goes
+    assert len(cache) == 2
+    cache.get_or_draw("a", lambda: draw("a"))
+    cache.get_or_draw("b", lambda: draw("b"))
+    assert drawn == ["a", "b", "c", "b"]
+    cache.get_or_draw("big", lambda: b"x" * 100)  # larger than the bound: kept alone
+    assert len(cache) == 1
+
+
+def test_the_emulator_draws_a_result_once_however_often_it_is_fetched(monkeypatch) -> None:
+    calls: list[int] = []
+    real = pictures.render_result
+
+    def counted(**kwargs: Any) -> bytes:
+        calls.append(kwargs["slot"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(pictures, "render_result", counted)
+    with emulator.serve(api_key=API_KEY, latency=0) as emu:
+        raw = Raw(emu.base_url)
+        body = {"taskId": raw.task(), "params": {"textDescription": "x", "batchCount": 1}}
+        execution_id = raw.ok(raw.post("/agent/task/execute", body))["executionId"]
+        url = raw.ok(raw.post("/agent/task/query", {"executionId": execution_id}))["executions"][0]["result"][0]
+        fetched = [requests.get(url["image"], timeout=10) for _ in range(3)]
+    assert [r.headers["Content-Type"] for r in fetched] == ["image/png"] * 3
+    assert fetched[0].content == fetched[1].content == fetched[2].content
+    assert calls == [0]
