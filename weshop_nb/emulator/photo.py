@@ -44,7 +44,7 @@ def _vertical(size: tuple[int, int], top: Color, bottom: Color) -> Image.Image:
     return Image.composite(Image.new("RGB", size, bottom), Image.new("RGB", size, top), mask)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def _noise_field(size: tuple[int, int]) -> Image.Image:
     # One fixed field per size, shifted per picture: fresh random bytes every time
     # would cost more than the rest of the picture.
@@ -68,9 +68,23 @@ def backdrop(
 ) -> Image.Image:
     """A scene: a lit wall over a floor, out-of-focus lights, mottled surfaces.
 
-    ``top`` and ``bottom`` are the scene's palette; ``horizon`` is the floor line as a
-    share of the height; ``shadow`` is an ellipse (in pixels) darkened where something
-    stands. Returns an RGB image of ``size``.
+    Parameters
+    ----------
+    size : (width, height)
+        Of the picture, in pixels.
+    top, bottom : RGB
+        The scene's palette: the wall fades from ``top``, the floor is ``bottom``.
+    rng : random.Random
+        Places the lights and the mottling.
+    horizon : float
+        The floor line, as a share of the height.
+    shadow : (left, top, right, bottom), optional
+        An ellipse, in pixels, darkened softly where something stands.
+
+    Returns
+    -------
+    PIL.Image.Image
+        A new RGB image.
     """
     k = _reduction(size)
     small = (max(size[0] // k, 1), max(size[1] // k, 1))
@@ -99,9 +113,21 @@ def backdrop(
 
 
 def figure(picture: Image.Image, box: Box, skin: Color, hair: Color, legs: Color) -> Box:
-    """A standing fashion model in ``box``, drawn in place: hair, head, neck, legs, shoes.
+    """A standing fashion model drawn on ``picture``: hair, head, neck, legs and shoes.
 
-    Returns the torso box, where the caller puts the garment.
+    Parameters
+    ----------
+    picture : PIL.Image.Image
+        Drawn on in place.
+    box : (left, top, right, bottom)
+        Where the model stands, head to feet, in pixels.
+    skin, hair, legs : RGB
+        Colours of the face and neck, the hair, and the trousers.
+
+    Returns
+    -------
+    (left, top, right, bottom)
+        The torso, from the neck to the hips: where the caller puts the garment.
     """
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
@@ -151,9 +177,21 @@ def _drape(size: tuple[int, int], rng: random.Random) -> Image.Image:
 
 
 def garment(source: Image.Image | None, box: tuple[int, int], rng: random.Random) -> Image.Image:
-    """The garment fitted into ``box``, as RGBA: woven texture, side light and folds.
+    """The garment as it is worn: woven texture, light from the left, soft folds.
 
-    ``source`` is the uploaded garment photo; without one a striped shirt is drawn.
+    Parameters
+    ----------
+    source : PIL.Image.Image or None
+        The uploaded garment (left unchanged); None draws a striped shirt.
+    box : (width, height)
+        The garment is shrunk to fit, keeping its proportions.
+    rng : random.Random
+        Places the weave and the folds.
+
+    Returns
+    -------
+    PIL.Image.Image
+        A new RGBA image (the source's transparency kept), to paste with itself as mask.
     """
     if source is None:
         piece = _striped_shirt(box)
@@ -190,10 +228,24 @@ def _vignette(size: tuple[int, int]) -> Image.Image:
 
 
 def finish(picture: Image.Image, rng: random.Random, *, grain: int = 3, soften: Box | None = None) -> Image.Image:
-    """The photographic finish: lens softness, a vignette and film grain of ``grain`` levels.
+    """The photographic finish: lens softness, a vignette and film grain.
 
-    ``soften`` limits the lens softness to the box where sharp shapes were drawn (the
-    rest, scaled up from smaller layers, is soft already). Returns a new RGB image.
+    Parameters
+    ----------
+    picture : PIL.Image.Image
+        An RGB picture; left unchanged.
+    rng : random.Random
+        Shifts the grain, so no two pictures share it.
+    grain : int
+        Levels of grain either way (of 255); 3 is fine film grain.
+    soften : (left, top, right, bottom), optional
+        Where sharp shapes were drawn, the only part that needs softening (what was
+        scaled up from smaller layers is soft already); default the whole picture.
+
+    Returns
+    -------
+    PIL.Image.Image
+        A new RGB image.
     """
     # A one-pixel tent blur: drawn edges lose their staircase, as through a lens.
     box = soften or (0, 0, *picture.size)
@@ -210,10 +262,18 @@ def font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 
 def caption(picture: Image.Image, lines: list[str], *, band: float = 0.195, rows: int = 5) -> None:
-    """White text on a darkened band at the foot of ``picture``, in place.
+    """White text on a darkened band at the foot of ``picture``, drawn in place.
 
-    ``band`` is the band's share of the height, made for ``rows`` lines; the first line
-    is a little larger (the title).
+    Parameters
+    ----------
+    picture : PIL.Image.Image
+        An RGB picture.
+    lines : list of str
+        The first is the title, a little larger; lines beyond ``rows`` are left out.
+    band : float
+        The band's share of the height.
+    rows : int
+        The lines the band is made for; the font size follows from it.
     """
     width, height = picture.size
     top = round(height * (1 - band))

@@ -97,10 +97,25 @@ def render_result(
     slot: int,
     size: tuple[int, int] = RESULT_SIZE,
 ) -> bytes:
-    """One result picture (PNG): the scene, a model wearing the source garment, a caption.
+    """One result picture: the scene, a model wearing the source garment, a caption.
 
-    The same arguments always give the same bytes; each ``slot`` of a batch is a
-    different shot (lights and pose shift) of the same scene.
+    Parameters
+    ----------
+    source : bytes or None
+        The task's uploaded garment; None or unreadable draws a striped shirt.
+    colors : (top, bottom) as "#rrggbb", optional
+        The scene's palette (the catalogue's); default derived from the prompt.
+    scene, model, prompt : str
+        Shown in the caption; the model's name also sets skin, hair and trousers.
+    slot : int
+        The picture's place in its batch: each is a different shot (lights, stance).
+    size : (width, height)
+        Of the picture.
+
+    Returns
+    -------
+    bytes
+        A PNG; the same arguments always give the same bytes.
     """
     source_digest = hashlib.sha256(source or b"").hexdigest()
     rng = random.Random(f"{source_digest}|{scene}|{model}|{prompt}|{slot}")
