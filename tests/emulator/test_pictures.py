@@ -10,10 +10,11 @@ import requests
 from PIL import Image, ImageStat
 
 from weshop_nb import emulator
-from weshop_nb.emulator import catalogue, pictures
+from weshop_nb.emulator import agent_pictures, catalogue, pictures
 
 from ..conftest import API_KEY
 from .conftest import Raw
+from .test_runs_api import Runs
 
 TEAL = (0, 128, 128)
 SCENES = {entry["name"]: entry for entry in catalogue.LOCATIONS}
@@ -142,4 +143,39 @@ def test_the_emulator_draws_a_result_once_however_often_it_is_fetched(monkeypatc
         fetched = [requests.get(url["image"], timeout=10) for _ in range(3)]
     assert [r.headers["Content-Type"] for r in fetched] == ["image/png"] * 3
     assert fetched[0].content == fetched[1].content == fetched[2].content
+    assert calls == [0]
+
+
+def test_a_plain_background_thumbnail_has_no_scene_in_it() -> None:
+    def grey(picture: bytes, top: float) -> float:
+        # Patches as far above the centre as below it darken alike under the vignette.
+        return ImageStat.Stat(_patch(_open(picture).convert("L"), 0.4, top, 0.6, top + 0.1)).mean[0]
+
+    plain = pictures.render_thumbnail("Light Grey", ("#e6e6e6", "#e6e6e6"), plain=True)
+    assert abs(grey(plain, 0.45) - 0xE6) < 8
+    assert abs(grey(plain, 0.25) - grey(plain, 0.65)) < 6
+    scene = pictures.render_thumbnail("Light Grey", ("#e6e6e6", "#e6e6e6"))
+    assert grey(scene, 0.25) - grey(scene, 0.65) > 15  # a scene: the floor is in shadow
+
+
+def test_the_emulator_draws_a_clip_once_however_often_it_is_fetched(monkeypatch, emu) -> None:
+    calls: list[int] = []
+    real = agent_pictures.render_video
+
+    def counted(emulator_: Any, record: Any, slot: int) -> bytes:
+        calls.append(slot)
+        return real(emulator_, record, slot)
+
+    monkeypatch.setattr(agent_pictures, "render_video", counted)
+    runs = Runs(emu.base_url)
+    body = {
+        "agent": {"name": "kling", "version": "v1.0"},
+        "input": {"images": ["https://cdn.test/a.png"]},
+        "params": {"textDescription": "slow pan", "batchCount": 1},
+    }
+    data, _ = runs.wait(runs.ok(runs.post("/runs", body))["executionId"])
+    video = data["executions"][-1]["result"][0]["video"]
+    fetched = [requests.get(video, timeout=10) for _ in range(3)]
+    assert [r.status_code for r in fetched] == [200] * 3
+    assert fetched[0].content == fetched[2].content
     assert calls == [0]

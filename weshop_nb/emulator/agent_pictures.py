@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageChops, ImageFilter
 
-from . import catalogue, pictures
+from . import catalogue, photo, pictures
 
 if TYPE_CHECKING:
     from .app import Emulator
@@ -56,9 +56,7 @@ def _open(source: bytes | None) -> Image.Image:
 
 
 def _png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=3)
-    return buffer.getvalue()
+    return photo.encode_png(image)  # the fast level: pictures drawn from results carry grain
 
 
 def _generic(source: bytes | None, params: dict[str, Any], slot: int, colors: Any = None, scene: str = "") -> bytes:

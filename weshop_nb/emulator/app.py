@@ -125,7 +125,7 @@ class Emulator:
         self.uploads = Uploads()
         self.requests: Counter[str] = Counter()
         self.errors = 0  # requests answered by the last-resort guard in __call__
-        self._pictures = pictures.PictureCache()
+        self.drawn = pictures.PictureCache()  # result pictures and clips, by their file's path
         self._lock = threading.Lock()
         self.runs = runs_api.RunsApi(self)  # the agent-runs API, over the same store
         routes = _ROUTES + runs_api.ROUTES
@@ -315,7 +315,7 @@ class Emulator:
         record = self.store.executions.get(execution_id)
         if record is None or slot >= record.progress(time.time())[1]:
             return _refusal("No such result image (yet).", 404, 40403)
-        data = self._pictures.get_or_draw((execution_id, slot), lambda: self._render(record, slot))
+        data = self.drawn.get_or_draw(f"results/{execution_id}-{slot}.png", lambda: self._render(record, slot))
         return Response(data, mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
     def _render(self, record: Any, slot: int) -> bytes:
@@ -351,7 +351,9 @@ class Emulator:
         entry = next((e for e in entries if e["id"] == entry_id), None)
         if entry is None:
             return _refusal(f"No catalogue picture {kind}-{entry_id}.", 404, 40403)
-        return Response(pictures.render_thumbnail(str(entry["name"]), entry.get("colors")), mimetype="image/png")
+        # A preset background is a plain colour, not a scene.
+        picture = pictures.render_thumbnail(str(entry["name"]), entry.get("colors"), plain=kind == "background")
+        return Response(picture, mimetype="image/png")
 
     def _on_stats(self, request: Request) -> Response:
         return _json(self.stats())

@@ -182,17 +182,19 @@ class PictureCache:
         return data
 
 
-def render_thumbnail(name: str, colors: Sequence[str] | None) -> bytes:
-    """A catalogue thumbnail (PNG): the scene's backdrop with the entry's name.
+def render_thumbnail(name: str, colors: Sequence[str] | None, *, plain: bool = False) -> bytes:
+    """A catalogue thumbnail (PNG): the entry's scene, or ``plain`` colour, with its name.
 
     Drawn once per name and palette: the catalogue is small and asked for often.
     """
-    return _thumbnail(name, tuple(colors) if colors else None)
+    return _thumbnail(name, tuple(colors) if colors else None, plain)
 
 
 @lru_cache(maxsize=256)
-def _thumbnail(name: str, colors: tuple[str, ...] | None) -> bytes:
+def _thumbnail(name: str, colors: tuple[str, ...] | None, plain: bool) -> bytes:
     rng = random.Random(f"thumbnail|{name}")
-    picture = photo.finish(photo.backdrop(THUMB_SIZE, *_palette(colors, name), rng), rng, grain=3)
+    top, bottom = _palette(colors, name)
+    scene = Image.new("RGB", THUMB_SIZE, top) if plain else photo.backdrop(THUMB_SIZE, top, bottom, rng)
+    picture = photo.finish(scene, rng, grain=3)
     photo.caption(picture, textwrap.wrap(name, 22), band=0.19, rows=2)
     return photo.encode_png(picture)

@@ -219,5 +219,6 @@ class RunsApi:
         record = emu.store.executions.get(execution_id)
         if record is None or record.output != "video" or slot >= record.progress(time.time())[1]:
             return error_response(404, "No such video (yet).")
-        data = agent_pictures.render_video(emu, record, slot)
+        key = f"videos/{execution_id}-{slot}.webp"
+        data = emu.drawn.get_or_draw(key, lambda: agent_pictures.render_video(emu, record, slot))
         return Response(data, mimetype="image/webp", headers={"Cache-Control": "public, max-age=86400"})
