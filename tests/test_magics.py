@@ -157,7 +157,7 @@ def test_aipose_run(demo, ip, garment) -> None:
     )
     (item,) = ip.user_ns["pose"].items
     assert item.status == "success" and item.execution.params["generateVersion"] == "pro"
-    with pytest.raises(UsageError, match="aipose changes the pose only"):
+    with pytest.raises(UsageError, match="--location sets locationId, which aipose does not take"):
         ip.run_cell(f"%%weshop run --agent aipose --image {garment} --location 6000372\narms up")
 
 

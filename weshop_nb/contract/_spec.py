@@ -228,6 +228,11 @@ class AgentSpec:
     def param_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params)
 
+    @property
+    def main_input(self) -> ImageInput:
+        """The image a launch is made on (the magic's ``--image``): the first required input, else the first."""
+        return next((i for i in self.inputs if i.required), self.inputs[0])
+
     def defaults(self) -> dict[str, Any]:
         """The documented defaults of the parameters that have one."""
         return {p.name: p.default for p in self.params if p.default is not None}

@@ -258,12 +258,22 @@ class WeShopMagics(Magics):
             studio.source.choose_path(args.image)
         return studio
 
+    def _cmd_agents(self, args: Any, cell: str | None) -> None:
+        from ._agent_help import agents_text
+
+        print(agents_text())
+
     def _cmd_run(self, args: Any, cell: str | None) -> Any:
         prompts = prompts_from_cell(cell, self.shell.user_ns if self.shell is not None else {})
         client = self.client
         agent, version = args.agent or self.agent, args.version or self.agent_version
         plan = magic_parsers.launch_plan(
-            args, prompts, agent=agent, version=version, defaults=(self.mask_type, self.generated_content)
+            args,
+            prompts,
+            agent=agent,
+            version=version,
+            defaults=(self.mask_type, self.generated_content),
+            api=client.api,
         )
         if plan.locations or plan.fashion_models:  # names or ids as typed: look them up
             info = client.agent_info(agent, version)
@@ -272,22 +282,37 @@ class WeShopMagics(Magics):
                 locations=[info.location(key) for key in plan.locations],
                 fashion_models=[info.fashion_model(key) for key in plan.fashion_models],
             )
+        if args.estimate:
+            return self._estimate(args, plan)
         if plan.custom_mask is not None:
             plan = replace(plan, extra={"customMaskUrl": self._as_url(plan.custom_mask)})
-        task = self._task_for(args, agent, version)
+        task = self._task_for(args, plan)
         run = self.session.launch(plan.jobs(task), callback_url=args.callback)
         return self._finish(run, args)
+
+    def _estimate(self, args: Any, plan: Any) -> None:
+        """Print what the launch would cost (nothing is started; the runs API needs the images uploaded)."""
+        from ..work._estimate import estimate_jobs
+
+        if plan.custom_mask is not None:
+            # The mask's URL is part of the body; on v1 nothing is sent, so any URL stands in.
+            url = self._as_url(plan.custom_mask) if self.client.api == "runs" else "https://local.invalid/mask.png"
+            plan = replace(plan, extra={"customMaskUrl": url})
+        task = self._task_for(args, plan, draft=True)
+        estimate = estimate_jobs(self.client, plan.jobs(task))
+        if args.output:
+            self.shell.user_ns[args.output] = estimate
+        print(estimate)
 
     def _as_url(self, source: str) -> str:
         if source.startswith(("http://", "https://")):
             return source
         return self.client.upload_image(os.path.expanduser(source))
 
-    def _task_for(self, args: Any, agent: str, version: str) -> Any:
+    def _task_for(self, args: Any, plan: Any, *, draft: bool = False) -> Any:
         if args.task:
             return self.client.get_task(args.task)
-        image = args.image if args.image.startswith(("http://", "https://")) else os.path.expanduser(args.image)
-        return self.session.create_task(agent, version, image, args.name)
+        return self.session.create_task(plan.agent, plan.version, name=args.name, inputs=plan.inputs(), draft=draft)
 
 
 def load_ipython_extension(ipython: Any) -> None:

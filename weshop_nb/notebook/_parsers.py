@@ -18,7 +18,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.utils.process import arg_split
 
-from ..contract import BATCH_RANGE, GENERATE_VERSIONS, GENERATED_CONTENT, MASK_TYPES, POSES
+from .. import contract
+from ..contract import BATCH_RANGE, GENERATED_CONTENT, MASK_TYPES, POSES
 
 OVERVIEW = """
     %weshop: the WeShop AI service from a notebook.
@@ -28,6 +29,8 @@ OVERVIEW = """
       %weshop info [AGENT [VERSION]]    locations and fashion models   [--category C] [--tag T]
       %weshop upload PATH               upload a picture, get its URL
       %%weshop run --image PATH|URL     launch executions; the cell body is the prompt
+                 [--agent NAME] [--param KEY=VALUE]... [--input KEY=PATH|URL]... [--estimate]
+      %weshop agents                    the agents and what they make   (help AGENT: its parameters)
       %weshop status EXEC_ID            one execution   (or --task ID for a task)
       %weshop delete TASK_ID            delete a task and its executions
       %weshop history                   every execution ever seen, as a DataFrame   [--sync]
@@ -42,14 +45,20 @@ OVERVIEW = """
       ---
       The same outfit at golden hour
 
-    Several prompts (split by a line holding only ---), several --location and several
-    --model make a sweep: one execution per combination, all launched at once.
-    {name} takes a value from the notebook; {{ and }} are literal braces.
+      %%weshop run --agent virtualtryon --image garment.jpg --input fashionModelImage=person.jpg \
+          --param generateVersion=weshopPro --param descriptionType=auto \
+          --param aspectRatio=3:4 --param aspectRatio=9:16
+
+    Several prompts (split by a line holding only ---), several --location, several
+    --model and a --param key given several values make a sweep: one execution per
+    combination, all launched at once. {name} takes a value from the notebook; {{ and }}
+    are literal braces.
 """
 
 COMMANDS = (
     "resume",
     "help",
+    "agents",
     "demo",
     "login",
     "info",
@@ -69,6 +78,16 @@ def _variable_name(text: str) -> str:
     return text
 
 
+def _pair(option: str, what: str) -> Any:
+    def parse(text: str) -> tuple[str, str]:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"{option} needs {what}, got {text!r}.")
+        return key.strip(), value
+
+    return parse
+
+
 def _parser(name: str, description: str) -> MagicArgumentParser:
     return MagicArgumentParser(prog=f"%weshop {name}", description=description)
 
@@ -76,8 +95,9 @@ def _parser(name: str, description: str) -> MagicArgumentParser:
 @lru_cache(maxsize=1)
 def _parsers() -> dict[str, MagicArgumentParser]:
     parsers = {}
-    p = parsers["help"] = _parser("help", "List the subcommands, or every option of one.")
-    p.add_argument("topic", nargs="?", help="a subcommand")
+    p = parsers["help"] = _parser("help", "List the subcommands, every option of one, or one agent's parameters.")
+    p.add_argument("topic", nargs="?", help="a subcommand or an agent")
+    parsers["agents"] = _parser("agents", "List the agents of the registry: name, version, what each makes.")
     p = parsers["demo"] = _parser("demo", "Start the offline emulator in this kernel and use it.")
     p.add_argument("--latency", type=float, default=None, help="seconds per execution")
     p.add_argument("--failure-rate", type=float, default=0.0, help="share of executions that fail")
@@ -128,7 +148,7 @@ def _run_parser() -> MagicArgumentParser:
     source.add_argument("--image", help="a local picture (uploaded) or an image URL: creates a task")
     source.add_argument("--task", help="reuse an existing task by id")
     p.add_argument("--name", help="taskName of a new task")
-    p.add_argument("--agent", help="agent (default from %%config WeShopMagics.agent)")
+    p.add_argument("--agent", help="agent (default from %%config WeShopMagics.agent); `%%weshop agents` lists them")
     p.add_argument("--version", help="agent version")
     p.add_argument("--location", action="append", default=[], help="location id or name; repeat for a sweep")
     p.add_argument("--model", action="append", default=[], help="fashion model id or name; repeat for a sweep")
@@ -136,9 +156,26 @@ def _run_parser() -> MagicArgumentParser:
     p.add_argument("--custom-mask", help="PNG mask (path or URL) for --mask custom")
     p.add_argument("--mode", choices=GENERATED_CONTENT, help="generatedContent")
     p.add_argument("--pose", choices=POSES, help="pose control")
-    p.add_argument("--generate-version", choices=GENERATE_VERSIONS, help="aipose: lite or pro")
+    p.add_argument("--generate-version", help="generateVersion: aipose lite or pro; virtualtryon weshopFlash...")
     p.add_argument("--batch", type=int, help=f"images per execution, {BATCH_RANGE[0]}-{BATCH_RANGE[1]}")
     p.add_argument("--negative", help="negTextDescription: what to avoid")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        type=_pair("--param", "KEY=VALUE"),
+        metavar="KEY=VALUE",
+        help="any parameter of the agent (`%%weshop help AGENT`); repeat a key with other values to sweep",
+    )
+    p.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        type=_pair("--input", "KEY=PATH|URL"),
+        metavar="KEY=PATH|URL",
+        help="another image of the agent (e.g. fashionModelImage); local files are uploaded",
+    )
+    p.add_argument("--estimate", action="store_true", help="print what the launch would cost; launch nothing")
     p.add_argument("--callback", help="callbackUrl the service posts status changes to")
     p.add_argument("--wait", action="store_true", help="block until every execution is finished")
     p.add_argument("-o", "--output", metavar="VAR", type=_variable_name, help="store the Run in this variable")
@@ -159,17 +196,31 @@ def parse(line: str) -> tuple[str, Any]:
 
 
 def help_for(topic: str) -> str:
+    """The options of a subcommand, or the inputs, parameters and rules of an agent."""
+    from ._agent_help import agent_help
+
+    found = contract.spec(topic)
+    if found is not None:
+        return agent_help(found)
     if topic not in COMMANDS:
-        raise UsageError(f"No subcommand {topic!r}; `%weshop help` lists them.")
+        raise UsageError(f"No subcommand or agent {topic!r}; `%weshop help` and `%weshop agents` list them.")
     return _parsers()[topic].format_help()
 
 
-def launch_plan(args: Any, prompts: list[str], *, agent: str, version: str, defaults: tuple[str, str]) -> Any:
+def launch_plan(
+    args: Any, prompts: list[str], *, agent: str, version: str, defaults: tuple[str, str], api: str = "v1"
+) -> Any:
     """``run``'s arguments as a checked launch plan; a broken rule is a ``UsageError`` before any request."""
     from ..work._plan import LaunchPlan, PlanError
 
     if bool(args.image) == bool(args.task):
         raise UsageError("Give exactly one of --image PATH|URL (creates a task) or --task ID (reuses one).")
+    pairs = list(getattr(args, "input", None) or [])
+    if args.task and pairs:
+        raise UsageError("--input goes with --image (a new task); --task reuses a task and its images.")
+    values: dict[str, list[str]] = {}
+    for key, value in getattr(args, "param", None) or []:
+        values.setdefault(key, []).append(value)
     plan = LaunchPlan(
         agent=agent,
         version=version,
@@ -185,6 +236,10 @@ def launch_plan(args: Any, prompts: list[str], *, agent: str, version: str, defa
         negative=args.negative,
         default_mask=defaults[0],
         default_mode=defaults[1],
+        param_values=tuple((key, tuple(given)) for key, given in values.items()),
+        image=args.image or None,
+        input_pairs=tuple(pairs),
+        api=api,
     )
     try:
         return plan.check()

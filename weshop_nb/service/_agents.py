@@ -253,7 +253,7 @@ def _stand_in(value: Any) -> Any:
 
     if isinstance(value, list):
         return [_stand_in(v) for v in value]
-    return _HERE + value.filename if isinstance(value, ImageFile) else value
+    return _HERE + "image" if isinstance(value, ImageFile) else value
 
 
 def _number(value: Any) -> int | None:

@@ -33,7 +33,7 @@ from ._history_schema import (
     UPSERT_TASK,
     add_new_columns,
 )
-from ._records import FRAME_COLUMNS, execution_values
+from ._records import FRAME_COLUMNS, LIST_COLUMNS, execution_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -208,7 +208,8 @@ class History:
             sql += f" LIMIT {int(limit)}"
         rows = [dict(zip(FRAME_COLUMNS, row, strict=True)) for row in reversed(self._read(sql, values))]
         for row in rows:
-            row["images"] = row["images"].split("\n") if row["images"] else []
+            for name in LIST_COLUMNS:
+                row[name] = row[name].split("\n") if row[name] else []
         return executions_frame(rows)
 
     @staticmethod

@@ -31,14 +31,20 @@ def sweep(
     prompts: Sequence[str | None] = (None,),
     locations: Sequence[Location | None] = (None,),
     fashion_models: Sequence[FashionModel | None] = (None,),
+    *,
+    variants: Sequence[Mapping[str, Any]] = ({},),
     **params: Any,
 ) -> list[Job]:
-    """Every combination of prompt x location x fashion model, as jobs sharing ``params``."""
+    """Every combination of prompt x location x fashion model x variant, as jobs sharing ``params``.
+
+    A variant is one combination of swept parameters; variants vary fastest, so the
+    variations of one prompt sit side by side.
+    """
     jobs = []
-    for prompt, location, model in itertools.product(
-        prompts or (None,), locations or (None,), fashion_models or (None,)
+    for prompt, location, model, variant in itertools.product(
+        prompts or (None,), locations or (None,), fashion_models or (None,), variants or ({},)
     ):
-        combined = {key: value for key, value in params.items() if value is not None}
+        combined = {key: value for key, value in {**params, **variant}.items() if value is not None}
         if prompt:
             combined["textDescription"] = prompt
         if location is not None:

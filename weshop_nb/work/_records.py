@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..contract import spec
 from ..service._models import Execution, FashionModel, Location, Task
 from ._jobs import Job
 
@@ -23,8 +24,9 @@ class Column:
     into an SQLite type); ``home`` is where the history keeps it: ``executions`` (its own
     column), ``tasks`` (joined from the task), or ``location`` / ``fashion_model`` (a name
     joined from the catalogue); ``param`` is the service's parameter name for columns that
-    are execution parameters; ``merge`` is how the history updates a known execution with a
-    newer sighting (SQL over ``excluded``; None keeps the first value).
+    are execution parameters; ``attribute`` is the :class:`Execution` attribute a column
+    reads (``media``, ``power_consumption``...); ``merge`` is how the history updates a
+    known execution with a newer sighting (SQL over ``excluded``; None keeps the first value).
     """
 
     name: str
@@ -32,9 +34,12 @@ class Column:
     home: str = "executions"
     param: str | None = None
     merge: str | None = None
+    attribute: str | None = None
 
 
 _MORE_IMAGES = "CASE WHEN excluded.n_images >= COALESCE(n_images, 0) THEN excluded.images ELSE images END"
+_MORE_VIDEOS = "CASE WHEN LENGTH(COALESCE(excluded.videos, '')) >= LENGTH(COALESCE(videos, '')) THEN excluded.videos ELSE videos END"
+_KEEP = "COALESCE({0}, excluded.{0})"
 #: The one table of record columns: ``Run.to_frame()``, the history's schema, its inserts,
 #: its selects and the DataFrame dtypes all derive from it. Add a column here, and only here.
 COLUMNS = (
@@ -59,12 +64,32 @@ COLUMNS = (
     Column("batch_count", "integer", param="batchCount"),
     Column("n_images", "integer", merge="MAX(COALESCE(n_images, 0), excluded.n_images)"),
     Column("images", "list", merge=_MORE_IMAGES),
+    # What the agent makes (image or video), the videos it made, and what the start billed:
+    # only a runs-API start tells the points, so a later sighting without them keeps them.
+    Column("media", "text", merge="COALESCE(excluded.media, media)", attribute="media"),
+    Column("videos", "list", merge=_MORE_VIDEOS, attribute="videos"),
+    Column("power_consumption", "integer", merge=_KEEP.format("power_consumption"), attribute="power_consumption"),
+    Column("power_balance", "integer", merge=_KEEP.format("power_balance"), attribute="power_balance"),
     Column("source", "text"),
 )
 COLUMN_KINDS = {column.name: column.kind for column in COLUMNS}
 FRAME_COLUMNS = tuple(COLUMN_KINDS)
 #: Record columns that are execution parameters, and the service's name for each.
 PARAM_COLUMNS = {column.name: column.param for column in COLUMNS if column.param}
+#: Record columns read from an attribute of the execution, and that attribute.
+ATTRIBUTE_COLUMNS = {column.name: column.attribute for column in COLUMNS if column.attribute}
+LIST_COLUMNS = tuple(column.name for column in COLUMNS if column.kind == "list")
+
+
+def _attributes(execution: Execution | None, stored: bool) -> dict[str, Any]:
+    """The attribute columns of ``execution`` (None for each when there is none); lists joined when ``stored``."""
+    values = {}
+    for column, attribute in ATTRIBUTE_COLUMNS.items():
+        value = getattr(execution, attribute, None) if execution is not None else None
+        if isinstance(value, list):
+            value = "\n".join(value) if stored else list(value)
+        values[column] = value
+    return values
 
 
 def integer_or_none(value: Any) -> int | None:
@@ -86,6 +111,7 @@ def execution_values(execution: Execution, source: str, task_id: str | None = No
         "n_images": len(execution.images),
         "images": "\n".join(execution.images),
         "source": source,
+        **_attributes(execution, stored=True),
     }
     for column in COLUMNS:
         if column.param:
@@ -100,6 +126,10 @@ def item_row(item: RunItem, source: str) -> dict[str, Any]:
     params = dict(execution.params) if execution is not None and execution.params else dict(job.params)
     images = execution.images if execution is not None else []
     row = {column: params.get(key) for column, key in PARAM_COLUMNS.items()}
+    row.update(_attributes(execution, stored=False))
+    if row.get("media") is None:  # not started yet, or no reply named the agent: the registry says
+        found = spec(job.task.agent_name) if job.task.agent_name else None
+        row["media"] = found.output if found is not None else None
     row.update(
         task_id=job.task.id,
         execution_id=execution.id if execution is not None else None,

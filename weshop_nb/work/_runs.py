@@ -196,11 +196,15 @@ class Run:
     # -- watching ----------------------------------------------------------------------
 
     def make_watchers(self) -> list[TaskWatcher]:
-        """One watcher per task of the run, not yet started."""
-        by_task: dict[str, list[RunItem]] = {}
+        """One watcher per task of the run, not yet started; on the runs API one for every run.
+
+        The runs API has no task query: each run is its own task and is polled by id.
+        """
+        by_task: dict[str | None, list[RunItem]] = {}
         for item in self.items:
             if item.execution is not None:
-                by_task.setdefault(item.job.task.id, []).append(item)
+                key = None if getattr(self.client, "api", "v1") == "runs" else item.job.task.id
+                by_task.setdefault(key, []).append(item)
         self.watchers = [TaskWatcher(self, task_id, items) for task_id, items in by_task.items()]
         return self.watchers
 
@@ -293,8 +297,21 @@ def launch(
     started: dict[int, Execution] = {}
 
     def start(item: RunItem) -> None:
+        task = item.job.task
         try:
-            started[id(item)] = client.execute(item.job.task.id, item.job.params, callback_url=callback_url)
+            if task.id:
+                started[id(item)] = client.execute(task.id, item.job.params, callback_url=callback_url)
+                return
+            # A draft task (the runs API): each job starts its own run, which makes its task.
+            execution = client.start(
+                str(task.agent_name),
+                item.job.params,
+                input={k: v for k, v in task.init_params.items()},
+                version=str(task.agent_version),
+                callback_url=callback_url,
+            )
+            started[id(item)] = execution
+            item.job = replace(item.job, task=replace(task, id=execution.task_id or ""))
         except WeShopError as exc:
             item.error, item.launch_error = str(exc), exc
 

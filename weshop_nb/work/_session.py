@@ -6,6 +6,7 @@ call these methods.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -58,12 +59,62 @@ class Session:
         """A larger JPEG of ``url`` for a detail view (not cached)."""
         return thumbnail(self.client.fetch_image(url), max_side)
 
-    def create_task(self, agent: str, version: str, image: Any, name: str | None = None) -> Task:
-        """A task on ``image`` (URL, path, bytes, PIL image): uploaded first when local."""
-        init: dict[str, Any] = {"originalImage": image}
+    def create_task(
+        self,
+        agent: str,
+        version: str,
+        image: Any = None,
+        name: str | None = None,
+        *,
+        inputs: Any = None,
+        draft: bool = False,
+    ) -> Task:
+        """The task a launch runs on: ``image`` fills the agent's main input, ``inputs`` the others.
+
+        Local images (paths, bytes, PIL images) are all read and checked by the upload
+        rules before the first upload, so a bad one sends nothing. On the v1 API the task
+        is created; on the runs API every run makes its own task, so this is a draft (no
+        id) that each job of the launch starts from. ``draft=True`` makes a draft on
+        either API (for an estimate): nothing is created, and on v1 nothing is uploaded.
+        """
+        from ..contract import spec as agent_spec
+        from ..service._models import Task
+
+        found = agent_spec(agent)
+        init: dict[str, Any] = dict(inputs or {})
+        if image is not None:
+            main = found.main_input if found is not None else None
+            if main is None:
+                init["originalImage"] = image
+            else:
+                init[main.name] = [image] if main.multiple else image
+        init = self._prepared(init)
+        if not draft or self.client.api == "runs":
+            init = {key: self._uploaded(value) for key, value in init.items()}
         if name:
             init["taskName"] = name
+        if draft or self.client.api == "runs":
+            return Task(id="", agent_name=agent, agent_version=version, init_params=init)
         return self.client.create_task(agent, version, **init)
+
+    @staticmethod
+    def _prepared(inputs: dict[str, Any]) -> dict[str, Any]:
+        """Local images read and checked (no request yet); URLs as they are."""
+        from ..service._images import prepare_upload
+
+        def one(value: Any) -> Any:
+            if isinstance(value, list):
+                return [one(v) for v in value]
+            if isinstance(value, str) and value.startswith(("http://", "https://")):
+                return value
+            return prepare_upload(os.path.expanduser(value) if isinstance(value, str) else value)
+
+        return {key: one(value) for key, value in inputs.items()}
+
+    def _uploaded(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._uploaded(v) for v in value]
+        return value if isinstance(value, str) else self.client.upload_image(value)
 
     def launch(self, jobs: Iterable[Job], *, callback_url: str | None = None) -> Run:
         from ._runs import launch

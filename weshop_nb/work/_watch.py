@@ -22,9 +22,13 @@ if TYPE_CHECKING:
 
 
 class TaskWatcher:
-    """Polls one task for the unfinished executions of a run, in its own thread."""
+    """Polls one task for the unfinished executions of a run, in its own thread.
 
-    def __init__(self, run: Run, task_id: str, items: list[RunItem]) -> None:
+    With ``task_id`` None (the runs API, which has no task query) it polls each
+    unfinished execution by id instead.
+    """
+
+    def __init__(self, run: Run, task_id: str | None, items: list[RunItem]) -> None:
         self.run = run
         self.task_id = task_id
         self.items = items
@@ -33,7 +37,7 @@ class TaskWatcher:
         self.execution_queries = 0
         self.last_error: str | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"weshop-watch-{task_id}", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=f"weshop-watch-{task_id or 'runs'}", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -62,11 +66,13 @@ class TaskWatcher:
         waiting = self.unfinished
         if not waiting:
             return False
-        task = self.run.client.get_task(self.task_id)
-        self.task_queries += 1
+        task = None
+        if self.task_id is not None:
+            task = self.run.client.get_task(self.task_id)
+            self.task_queries += 1
         changed = False
         for item in waiting:
-            current = task.execution(item.execution.id)  # type: ignore[union-attr]
+            current = task.execution(item.execution.id) if task is not None else None  # type: ignore[union-attr]
             if current is None:  # beyond the 20 most recent: ask for it by id
                 current = self.run.client.get_execution(item.execution.id)  # type: ignore[union-attr]
                 self.execution_queries += 1
