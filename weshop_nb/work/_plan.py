@@ -245,7 +245,8 @@ class LaunchPlan:
                 problems.append(Problem(param, "conflict", f"{param} is set by {flag} and by --param; give it once."))
         low, high = BATCH_RANGE
         if self.batch is not None and not low <= self.batch <= high:
-            problems.append(Problem("batchCount", "range", f"--batch must be between {low} and {high}, got {self.batch}."))
+            message = f"--batch must be between {low} and {high}, got {self.batch}."
+            problems.append(Problem("batchCount", "range", message))
         if self.mask == "custom" and not self.custom_mask:
             message = "--mask custom needs --custom-mask PATH|URL (a PNG, transparent where editable)."
             problems.append(Problem("customMaskUrl", "required_when", message))

@@ -38,7 +38,10 @@ class Column:
 
 
 _MORE_IMAGES = "CASE WHEN excluded.n_images >= COALESCE(n_images, 0) THEN excluded.images ELSE images END"
-_MORE_VIDEOS = "CASE WHEN LENGTH(COALESCE(excluded.videos, '')) >= LENGTH(COALESCE(videos, '')) THEN excluded.videos ELSE videos END"
+_MORE_VIDEOS = (
+    "CASE WHEN LENGTH(COALESCE(excluded.videos, '')) >= LENGTH(COALESCE(videos, '')) "
+    "THEN excluded.videos ELSE videos END"
+)
 _KEEP = "COALESCE({0}, excluded.{0})"
 #: The one table of record columns: ``Run.to_frame()``, the history's schema, its inserts,
 #: its selects and the DataFrame dtypes all derive from it. Add a column here, and only here.

@@ -194,6 +194,7 @@ class ChoicesPanel(widgets.VBox):
             generate_version=None if aimodel else self.generate_version.value,
             batch=self.batch.value,
             negative=(self.negative.value.strip() or None) if aimodel else None,
+            api=getattr(self.session.client, "api", "v1"),
         )
 
     def count(self) -> int:
