@@ -9,41 +9,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), None)
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+from ._lab import CHROMIUM, CHROMIUM_FLAGS, NO_CHROMIUM, QUIET_LAB, free_port, running_lab
 
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 ENABLED_LAUNCH = (
     "() => [...document.querySelectorAll('button')].some(b => b.textContent.includes('Launch 4') && !b.disabled)"
 )
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (`make test` installs it when run as root)"
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 
 
 @pytest.fixture
@@ -52,7 +31,7 @@ def lab(tmp_path: Path) -> Iterator[str]:
     root.mkdir()
     shutil.copy(NOTEBOOKS / "04-studio.ipynb", root)
     shutil.copytree(NOTEBOOKS / "data", root / "data")
-    port = _free_port()
+    port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("WESHOP_")}
     env.update(
         WESHOP_NB_HOME=str(tmp_path / "home"),
@@ -64,32 +43,11 @@ def lab(tmp_path: Path) -> Iterator[str]:
     command = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
         "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-        f"--ServerApp.root_dir={root}", "--LabApp.news_url=",
+        f"--ServerApp.root_dir={root}", *QUIET_LAB,
         "--LabServerApp.workspaces_dir=" + str(tmp_path / "workspaces"), "--allow-root",
     ]  # fmt: skip
-    log = open(tmp_path / "jupyterlab.log", "w")  # noqa: SIM115 (closed below)
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                pytest.fail(f"JupyterLab did not start: {(tmp_path / 'jupyterlab.log').read_text()[-2000:]}")
-            time.sleep(0.5)
+    with running_lab(command, port=port, env=env, log=tmp_path / "jupyterlab.log") as base:
         yield base
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()
 
 
 def _accept_kernel_dialog(page) -> None:
