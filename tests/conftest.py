@@ -51,11 +51,17 @@ def client(emu: emulator.EmulatorServer) -> Iterator[WeShopClient]:
         yield weshop
 
 
-def kernel_dies_mid_run(base_url: str, picture: str, count: int, location_id: int | None = None) -> None:
-    """In another process: launch ``count`` executions on ``picture``, then die without warning."""
+def kernel_dies_mid_run(
+    base_url: str, picture: str, count: int, location_id: int | None = None, *, mid_launch: float | None = None
+) -> None:
+    """In another process: launch ``count`` executions on ``picture``, then die without warning.
+
+    With ``mid_launch`` it dies that many seconds after the launch began, whether or not
+    every execute has had its reply.
+    """
     script = textwrap.dedent(
         f"""
-        import os
+        import os, threading
         from weshop_nb import WeShopClient
         from weshop_nb.work._runs import Job, launch
         client = WeShopClient(api_key={API_KEY!r}, base_url={base_url!r})
@@ -63,7 +69,11 @@ def kernel_dies_mid_run(base_url: str, picture: str, count: int, location_id: in
         params = {{"locationId": {location_id!r}}} if location else {{}}
         task = client.create_task(originalImage={picture!r}, taskName="dies")
         jobs = [Job(task, {{"textDescription": f"p{{n}}", **params}}, location) for n in range({count})]
-        launch(client, jobs, poll_interval=0.1).watchers[0].join(0.5)
+        if {mid_launch!r} is None:
+            launch(client, jobs, poll_interval=0.1).watchers[0].join(0.5)
+        else:
+            threading.Thread(target=launch, args=(client, jobs), daemon=True).start()
+            threading.Event().wait({mid_launch!r})
         os._exit(9)  # the kernel dies mid-run
         """
     )

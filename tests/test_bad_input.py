@@ -5,13 +5,21 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
 from PIL import Image
 
 from weshop_nb import WeShopClient
-from weshop_nb.service._errors import ImageValidationError, InvalidRequestError, ServiceError
+from weshop_nb.service._errors import (
+    AuthenticationError,
+    ImageValidationError,
+    InvalidRequestError,
+    RateLimitError,
+    ServiceError,
+    WeShopError,
+)
 
 
 def _requests(emu) -> int:
@@ -117,7 +125,7 @@ def test_service_down_is_one_sentence_without_urllib3(ip, monkeypatch) -> None:
     assert "urllib3" not in text and "Traceback" not in text
     with pytest.raises(ServiceError) as direct:
         WeShopClient(api_key="k", base_url=f"http://127.0.0.1:{port}", max_retries=0).agent_info()
-    assert direct.value.__suppress_context__
+    assert direct.value.__context__ is None  # requests' error, holding the request, is not kept
 
 
 # What reaches the service anyway: raw HTTP (not our client), each refused with a 4xx in
@@ -180,3 +188,252 @@ def test_hostile_requests_get_a_4xx_envelope(emu, case) -> None:
     assert body["success"] is False and isinstance(body["code"], int)
     assert message in body["msg"]
     assert emu.stats()["errors"] == 0
+
+
+# -- client settings: refused when the client is made, before anything is sent -----------
+
+CLIENT_SETTINGS = {
+    "timeout 0": ({"timeout": 0}, "timeout must be above 0 seconds, got 0"),
+    "timeout -1": ({"timeout": -1}, "timeout must be above 0 seconds, got -1"),
+    "timeout text": ({"timeout": "abc"}, "timeout must be seconds (a number) or (connect, read), got 'abc'"),
+    "timeout None": ({"timeout": None}, "timeout=None would wait forever"),
+    "timeout inf": ({"timeout": float("inf")}, "timeout=inf would wait forever"),
+    "timeout nan": ({"timeout": float("nan")}, "timeout must be above 0 seconds, got nan"),
+    "timeout True": ({"timeout": True}, "timeout must be seconds (a number) or (connect, read), got True"),
+    "read timeout 0": ({"timeout": (5, 0)}, "read timeout must be above 0 seconds, got 0"),
+    "three timeouts": ({"timeout": (1, 2, 3)}, "timeout must be seconds (a number) or (connect, read), got (1, 2, 3)"),
+    "max_retries -1": ({"max_retries": -1}, "max_retries must be a whole number from 0, got -1"),
+    "empty base_url": ({"base_url": ""}, "base_url is empty; leave it out for https://openapi.weshop.ai"),
+    "blank base_url": ({"base_url": "  "}, "base_url is empty"),
+    "http to another host": ({"base_url": "http://weshop.example.test"}, "would send the API key unencrypted"),
+    "http to a LAN address": ({"base_url": "http://192.168.1.20:8765"}, "allow_insecure=True"),
+    "user and password": (
+        {"base_url": "https://ann:hunter2@openapi.weshop.ai"},
+        "must not hold a user name or password",
+    ),
+    "query": ({"base_url": "https://openapi.weshop.ai?region=eu"}, "must not have a query (?region=eu)"),
+    "fragment": ({"base_url": "https://openapi.weshop.ai/#top"}, "must not have a fragment (#top)"),
+    "port out of range": ({"base_url": "https://openapi.weshop.ai:99999"}, "port 99999 is out of range"),
+    "from the environment": ({"env": "http://10.0.0.5"}, "WESHOP_BASE_URL 'http://10.0.0.5' would send"),
+}
+
+
+@pytest.mark.parametrize("case", CLIENT_SETTINGS)
+def test_client_settings_are_refused_at_once(monkeypatch, case) -> None:
+    settings, message = CLIENT_SETTINGS[case]
+    settings = dict(settings)
+    if "env" in settings:
+        monkeypatch.setenv("WESHOP_BASE_URL", settings.pop("env"))
+    with pytest.raises(InvalidRequestError) as caught:
+        WeShopClient(api_key="k", **settings)
+    assert message in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_base_urls_that_are_fine(emu, recwarn) -> None:
+    from .conftest import API_KEY
+
+    # The API prefix is the client's to add: given with it, it is not doubled.
+    for suffix in ("/openapi/v1", "/openapi/v1/"):
+        client = WeShopClient(api_key=API_KEY, base_url=emu.base_url + suffix)
+        assert client.base_url == emu.base_url
+        assert client.agent_info().locations
+    for url in ("http://127.0.0.1:8765", "http://localhost:8765", "http://[::1]:8765", "https://openapi.weshop.ai/"):
+        assert WeShopClient(api_key="k", base_url=url).base_url == url.rstrip("/")
+    lan = WeShopClient(api_key="k", base_url="http://192.168.1.20:8765", allow_insecure=True)
+    assert lan.base_url == "http://192.168.1.20:8765"
+    assert WeShopClient(api_key="k", timeout=(2, 5)).timeout == (2.0, 5.0)
+    assert WeShopClient(api_key="k", timeout=12).timeout == 12.0
+    assert not recwarn.list
+
+
+# -- errors: none of them, nor what they lead to, holds the API key ------------------------
+
+KEY = "sk-live-2b7d9e41-never-in-an-error"
+FETCH_NOTHING = object()
+ERRORS = {
+    # case: (emulator options, the call, the error)
+    "key refused": ({"api_key": "another-key"}, lambda c: c.agent_info(), AuthenticationError),
+    "5xx": ({"faults": {"5xx": 1.0}}, lambda c: c.agent_info(), ServiceError),
+    "429": ({"faults": {"429": 1.0}}, lambda c: c.agent_info(), RateLimitError),
+    "timeout": ({"faults": {"slow": 1.0}, "slow_delay": 1.0}, lambda c: c.agent_info(), ServiceError),
+    "connection reset": ({"faults": {"reset": 1.0}}, lambda c: c.agent_info(), ServiceError),
+    "unreadable reply": ({"faults": {"badjson": 1.0}}, lambda c: c.get_task("t"), ServiceError),
+    "invalid request": ({}, lambda c: c.get_task("nope"), InvalidRequestError),
+    "execute on a task that is gone": ({}, lambda c: c.execute("nope", {"textDescription": "x"}), InvalidRequestError),
+    "picture not found": ({}, FETCH_NOTHING, ServiceError),
+    "service down": (None, lambda c: c.agent_info(), ServiceError),
+}
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is not None and all(item is not seen for seen in chain):
+            chain.append(item)
+            todo += [item.__cause__, item.__context__]
+    return chain
+
+
+def _reaches_the_key(root: object, limit: int = 20000) -> list[str]:
+    """Paths from ``root`` to a string holding KEY, through attributes, containers and frame locals.
+
+    A client is not entered: holding the key is its job (inside an auth object no repr
+    or pickle shows). Frames outside weshop_nb (the test's own) are not entered either.
+    """
+    import types
+
+    package = str(Path(__file__).resolve().parent.parent / "weshop_nb")
+    found, seen = [], set()
+    todo: list[tuple[object, str]] = [(root, "exc")]
+    while todo and len(seen) < limit:
+        obj, path = todo.pop()
+        if id(obj) in seen or isinstance(obj, (WeShopClient, type, types.ModuleType, types.FunctionType)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, (str, bytes)):
+            if (KEY if isinstance(obj, str) else KEY.encode()) in obj:
+                found.append(path)
+            continue
+        if isinstance(obj, types.TracebackType):
+            todo += [(obj.tb_frame, path + ".frame"), (obj.tb_next, path + ".next")]
+        elif isinstance(obj, types.FrameType):
+            if obj.f_code.co_filename.startswith(package):
+                todo += [(v, f"{path}[{obj.f_code.co_name}].{k}") for k, v in obj.f_locals.items()]
+        elif isinstance(obj, dict):
+            todo += [(v, f"{path}[{k!r}]") for k, v in obj.items()] + [(k, path + ".key") for k in obj]
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            todo += [(v, f"{path}[{n}]") for n, v in enumerate(obj)]
+        else:
+            if isinstance(obj, BaseException):
+                todo += [
+                    (getattr(obj, a), f"{path}.{a}") for a in ("__cause__", "__context__", "__traceback__", "args")
+                ]
+            todo += [(v, f"{path}.{k}") for k, v in getattr(obj, "__dict__", {}).items()]
+            for cls in type(obj).__mro__:
+                slots = cls.__dict__.get("__slots__", ())
+                for name in [slots] if isinstance(slots, str) else slots:
+                    todo.append((getattr(obj, name, None), f"{path}.{name}"))
+    return found
+
+
+def _shown(exc: BaseException) -> dict[str, str]:
+    """Everything a user, a log or a crash reporter may show of one exception."""
+    import pickle
+    import traceback
+
+    with_locals = traceback.TracebackException.from_exception(exc, capture_locals=True)
+    return {
+        "repr": repr(exc),
+        "str": str(exc),
+        "traceback with locals": "".join(with_locals.format()),
+        "pickle": pickle.dumps(exc).decode("latin-1"),
+    }
+
+
+def _assert_keyless(exc: BaseException) -> None:
+    for item in _chain(exc):
+        for view, text in _shown(item).items():
+            assert KEY not in text, f"the key is in the {view} of {type(item).__name__} ({exc!r})"
+    assert not _reaches_the_key(exc)
+
+
+@pytest.mark.parametrize("case", ERRORS)
+def test_no_error_holds_the_key(case) -> None:
+    from weshop_nb import emulator
+
+    options, call, error = ERRORS[case]
+    if options is None:  # nothing listens on that port
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base_url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        with pytest.raises(error) as caught:
+            call(WeShopClient(api_key=KEY, base_url=base_url, max_retries=0))
+    else:
+        # Never a local holding the key here: this frame is in the traceback too.
+        with emulator.serve(**{"api_key": KEY, **options}) as emu:
+            client = WeShopClient(api_key=KEY, base_url=emu.base_url, timeout=(2, 0.3), max_retries=0)
+            with pytest.raises(error) as caught:
+                if call is FETCH_NOTHING:
+                    client.fetch_image(emu.base_url + "/files/results/nothing-0.png")
+                else:
+                    call(client)
+    assert caught.value.__context__ is None or isinstance(caught.value.__context__, WeShopError)
+    _assert_keyless(caught.value)
+
+
+def test_login_refused_holds_no_key(ip, monkeypatch) -> None:
+    from weshop_nb import emulator
+
+    with emulator.serve(api_key="another-key") as emu:
+        monkeypatch.setattr("getpass.getpass", lambda prompt="": KEY)
+        with pytest.raises(UsageError) as caught:
+            ip.run_cell(f"%weshop login --base-url {emu.base_url}")
+    assert "refused that key" in str(caught.value)
+    _assert_keyless(caught.value)
+
+
+def test_an_error_made_with_a_bad_setting_holds_no_key() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        WeShopClient(api_key=KEY, base_url="http://weshop.example.test")
+    _assert_keyless(caught.value)
+
+
+# -- a home folder that cannot be written ------------------------------------------------
+
+BROKEN_HOMES = {
+    # how: (the history's diagnosis, words of its message, the history still readable, thumbnails warned about)
+    "home is a file": ("not_a_folder", "is a file, not a folder", False, True),
+    "thumbnails folder is a file": (None, None, True, True),
+    "history is a folder": ("not_a_file", "is a folder, not a history file", False, False),
+    "corrupt history": ("corrupt", "Move the file aside to start a new history", False, False),
+    "locked history": ("locked", "locked by another program", True, False),
+    "read-only": ("read_only", "read-only", True, True),
+    "full": ("full", "is full", True, True),
+}
+
+
+@pytest.mark.parametrize("how", BROKEN_HOMES)
+def test_broken_home(how, tmp_path, monkeypatch) -> None:
+    from ._broken_home import MOUNTS, break_home, in_mount_namespace, look, mounts_work, seed_history
+
+    reason, words, readable, thumbnails_warned = BROKEN_HOMES[how]
+    home = tmp_path / "home"
+    seed_history(home)
+    if how in MOUNTS:
+        if not mounts_work():
+            pytest.skip("making a read-only or full folder needs a private mount namespace (root on Linux)")
+        seen = in_mount_namespace(how, home)
+    else:
+        monkeypatch.setenv("WESHOP_NB_HOME", str(home))
+        holder = break_home(home, how)
+        try:
+            seen = look(home)
+        finally:
+            if holder is not None:
+                holder.close()
+    if reason is None:
+        assert "write_error" not in seen and "read_error" not in seen
+    else:
+        assert seen["write_error"]["reason"] == reason
+        assert words in seen["write_error"]["message"]
+        for error in (seen.get("write_error"), seen.get("read_error")):
+            if error and reason != "corrupt":  # an intact history is never to be thrown away
+                assert "Move the file aside" not in error["message"], error
+    if readable:
+        assert seen["rows"] == 1, seen  # the intact history is still read
+    else:
+        assert seen["read_error"]["reason"] == reason
+    # Pictures show whatever the folder's state; a folder that cannot keep them is named once.
+    assert seen["thumbnail"] > 0 and seen["icon"] > 0 and seen["thumbnail_again"] == seen["thumbnail"]
+    assert seen["downloads"] == 2
+    if thumbnails_warned:
+        assert len(seen["warnings"]) == 1, seen["warnings"]
+        assert str(home / "thumbnails") in seen["warnings"][0]
+        assert "kept in memory" in seen["warnings"][0]
+    else:
+        assert seen["warnings"] == []

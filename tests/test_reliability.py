@@ -84,6 +84,26 @@ def test_resume_after_the_kernel_died(ip, make_image, tmp_path, monkeypatch) -> 
         assert emu.stats()["executions_created"] == 4
 
 
+def test_resume_finds_what_a_launch_cut_short_never_recorded(ip, make_image, tmp_path, monkeypatch) -> None:
+    picture = tmp_path / "garment.png"
+    picture.write_bytes(make_image())
+    # Half the execute replies hang (the work is done), so the kernel dies with some unanswered.
+    hang = {"faults": {"slow": 0.5}, "fault_endpoints": ["execute"], "slow_delay": 30, "seed": 5}
+    with emulator.serve(api_key=API_KEY, latency=3.5, **hang) as emu:
+        kernel_dies_mid_run(emu.base_url, str(picture), 8, mid_launch=0.8)
+        created = set(emu.emulator.store.executions)
+        assert len(created) == 8
+        assert 0 < len(History().unfinished(source=emu.base_url)) < 8  # the dead kernel recorded only some
+        monkeypatch.setenv("WESHOP_API_KEY", API_KEY)
+        monkeypatch.setenv("WESHOP_BASE_URL", emu.base_url)
+        ip.run_cell("%config WeShopMagics.poll_interval = 0.2")
+        ip.run_cell("%weshop resume --wait -o resumed")
+        run = ip.user_ns["resumed"]
+        assert {item.execution.id for item in run.items} == created
+        assert run.counts()["success"] == 8
+        assert emu.stats()["executions_created"] == 8
+
+
 def test_result_that_is_not_an_image_is_an_error_tile(client, emu) -> None:
     cache = ThumbnailCache(client.fetch_image, max_side=64)
     task = client.create_task(originalImage="https://cdn.test/garment.png")

@@ -126,5 +126,5 @@ def test_service_down_is_one_clear_sentence() -> None:
         str(caught.value)
         == f"Could not reach the WeShop service at http://127.0.0.1:{port} (is it up, is the URL right?)."
     )
-    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
     assert caught.value.fate_unknown is False

@@ -136,10 +136,8 @@ class WeShopMagics(Magics):
     def _cmd_login(self, args: Any, cell: str | None) -> None:
         from ..service._client import WeShopClient
 
-        key = getpass.getpass("WeShop API key (not shown, not saved): ").strip()
-        if not key:
-            raise UsageError("No key entered; nothing changed.")
-        client = WeShopClient(api_key=key, base_url=args.base_url)
+        # The key is never a local here: this frame is in the traceback of every error below.
+        client = WeShopClient(api_key=_ask_key(), base_url=args.base_url)
         try:
             client.agent_info(self.agent, self.agent_version)
         except AuthenticationError:
@@ -313,6 +311,14 @@ class WeShopMagics(Magics):
         if args.task:
             return self.client.get_task(args.task)
         return self.session.create_task(plan.agent, plan.version, name=args.name, inputs=plan.inputs(), draft=draft)
+
+
+def _ask_key() -> str:
+    """The key typed at a getpass prompt (never echoed), or UsageError when none was."""
+    key = getpass.getpass("WeShop API key (not shown, not saved): ").strip()
+    if not key:
+        raise UsageError("No key entered; nothing changed.")
+    return key
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -11,7 +11,6 @@ API, estimates and the registry are in :mod:`._agents`.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -20,11 +19,12 @@ from typing import Any
 
 import requests
 
-from ..config import API_VAR
+from ..config import API_KEY_VAR, API_VAR, BASE_URL_VAR, insecure_allowed
 from . import _events as events
-from . import _runs_api, _transport
+from . import _runs_api, _settings, _transport
 from ._agents import AgentCalls, check_api, read_info_pages
 from ._envelope import check_url as _check_url
+from ._envelope import detach as _detach
 from ._envelope import raise_for_envelope as _raise_for_envelope
 from ._errors import (
     AuthenticationError,
@@ -38,7 +38,7 @@ from ._models import FAILED, PENDING, AgentInfo, Execution, Task
 
 __all__ = ["WeShopClient", "DEFAULT_BASE_URL"]
 
-DEFAULT_BASE_URL = "https://openapi.weshop.ai"
+DEFAULT_BASE_URL = _settings.DEFAULT_BASE_URL
 #: (connect, read) seconds. Uploads of 10 MB over a slow link need the long read.
 DEFAULT_TIMEOUT = (5.0, 30.0)
 #: Result images are public URLs; refuse anything bigger than this.
@@ -57,12 +57,14 @@ class WeShopClient(AgentCalls):
     Parameters
     ----------
     api_key : str, optional
-        Sent raw in the ``Authorization`` header. Defaults to ``WESHOP_API_KEY``.
-        Never shown in a repr, an error or a log.
+        Sent raw in the ``Authorization`` header of API calls. Defaults to ``WESHOP_API_KEY``.
+        Never shown in a repr, an error, a traceback's locals or a log, and never pickled.
     base_url : str, optional
-        Defaults to ``WESHOP_BASE_URL``, then ``https://openapi.weshop.ai``.
+        Defaults to ``WESHOP_BASE_URL``, then ``https://openapi.weshop.ai``. An http(s) URL
+        without user name, password, query or fragment; a trailing ``/openapi/v1`` is taken
+        off (the client adds it).
     timeout : float or (connect, read), optional
-        Seconds for every call; default ``(5, 30)``.
+        Seconds for every call, above 0; default ``(5, 30)``. ``None`` (forever) is refused.
     max_retries : int, optional
         Retries of the transport (see :mod:`weshop_nb._transport`); default 3.
     api : {"v1", "runs"}, optional
@@ -72,6 +74,14 @@ class WeShopClient(AgentCalls):
         are v1 calls on either.
     safe_generate : bool, optional
         The runs API's content safety (``safeGenerate`` ``on``); default True.
+    allow_insecure : bool, optional
+        Allow ``http://`` to a host other than this machine, which carries the key in
+        clear text; default False, or ``WESHOP_ALLOW_INSECURE=1``.
+
+    Raises
+    ------
+    InvalidRequestError
+        When a setting breaks its rule (the message names it); nothing is sent then.
 
     Examples
     --------
@@ -91,14 +101,26 @@ class WeShopClient(AgentCalls):
         max_retries: int = 3,
         api: str | None = None,
         safe_generate: bool = True,
+        allow_insecure: bool = False,
     ) -> None:
-        self._api_key = api_key or os.environ.get("WESHOP_API_KEY") or None
-        base = (base_url or os.environ.get("WESHOP_BASE_URL") or DEFAULT_BASE_URL).strip().rstrip("/")
-        self.base_url = _check_url(base, "base_url")
-        self.timeout = timeout
-        self._session = _transport.build_session(self.base_url, max_retries=max_retries)
-        self.api = check_api(api, "api") if api is not None else check_api(os.environ.get(API_VAR) or "v1", API_VAR)
+        # The key goes straight into its auth object, and the name is dropped: this frame
+        # is in the traceback of any setting refused below.
+        key = api_key or _settings.environ_value(API_KEY_VAR)
+        self._auth = _transport.KeyAuth(key) if key else None
+        del api_key, key
+        allow_insecure = allow_insecure or insecure_allowed()
+        if base_url is None:  # a blank WESHOP_BASE_URL counts as unset; a blank argument is refused
+            base_url, what = _settings.environ_value(BASE_URL_VAR) or DEFAULT_BASE_URL, BASE_URL_VAR
+        else:
+            what = "base_url"
+        self.base_url = _settings.check_base_url(base_url, what=what, allow_insecure=allow_insecure)
+        self.timeout = _settings.check_timeout(timeout)
+        max_retries = _settings.check_retries(max_retries)
+        self.api = (
+            check_api(api, "api") if api is not None else check_api(_settings.environ_value(API_VAR) or "v1", API_VAR)
+        )
         self.safe_generate = bool(safe_generate)
+        self._session = _transport.build_session(self.base_url, max_retries=max_retries, auth=self._auth)
         _runs_api.mount(self._session, self.base_url, max_retries)
         self._lock = threading.Lock()
         self._uploads: dict[str, str] = {}  # sha256 of the bytes -> URL the service gave
@@ -110,8 +132,10 @@ class WeShopClient(AgentCalls):
         self._billing: dict[str, tuple[int | None, int | None]] = {}  # run id -> the start's figures
 
     def __repr__(self) -> str:
-        key = "set" if self._api_key else "missing"
-        return f"WeShopClient(base_url={self.base_url!r}, api={self.api!r}, api_key={key})"
+        # getattr: a client refused half-way through __init__ is still shown in tracebacks.
+        base_url, api = getattr(self, "base_url", None), getattr(self, "api", None)
+        key = "set" if getattr(self, "_auth", None) else "missing"
+        return f"WeShopClient(base_url={base_url!r}, api={api!r}, api_key={key})"
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -128,15 +152,19 @@ class WeShopClient(AgentCalls):
     def _request(
         self, method: str, path: str, *, prefix: str = _transport.API_PREFIX, headers: Any = None, **kwargs: Any
     ) -> dict[str, Any]:
-        if not self._api_key:
+        if self._auth is None:
             raise AuthenticationError(_NO_KEY)
         url = self.base_url + prefix + path
-        headers = {**(headers or {}), "Authorization": self._api_key, "Accept": "application/json"}
+        headers = {**(headers or {}), "Accept": "application/json"}  # the key is added by the session's KeyAuth
         try:
-            response = self._session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+            # Detached at once: the reply keeps no request (whose headers hold the key).
+            response = _detach(self._session.request(method, url, headers=headers, timeout=self.timeout, **kwargs))
         except requests.exceptions.RequestException as exc:
-            raise self._transport_error(exc, path) from None
-        return _raise_for_envelope(response)
+            error = self._transport_error(exc, path)
+        else:
+            return _raise_for_envelope(response)
+        # Raised here, outside the except: requests' error (holding the request) is not its context.
+        raise error
 
     def _transport_error(self, exc: requests.exceptions.RequestException, path: str) -> ServiceError:
         if _transport.never_sent(exc):
@@ -408,14 +436,22 @@ class WeShopClient(AgentCalls):
         _check_url(url, "image URL")
         try:
             with self._session.get(url, timeout=self.timeout, stream=True) as response:
-                if response.status_code >= 400:
-                    raise ServiceError(f"Fetching {url} failed with HTTP {response.status_code}.", response=response)
+                status = response.status_code
                 chunks, size = [], 0
-                for chunk in response.iter_content(64 * 1024):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise ServiceError(f"{url} is larger than {max_bytes} bytes; not downloaded.")
-                    chunks.append(chunk)
+                if status < 400:
+                    for chunk in response.iter_content(64 * 1024):
+                        size += len(chunk)
+                        if size > max_bytes:
+                            break
+                        chunks.append(chunk)
+                reply = _detach(response, read=False)
         except requests.exceptions.RequestException as exc:
-            raise self._transport_error(exc, url) from None
-        return b"".join(chunks)
+            error = self._transport_error(exc, url)
+        else:
+            if status >= 400:
+                error = ServiceError(f"Fetching {url} failed with HTTP {status}.", response=reply)
+            elif size > max_bytes:
+                error = ServiceError(f"{url} is larger than {max_bytes} bytes; not downloaded.")
+            else:
+                return b"".join(chunks)
+        raise error  # outside the except, so requests' error is not its context

@@ -4,7 +4,8 @@ v1: ``success``, ``code`` (0 or "0"), ``message`` or ``msg``. Runs API: ``succes
 ``data`` and ``meta``, or ``success: false`` with ``error: {code, message, retryable}``.
 :func:`raise_for_envelope` returns the ``data`` of a successful reply, or raises the typed
 error of :mod:`weshop_nb.errors` that the reply describes, by HTTP status first (the runs
-API's codes name the same cases), carrying ``retryable`` when the service said it.
+API's codes name the same cases), carrying ``retryable`` when the service said it;
+:func:`detach` makes the reply an error may keep.
 """
 
 from __future__ import annotations
@@ -22,6 +23,20 @@ def check_url(url: str, what: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidRequestError(f"{what} {url!r} is not an http(s) URL.")
     return url
+
+
+def detach(response: requests.Response, *, read: bool = True) -> requests.Response:
+    """A copy of ``response`` without its request, connection or raw stream.
+
+    Errors keep the reply behind them (``error.response``); the request it answers carries
+    the API key in its headers, so it is not kept. ``read=False`` copies no body (a
+    streamed reply whose body was not wanted).
+    """
+    copy = requests.Response()
+    copy.status_code, copy.reason, copy.url = response.status_code, response.reason, response.url
+    copy.headers, copy.encoding, copy.elapsed = response.headers, response.encoding, response.elapsed
+    copy._content = response.content if read else b""
+    return copy
 
 
 #: The runs API's error codes for a refused key (any HTTP status).

@@ -2,9 +2,11 @@
 
 Every error carries ``code`` (the service's own code, when it sent one), ``message``
 (plain words, never the API key), ``response`` (the ``requests.Response`` behind it,
-when there was one) and ``retryable`` (the agent-runs API's word on whether the same
-request may be sent again; None when the service did not say), so a notebook can show a
-one-line reason and a program can branch on the type.
+when there was one: status, headers and body, but not the request, whose headers hold
+the key) and ``retryable`` (the agent-runs API's word on whether the same request may be
+sent again; None when the service did not say), so a notebook can show a one-line
+reason and a program can branch on the type. Errors are raised without the requests
+error as their context, for the same reason as the request is not kept.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ never loops by hand. Two policies are mounted:
   when the request provably never reached it: the connection could not be opened, or
   the service answered 429 (it refused before doing any work). A reply lost after the
   request was sent is *not* retried here; the client reconciles it instead.
+
+The key travels in :class:`KeyAuth`, the session's auth object, so no request code holds
+it in a local and no header dict is built with it in sight of a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+import requests.auth
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -58,9 +62,40 @@ def _retry(max_retries: int, methods: frozenset[str], backoff: float) -> Retry:
     )
 
 
-def build_session(base_url: str, *, max_retries: int = 3, backoff: float = 0.5) -> requests.Session:
-    """A session whose adapters carry the retry policy of the module docstring."""
+class KeyAuth(requests.auth.AuthBase):
+    """Puts the API key in the ``Authorization`` header of calls to the API, and nowhere else.
+
+    Only requests under ``root`` (the base URL and API prefix) are signed, so a picture
+    fetched from another host, or from the emulator's files, never carries the key. The
+    key shows in no repr and is never pickled.
+    """
+
+    __slots__ = ("_key", "root")
+
+    def __init__(self, key: str, root: str = "") -> None:
+        self._key = key
+        self.root = root
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self.root and str(request.url).startswith(self.root):
+            request.headers["Authorization"] = self._key
+        return request
+
+    def __repr__(self) -> str:
+        return "<API key>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("weshop_nb never pickles an API key")
+
+
+def build_session(
+    base_url: str, *, max_retries: int = 3, backoff: float = 0.5, auth: KeyAuth | None = None
+) -> requests.Session:
+    """A session whose adapters carry the retry policy of the module docstring, signing API calls with ``auth``."""
     session = requests.Session()
+    if auth is not None:
+        auth.root = base_url + API_PREFIX + "/"
+        session.auth = auth
     safe = HTTPAdapter(max_retries=_retry(max_retries, frozenset({"GET", "HEAD"}), backoff), pool_maxsize=16)
     repeatable = HTTPAdapter(
         max_retries=_retry(max_retries, frozenset({"GET", "HEAD", "POST"}), backoff), pool_maxsize=16
