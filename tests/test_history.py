@@ -141,6 +141,32 @@ def test_corrupt_file_is_a_clear_error_and_never_breaks_the_client(client, make_
     assert any("could not record" in str(w.message) for w in caught)
 
 
+def test_a_full_database_is_not_called_damaged(tmp_path) -> None:
+    history = History(tmp_path / "capped.sqlite3")
+    history.record_task(_task(), "x")
+    # SQLite's own SQLITE_FULL, as on a full disk: this connection may not grow the file.
+    pages = history._db().execute("PRAGMA page_count").fetchone()[0]
+    history._db().execute(f"PRAGMA max_page_count = {pages}")
+    big = _task(init_params={"taskName": "x" * 200_000})
+    with pytest.raises(HistoryError) as caught:
+        history.record_task(big, "x")
+    assert caught.value.reason == "full"
+    assert "is full" in str(caught.value) and "Move the file aside" not in str(caught.value)
+    assert History(tmp_path / "capped.sqlite3").task_ids(source="x") == ["t"]  # intact
+
+
+def test_a_read_only_database_is_not_called_damaged(tmp_path) -> None:
+    path = tmp_path / "kept.sqlite3"
+    History(path).record_task(_task(), "x")
+    history = History(path)
+    # SQLite's own SQLITE_READONLY, as for a file on a read-only mount.
+    history._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    with pytest.raises(HistoryError) as caught:
+        history.record_task(_task(id="t2"), "x")
+    assert caught.value.reason == "read_only"
+    assert "is read-only" in str(caught.value) and "Move the file aside" not in str(caught.value)
+
+
 def test_locked_file_is_a_clear_error(tmp_path) -> None:
     path = tmp_path / "locked.sqlite3"
     History(path).executions()  # create it
@@ -154,10 +180,10 @@ def test_locked_file_is_a_clear_error(tmp_path) -> None:
         holder.close()
 
 
-def _task():
+def _task(**fields):
     from weshop_nb.service._models import Task
 
-    return Task(id="t", agent_name="aimodel", agent_version="v1.0", init_params={})
+    return Task(**{"id": "t", "agent_name": "aimodel", "agent_version": "v1.0", "init_params": {}, **fields})
 
 
 def test_no_api_key_in_the_database_bytes(client, make_image) -> None:

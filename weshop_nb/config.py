@@ -6,6 +6,7 @@ Imports nothing of weshop_nb, so every layer may use it.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "home_dir",
     "history_enabled",
     "insecure_allowed",
+    "folder_problem",
 ]
 
 API_KEY_VAR = "WESHOP_API_KEY"
@@ -31,6 +33,8 @@ HOME_VAR = "WESHOP_NB_HOME"
 HISTORY_VAR = "WESHOP_NB_HISTORY"
 _OFF = ("off", "0", "false", "no")
 _ON = ("on", "1", "true", "yes")
+#: Less free space than this is a full disk: SQLite alone wants 32 KB to open a history.
+LOW_SPACE = 1 << 20
 
 
 def home_dir() -> Path:
@@ -46,3 +50,29 @@ def history_enabled() -> bool:
 def insecure_allowed() -> bool:
     """True when ``WESHOP_ALLOW_INSECURE`` is ``1`` (or on, true, yes): plain http:// to another host is allowed."""
     return os.environ.get(ALLOW_INSECURE_VAR, "").strip().lower() in _ON
+
+
+def folder_problem(folder: str | os.PathLike[str]) -> tuple[str, str] | None:
+    """Why files cannot be written in ``folder``: ``(reason, words)``, or None when nothing visibly stops it.
+
+    ``reason`` is ``"not_a_folder"`` (a file stands where it or a parent must be),
+    ``"read_only"`` (a read-only file system, or no write permission) or ``"full"``. A
+    folder not made yet is judged by its nearest existing parent.
+    """
+    existing = Path(folder)
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        return "not_a_folder", f"{existing} is a file, not a folder"
+    try:
+        read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY) if hasattr(os, "statvfs") else False
+        free = shutil.disk_usage(existing).free
+    except OSError:
+        return None
+    if read_only:
+        return "read_only", f"{existing} is on a read-only file system"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return "read_only", f"{existing} is read-only for this user"
+    if free < LOW_SPACE:
+        return "full", f"the disk holding {existing} is full ({free // 1024} KB free)"
+    return None

@@ -219,7 +219,7 @@ class WeShopMagics(Magics):
 
     def _cmd_resume(self, args: Any, cell: str | None) -> Any:
         session = self._session()
-        unfinished = self._history().unfinished(source=session.client.base_url)
+        unfinished = session.unfinished(self._history())  # syncs their tasks first
         if unfinished.empty:
             print(f"Nothing to resume: no unfinished execution from {session.client.base_url} in the history.")
             return None

@@ -109,4 +109,13 @@ class WaitTimeout(WeShopError):
 
 
 class HistoryError(WeShopError):
-    """The local history database cannot be opened, read or written (corrupt, locked, too new)."""
+    """The local history database cannot be opened, read or written; ``reason`` says why.
+
+    ``reason`` is ``"full"``, ``"read_only"``, ``"locked"``, ``"corrupt"``, ``"not_a_file"``,
+    ``"not_a_folder"``, ``"newer"`` (written by a newer weshop_nb), ``"off"``, or None
+    when the cause is not known.
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.reason = reason

@@ -44,13 +44,14 @@ def emit(kind: str, payload: Any, *, source: str) -> None:
             warn_once(f"could not record what it saw ({getattr(listener, '__qualname__', listener)})", exc)
 
 
-def warn_once(what: str, exc: BaseException) -> None:
-    """Warn that ``what`` failed with ``exc``, once per distinct message; never raises.
+def warn_once(what: str, exc: BaseException | None = None) -> None:
+    """Warn that ``what`` failed with ``exc`` (or just ``what``), once per distinct message; never raises.
 
-    The one policy for hooks that fail (event listeners, run subscribers, views): say it
-    once, then stay quiet, and never break the call or the thread that called them.
+    The one policy for hooks that fail (event listeners, run subscribers, views) and for
+    things that degrade (thumbnails kept in memory only): say it once, then stay quiet,
+    and never break the call or the thread that called them.
     """
-    message = f"{what}: {type(exc).__name__}: {exc}"
+    message = what if exc is None else f"{what}: {type(exc).__name__}: {exc}"
     with _lock:
         if message in _warned:
             return

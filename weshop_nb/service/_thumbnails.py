@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
+from ..config import folder_problem
+from ._events import warn_once
 from ._images import thumbnail
 
 __all__ = ["ThumbnailCache"]
@@ -18,8 +21,9 @@ class ThumbnailCache:
 
     ``fetch`` downloads a URL (``WeShopClient.fetch_image``). With a ``directory`` the
     thumbnails are also kept on disk, so they outlive the kernel and the URL (an
-    emulator's pictures vanish with it). Thread-safe; the oldest entries in memory are
-    dropped past ``max_entries``.
+    emulator's pictures vanish with it). When the folder cannot be written (read-only,
+    full, a file in its place) they are kept in memory only, with one warning naming the
+    folder. Thread-safe; the oldest entries in memory are dropped past ``max_entries``.
     """
 
     def __init__(
@@ -35,11 +39,12 @@ class ThumbnailCache:
         self.max_entries = max_entries
         self.directory = directory
         self.downloads = 0
+        self._on_disk = directory is not None
         self._entries: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
     def _file(self, url: str) -> str | None:
-        if self.directory is None:
+        if self.directory is None or not self._on_disk:
             return None
         name = hashlib.sha256(url.encode()).hexdigest()[:40]
         return os.path.join(self.directory, f"{name}-{self.max_side}.jpg")
@@ -51,23 +56,44 @@ class ThumbnailCache:
                 self._entries.move_to_end(url)
                 return self._entries[url]
         path = self._file(url)
-        if path and os.path.exists(path):
-            with open(path, "rb") as handle:
-                small = handle.read()
-        else:
+        small = self._read(path) if path else None
+        if small is None:
             small = thumbnail(self.fetch(url), self.max_side)
             with self._lock:
                 self.downloads += 1
             if path:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with open(path + ".part", "wb") as handle:
-                    handle.write(small)
-                os.replace(path + ".part", path)  # readers never see half a file
+                self._keep(path, small)
         with self._lock:
             self._entries[url] = small
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return small
+
+    @staticmethod
+    def _read(path: str) -> bytes | None:
+        try:
+            with open(path, "rb") as handle:
+                return handle.read()
+        except OSError:  # not kept yet, or unreadable: fetched again
+            return None
+
+    def _keep(self, path: str, small: bytes) -> None:
+        """Write a thumbnail to disk; when that fails, stop using the disk and say so once."""
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path + ".part", "wb") as handle:
+                handle.write(small)
+            os.replace(path + ".part", path)  # readers never see half a file
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.remove(path + ".part")
+            self._on_disk = False
+            problem = folder_problem(os.path.dirname(path))
+            why = problem[1] if problem else (exc.strerror or str(exc))
+            warn_once(
+                f"cannot keep thumbnails in {os.path.dirname(path)} ({why}); they are kept in memory for this "
+                "session only. Free some space, or set WESHOP_NB_HOME to a writable folder and restart the kernel."
+            )
 
     def get_or_empty(self, url: str) -> bytes:
         """Like :meth:`get`, but ``b""`` (drawn as "image unavailable") when it cannot be had."""

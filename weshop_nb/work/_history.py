@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import history_enabled, home_dir
 from ..service._errors import HistoryError
 from ..service._models import AgentInfo, Execution, Task
+from ._history_errors import FULL, READ_ONLY, diagnose
 from ._history_schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -59,40 +60,70 @@ class History:
         self.timeout = timeout
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        #: Why the history is open for reading only (a full disk, a read-only folder), or None.
+        self._read_only: HistoryError | None = None
 
     def __repr__(self) -> str:
         return f"History({str(self.path)!r})"
 
     # -- the connection ----------------------------------------------------------------
 
-    def _db(self) -> sqlite3.Connection:
+    def _db(self, *, write: bool = False) -> sqlite3.Connection:
+        if write and self._read_only is not None:
+            self.close()  # space may have been freed, the folder remounted: try writing again
         if self._conn is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                self._migrate(conn)
-            except sqlite3.DatabaseError as exc:
-                raise self._error(exc) from None
-            except OSError as exc:
-                raise HistoryError(f"Cannot open the history at {self.path}: {exc}") from None
-            self._conn = conn
+            self._conn, self._read_only = self._open()
+        if write and self._read_only is not None:
+            raise self._read_only
         return self._conn
 
-    def _error(self, exc: sqlite3.Error) -> HistoryError:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
-            return HistoryError(f"The history at {self.path} is locked by another program ({text}); try again.")
-        return HistoryError(
-            f"The history at {self.path} cannot be used ({text}). Move the file aside to start a new history; "
-            "the service still holds your recent executions."
-        )
+    def _open(self) -> tuple[sqlite3.Connection, HistoryError | None]:
+        """A connection, and None; or, on a full disk or read-only folder, a read-only one and the reason."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._migrate(conn)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            error = self._error(exc)
+        else:
+            return conn, None
+        reader = self._reader() if error.reason in (FULL, READ_ONLY) else None
+        if reader is None:
+            raise error
+        return reader, error
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """The history opened read-only without its WAL index, when that reads everything it holds.
+
+        A WAL database wants to create its ``-shm`` index even to be read, which a full
+        disk or a read-only folder refuses. Opened "immutable" it needs none; that is
+        exact only when no write waits in the ``-wal`` file and the schema is current.
+        """
+        wal = self.path.with_name(self.path.name + "-wal")
+        if not self.path.is_file() or (wal.exists() and wal.stat().st_size > 0):
+            return None
+        try:
+            conn = sqlite3.connect(
+                self.path.resolve().as_uri() + "?mode=ro&immutable=1", uri=True, check_same_thread=False
+            )
+            if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return conn
+            conn.close()
+        except sqlite3.Error:
+            pass
+        return None
+
+    def _error(self, exc: BaseException) -> HistoryError:
+        return diagnose(exc, self.path)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise HistoryError(f"The history at {self.path} was written by a newer weshop_nb (schema {version}).")
+            raise HistoryError(
+                f"The history at {self.path} was written by a newer weshop_nb (schema {version}).", reason="newer"
+            )
         for number in range(version, SCHEMA_VERSION):
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -108,7 +139,7 @@ class History:
 
     def _write(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         with self._lock:
-            conn = self._db()
+            conn = self._db(write=True)
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 for sql, values in statements:
@@ -132,6 +163,7 @@ class History:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            self._read_only = None
 
     @property
     def schema_version(self) -> int:
@@ -252,6 +284,14 @@ class History:
             sql += " AND deleted = 0"
         return [row[0] for row in self._read(sql + " ORDER BY first_seen", (source, source))]
 
+    def idle_task_ids(self, source: str | None = None) -> list[str]:
+        """Tasks (not deleted) with no execution recorded: a launch may have died before any reply."""
+        sql = (
+            "SELECT task_id FROM tasks t WHERE (? IS NULL OR source = ?) AND deleted = 0 AND NOT EXISTS "
+            "(SELECT 1 FROM executions e WHERE e.source = t.source AND e.task_id = t.task_id) ORDER BY first_seen"
+        )
+        return [row[0] for row in self._read(sql, (source, source))]
+
     def sync(self, client: Any, task_id: str | None = None) -> int:
         """Fetch what the service holds for known tasks (or one) and merge it; returns executions seen."""
         from ..service._errors import InvalidRequestError
@@ -310,7 +350,8 @@ def require_history() -> History:
     if history is None:
         raise HistoryError(
             "The history is off (WESHOP_NB_HISTORY=off): nothing is recorded or read. "
-            "Unset WESHOP_NB_HISTORY and restart the kernel to keep one."
+            "Unset WESHOP_NB_HISTORY and restart the kernel to keep one.",
+            reason="off",
         )
     return history
 

@@ -11,12 +11,17 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..config import home_dir
+from ..service._errors import RateLimitError, ServiceError
+from ..service._events import warn_once
 from ..service._images import thumbnail
 from ..service._thumbnails import ThumbnailCache
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..service._client import WeShopClient
     from ..service._models import AgentInfo, Task
+    from ._history import History
     from ._runs import Job, Run
 
 
@@ -132,6 +137,24 @@ class Session:
             "poll_interval": self.poll_interval,
             "max_interval": self.max_poll_interval,
         }
+
+    def unfinished(self, history: History) -> pd.DataFrame:
+        """The executions to watch again, once the tasks of unfinished runs were fetched from the service.
+
+        A kernel that died mid-launch may have started executions whose replies it never
+        read: the history has not seen them, but it has seen their task. Those tasks (and
+        tasks with no execution recorded at all) are synced first, so resuming finds them.
+        A task that cannot be fetched now is skipped with a warning; what the history
+        holds of it is still watched.
+        """
+        source = self.client.base_url
+        tasks = dict.fromkeys([*history.unfinished(source=source)["task_id"].dropna(), *history.idle_task_ids(source)])
+        for task_id in tasks:
+            try:
+                history.sync(self.client, str(task_id))
+            except (ServiceError, RateLimitError) as exc:
+                warn_once(f"could not fetch task {task_id} before resuming", exc)
+        return history.unfinished(source=source)
 
     def resume(self, unfinished: Any) -> Run:
         """Watch again the executions of ``History.unfinished()``."""
