@@ -104,6 +104,22 @@ def test_resume_finds_what_a_launch_cut_short_never_recorded(ip, make_image, tmp
         assert emu.stats()["executions_created"] == 8
 
 
+def test_resume_finds_executions_of_a_task_with_none_recorded(make_image) -> None:
+    from weshop_nb.work._session import Session
+
+    with emulator.serve(api_key=API_KEY, latency=30) as emu:
+        client = WeShopClient(api_key=API_KEY, base_url=emu.base_url)
+        task = client.create_task(originalImage=client.upload_image(make_image()), taskName="cut short")
+        for n in range(2):  # started by a kernel that died before any reply came back
+            body = {"taskId": task.id, "params": {"textDescription": f"p{n}"}}
+            url = emu.base_url + "/openapi/v1/agent/task/execute"
+            requests.post(url, json=body, headers={"Authorization": API_KEY}, timeout=5).raise_for_status()
+        history = History()
+        assert history.unfinished(source=emu.base_url).empty
+        unfinished = Session(client).unfinished(history)
+    assert len(unfinished) == 2 and set(unfinished["task_id"]) == {task.id}
+
+
 def test_result_that_is_not_an_image_is_an_error_tile(client, emu) -> None:
     cache = ThumbnailCache(client.fetch_image, max_side=64)
     task = client.create_task(originalImage="https://cdn.test/garment.png")

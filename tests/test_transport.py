@@ -128,3 +128,19 @@ def test_service_down_is_one_clear_sentence() -> None:
     )
     assert caught.value.__cause__ is None and caught.value.__context__ is None
     assert caught.value.fate_unknown is False
+
+
+def test_the_key_is_signed_onto_api_calls_only() -> None:
+    import requests
+
+    client = WeShopClient(api_key=API_KEY, base_url="https://OpenAPI.WeShop.ai")
+
+    def signed(url: str) -> str | None:
+        return client._session.prepare_request(requests.Request("GET", url)).headers.get("Authorization")
+
+    assert signed(client.base_url + "/openapi/v1/agent/info") == API_KEY
+    assert signed("https://cdn.weshop.test/result.png") is None  # pictures on another host
+    assert signed(client.base_url + "/files/result.png") is None  # the same host, outside the API
+    assert signed("https://openapi.weshop.ai.evil.test/openapi/v1/agent/info") is None
+    assert "Authorization" not in client._session.headers
+    assert API_KEY not in repr(client._session.auth)

@@ -94,7 +94,8 @@ def build_session(
     """A session whose adapters carry the retry policy of the module docstring, signing API calls with ``auth``."""
     session = requests.Session()
     if auth is not None:
-        auth.root = base_url + API_PREFIX + "/"
+        # As requests writes it (host lowercased, path quoted), so a prefix test is exact.
+        auth.root = str(requests.Request("GET", base_url + API_PREFIX + "/").prepare().url)
         session.auth = auth
     safe = HTTPAdapter(max_retries=_retry(max_retries, frozenset({"GET", "HEAD"}), backoff), pool_maxsize=16)
     repeatable = HTTPAdapter(
