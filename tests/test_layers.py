@@ -79,7 +79,7 @@ def test_a_refused_key_stops_watching_and_wait_returns_with_the_reason(make_imag
         client = WeShopClient(api_key=API_KEY, base_url=emu.base_url)
         task = client.create_task(originalImage=client.upload_image(make_image()))
         run = launch(client, [Job(task, {"textDescription": "slow"})], poll_interval=0.1, max_interval=0.2)
-        client._api_key = "revoked-key"  # the service stops accepting it mid-run
+        client._auth._key = "revoked-key"  # the service stops accepting it mid-run
         run.wait(timeout=20)  # returns as soon as nothing watches, long before the execution ends
     assert not run.done and not run.watching
     assert "stopped watching" in run.summary() and "API key" in run.notice
