@@ -234,7 +234,7 @@ def test_base_urls_that_are_fine(emu, recwarn) -> None:
     from .conftest import API_KEY
 
     # The API prefix is the client's to add: given with it, it is not doubled.
-    for suffix in ("/openapi/v1", "/openapi/v1/"):
+    for suffix in ("/openapi/v1", "/openapi/v1/", "/openapi/agent"):
         client = WeShopClient(api_key=API_KEY, base_url=emu.base_url + suffix)
         assert client.base_url == emu.base_url
         assert client.agent_info().locations
@@ -252,7 +252,7 @@ def test_base_urls_that_are_fine(emu, recwarn) -> None:
 KEY = "sk-live-2b7d9e41-never-in-an-error"
 FETCH_NOTHING = object()
 ERRORS = {
-    # case: (emulator options, the call, the error)
+    # case: (emulator options and the client's api, the call, the error)
     "key refused": ({"api_key": "another-key"}, lambda c: c.agent_info(), AuthenticationError),
     "5xx": ({"faults": {"5xx": 1.0}}, lambda c: c.agent_info(), ServiceError),
     "429": ({"faults": {"429": 1.0}}, lambda c: c.agent_info(), RateLimitError),
@@ -263,6 +263,13 @@ ERRORS = {
     "execute on a task that is gone": ({}, lambda c: c.execute("nope", {"textDescription": "x"}), InvalidRequestError),
     "picture not found": ({}, FETCH_NOTHING, ServiceError),
     "service down": (None, lambda c: c.agent_info(), ServiceError),
+    "runs API: key refused": (
+        {"api_key": "another-key", "api": "runs"},
+        lambda c: c.get_execution("e"),
+        AuthenticationError,
+    ),
+    "runs API: 5xx": ({"faults": {"5xx": 1.0}, "api": "runs"}, lambda c: c.get_execution("e"), ServiceError),
+    "runs API: unknown run": ({"api": "runs"}, lambda c: c.get_execution("nope"), InvalidRequestError),
 }
 
 
@@ -354,9 +361,11 @@ def test_no_error_holds_the_key(case) -> None:
         with pytest.raises(error) as caught:
             call(WeShopClient(api_key=KEY, base_url=base_url, max_retries=0))
     else:
+        options = dict(options)
+        api = options.pop("api", "v1")
         # Never a local holding the key here: this frame is in the traceback too.
         with emulator.serve(**{"api_key": KEY, **options}) as emu:
-            client = WeShopClient(api_key=KEY, base_url=emu.base_url, timeout=(2, 0.3), max_retries=0)
+            client = WeShopClient(api_key=KEY, base_url=emu.base_url, timeout=(2, 0.3), max_retries=0, api=api)
             with pytest.raises(error) as caught:
                 if call is FETCH_NOTHING:
                     client.fetch_image(emu.base_url + "/files/results/nothing-0.png")

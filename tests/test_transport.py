@@ -139,6 +139,7 @@ def test_the_key_is_signed_onto_api_calls_only() -> None:
         return client._session.prepare_request(requests.Request("GET", url)).headers.get("Authorization")
 
     assert signed(client.base_url + "/openapi/v1/agent/info") == API_KEY
+    assert signed(client.base_url + "/openapi/agent/runs") == API_KEY  # the agent-runs API
     assert signed("https://cdn.weshop.test/result.png") is None  # pictures on another host
     assert signed(client.base_url + "/files/result.png") is None  # the same host, outside the API
     assert signed("https://openapi.weshop.ai.evil.test/openapi/v1/agent/info") is None

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ._envelope import check_url
 from ._errors import InvalidRequestError
+from ._runs_api import PREFIX as RUNS_PREFIX
 from ._transport import API_PREFIX
 
 __all__ = ["DEFAULT_BASE_URL", "check_base_url", "check_timeout", "check_retries", "environ_value", "is_loopback"]
@@ -78,8 +79,9 @@ def check_base_url(url: str, *, what: str = "base_url", allow_insecure: bool = F
             "allow_insecure=True (or set WESHOP_ALLOW_INSECURE=1) for a service on a network you trust."
         )
     path = parts.path.rstrip("/")
-    if path.endswith(API_PREFIX):  # the client adds it to every call: given here, it would be doubled
-        path = path[: -len(API_PREFIX)].rstrip("/")
+    for prefix in (API_PREFIX, RUNS_PREFIX):  # the client adds them to its calls: given here, doubled
+        if path.endswith(prefix):
+            path = path[: -len(prefix)].rstrip("/")
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 

@@ -24,6 +24,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 API_PREFIX = "/openapi/v1"
+#: Where both APIs live (v1 under ``/openapi/v1``, agent runs under ``/openapi/agent``): what the key signs.
+API_ROOT = "/openapi/"
 #: Paths whose repetition changes nothing on the service.
 REPEATABLE_PATHS = ("/agent/task/query", "/agent/info", "/asset/upload/image")
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -65,7 +67,7 @@ def _retry(max_retries: int, methods: frozenset[str], backoff: float) -> Retry:
 class KeyAuth(requests.auth.AuthBase):
     """Puts the API key in the ``Authorization`` header of calls to the API, and nowhere else.
 
-    Only requests under ``root`` (the base URL and API prefix) are signed, so a picture
+    Only requests under ``root`` (the base URL and ``/openapi/``) are signed, so a picture
     fetched from another host, or from the emulator's files, never carries the key. The
     key shows in no repr and is never pickled.
     """
@@ -95,7 +97,7 @@ def build_session(
     session = requests.Session()
     if auth is not None:
         # As requests writes it (host lowercased, path quoted), so a prefix test is exact.
-        auth.root = str(requests.Request("GET", base_url + API_PREFIX + "/").prepare().url)
+        auth.root = str(requests.Request("GET", base_url + API_ROOT).prepare().url)
         session.auth = auth
     safe = HTTPAdapter(max_retries=_retry(max_retries, frozenset({"GET", "HEAD"}), backoff), pool_maxsize=16)
     repeatable = HTTPAdapter(
