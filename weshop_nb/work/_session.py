@@ -145,9 +145,12 @@ class Session:
         read: the history has not seen them, but it has seen their task. Those tasks (and
         tasks with no execution recorded at all) are synced first, so resuming finds them.
         A task that cannot be fetched now is skipped with a warning; what the history
-        holds of it is still watched.
+        holds of it is still watched. On the runs API nothing is synced: every run makes
+        its own task when it starts, so a start whose reply was lost left no task behind.
         """
         source = self.client.base_url
+        if self.client.api != "v1":
+            return history.unfinished(source=source)
         tasks = dict.fromkeys([*history.unfinished(source=source)["task_id"].dropna(), *history.idle_task_ids(source)])
         for task_id in tasks:
             try:
