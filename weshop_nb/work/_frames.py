@@ -33,3 +33,15 @@ def executions_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         elif kind == "time":
             frame[name] = pd.to_datetime(frame[name], errors="coerce")
     return frame
+
+
+def images_frame(executions: pd.DataFrame) -> pd.DataFrame:
+    """One row per result picture of ``executions`` (a frame of execution records).
+
+    ``image`` is the picture's URL and ``slot`` its place in its execution (from 0); the
+    other columns are its execution's, so pictures filter and group like executions.
+    """
+    frame = executions[executions["n_images"] > 0].explode("images").rename(columns={"images": "image"})
+    frame["slot"] = frame.groupby("execution_id").cumcount().astype("Int64")
+    frame["image"] = frame["image"].astype("string")
+    return frame.drop(columns=["n_images"]).reset_index(drop=True)

@@ -16,9 +16,8 @@ from ._records import COLUMNS
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "UPSERT_TASK", "UPSERT_EXECUTION", "SELECT_EXECUTIONS", "add_new_columns"]
 
 _SQL_TYPES = {"text": "TEXT", "status": "TEXT", "time": "TEXT", "list": "TEXT", "integer": "INTEGER"}
-#: Kept beside the record columns: every parameter as JSON, the service's error, and when we saw it.
-_BOOKKEEPING = (("params", "TEXT", None), ("error", "TEXT", "COALESCE(excluded.error, error)"),
-                ("first_seen", "REAL", None), ("last_seen", "REAL", "excluded.last_seen"))  # fmt: skip
+#: Kept beside the record columns: every parameter as JSON, and when we saw it.
+_BOOKKEEPING = (("params", "TEXT", None), ("first_seen", "REAL", None), ("last_seen", "REAL", "excluded.last_seen"))
 _STORED = [c for c in COLUMNS if c.home == "executions"]
 _EXECUTION_COLUMNS = [(c.name, _SQL_TYPES[c.kind], c.merge) for c in _STORED] + list(_BOOKKEEPING)
 _KEY = ("source", "execution_id")

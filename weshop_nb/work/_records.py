@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..contract import spec
+from ..contract import FAILED, spec
 from ..service._models import Execution, FashionModel, Location, Task
 from ._jobs import Job
 
@@ -45,40 +45,44 @@ _MORE_VIDEOS = (
 _KEEP = "COALESCE({0}, excluded.{0})"
 #: The one table of record columns: ``Run.to_frame()``, the history's schema, its inserts,
 #: its selects and the DataFrame dtypes all derive from it. Add a column here, and only here.
+#: The order is the order people read: what was asked and what came of it first, ids last.
 COLUMNS = (
-    Column("task_id", "text", merge="COALESCE(excluded.task_id, task_id)"),
-    Column("execution_id", "text"),
-    Column("agent_name", "text", home="tasks"),
-    Column("agent_version", "text", home="tasks"),
-    Column("task_name", "text", home="tasks"),
-    Column("original_image", "text", home="tasks"),
+    Column("prompt", "text", param="textDescription"),
     # A terminal status is final: an older reply arriving late never turns success back into running.
     Column("status", "status", merge="CASE WHEN status IN ('success', 'failed') THEN status ELSE excluded.status END"),
+    Column("location_name", "text", home="location"),
+    Column("fashion_model_name", "text", home="fashion_model"),
     Column("executed_at", "time", merge="COALESCE(excluded.executed_at, executed_at)"),
-    Column("prompt", "text", param="textDescription"),
+    Column("n_images", "integer", merge="MAX(COALESCE(n_images, 0), excluded.n_images)"),
+    Column("images", "list", merge=_MORE_IMAGES),
+    Column("videos", "list", merge=_MORE_VIDEOS, attribute="videos"),  # what a video agent made
+    # Why an execution failed, in the service's words (or why it could not start).
+    Column("error", "text", merge="COALESCE(excluded.error, error)"),
+    Column("media", "text", merge="COALESCE(excluded.media, media)", attribute="media"),  # image or video
     Column("negative_prompt", "text", param="negTextDescription"),
     Column("mask_type", "text", param="maskType"),
     Column("generated_content", "text", param="generatedContent"),
     Column("pose", "text", param="pose"),
     Column("location_id", "integer", param="locationId"),
-    Column("location_name", "text", home="location"),
     Column("fashion_model_id", "integer", param="fashionModelId"),
-    Column("fashion_model_name", "text", home="fashion_model"),
     Column("batch_count", "integer", param="batchCount"),
-    Column("n_images", "integer", merge="MAX(COALESCE(n_images, 0), excluded.n_images)"),
-    Column("images", "list", merge=_MORE_IMAGES),
-    # What the agent makes (image or video), the videos it made, and what the start billed:
-    # only a runs-API start tells the points, so a later sighting without them keeps them.
-    Column("media", "text", merge="COALESCE(excluded.media, media)", attribute="media"),
-    Column("videos", "list", merge=_MORE_VIDEOS, attribute="videos"),
+    # What the start billed: only a runs-API start tells the points, so a later sighting without them keeps them.
     Column("power_consumption", "integer", merge=_KEEP.format("power_consumption"), attribute="power_consumption"),
     Column("power_balance", "integer", merge=_KEEP.format("power_balance"), attribute="power_balance"),
+    Column("task_name", "text", home="tasks"),
+    Column("agent_name", "text", home="tasks"),
+    Column("agent_version", "text", home="tasks"),
+    Column("original_image", "text", home="tasks"),
+    Column("task_id", "text", merge="COALESCE(excluded.task_id, task_id)"),
+    Column("execution_id", "text"),
     Column("source", "text"),
 )
 COLUMN_KINDS = {column.name: column.kind for column in COLUMNS}
 FRAME_COLUMNS = tuple(COLUMN_KINDS)
 #: Record columns that are execution parameters, and the service's name for each.
 PARAM_COLUMNS = {column.name: column.param for column in COLUMNS if column.param}
+#: The ``error`` of a failed execution whose reply gave no reason.
+FAILED_WITHOUT_REASON = "the service reported the execution as failed"
 #: Record columns read from an attribute of the execution, and that attribute.
 ATTRIBUTE_COLUMNS = {column.name: column.attribute for column in COLUMNS if column.attribute}
 LIST_COLUMNS = tuple(column.name for column in COLUMNS if column.kind == "list")
@@ -113,6 +117,7 @@ def execution_values(execution: Execution, source: str, task_id: str | None = No
         "executed_at": execution.executed_at.strftime("%Y-%m-%d %H:%M:%S") if execution.executed_at else None,
         "n_images": len(execution.images),
         "images": "\n".join(execution.images),
+        "error": (execution.error or FAILED_WITHOUT_REASON) if execution.status == FAILED else None,
         "source": source,
         **_attributes(execution, stored=True),
     }
@@ -146,6 +151,7 @@ def item_row(item: RunItem, source: str) -> dict[str, Any]:
         fashion_model_name=getattr(job.fashion_model, "name", None),
         n_images=len(images),
         images=list(images),
+        error=item.error,
         source=source,
     )
     return {name: row[name] for name in FRAME_COLUMNS}
