@@ -13,12 +13,13 @@ or emulator) they came from. The API key is never stored: nothing here receives 
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -201,7 +202,7 @@ class History:
         statements: list[tuple[str, Sequence[Any]]] = []
         for e in executions:
             values = execution_values(e, source, task_id)
-            values.update(params=json.dumps(dict(e.params), default=str), error=e.error, first_seen=now, last_seen=now)
+            values.update(params=json.dumps(dict(e.params), default=str), first_seen=now, last_seen=now)
             statements.append((UPSERT_EXECUTION.sql, [values[name] for name in UPSERT_EXECUTION.names]))
         return statements
 
@@ -219,8 +220,8 @@ class History:
         *,
         task: str | None = None,
         status: str | Sequence[str] | None = None,
-        since: str | datetime | None = None,
-        until: str | datetime | None = None,
+        since: str | date | datetime | None = None,
+        until: str | date | datetime | None = None,
         text: str | None = None,
         source: str | None = None,
         limit: int | None = None,
@@ -228,10 +229,18 @@ class History:
         """One row per execution, oldest first (the ``limit`` most recent when given).
 
         Columns are those of the record table (``weshop_nb.work._records.COLUMNS``), with real dtypes.
-        ``text`` keeps executions whose prompt contains it (case-insensitive).
+        ``text`` keeps executions whose prompt contains it (case-insensitive). ``since`` and
+        ``until`` take dates, datetimes, text pandas reads, or spans such as ``"7d"`` and
+        ``"yesterday"``, compared as times; a day alone means the whole day, so
+        ``until="2026-11-25"`` includes the 25th. ``status`` is one or several of pending,
+        running, success, failed. Anything else is a ``FilterError`` (a ``ValueError``)
+        listing what is accepted.
         """
+        from ._filters import FilterError
         from ._frames import executions_frame
 
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 0):
+            raise FilterError(f"limit must be a whole number of executions, 0 or more; got {limit!r}.")
         where, values = self._filters(task, status, since, until, text, source)
         # Executions not yet timed by the service sort by when we first saw them.
         order = "COALESCE(e.executed_at, datetime(e.first_seen, 'unixepoch', 'localtime')) DESC, e.first_seen DESC"
@@ -246,18 +255,20 @@ class History:
 
     @staticmethod
     def _filters(task: Any, status: Any, since: Any, until: Any, text: Any, source: Any) -> tuple[str, list[Any]]:
+        from ._filters import statuses, time_bound
+
         clauses, values = [], []
         if task:
             clauses.append("e.task_id = ?")
             values.append(str(task))
-        if status:
-            statuses = [status] if isinstance(status, str) else list(status)
-            clauses.append(f"e.status IN ({', '.join('?' * len(statuses))})")
-            values += [s.lower() for s in statuses]
-        for bound, op in ((since, ">="), (until, "<=")):
+        wanted = statuses(status)
+        if wanted:
+            clauses.append(f"e.status IN ({', '.join('?' * len(wanted))})")
+            values += wanted
+        for bound in (time_bound(since, end=False), time_bound(until, end=True)):
             if bound is not None:
-                clauses.append(f"e.executed_at {op} ?")
-                values.append(str(bound)[:19].replace("T", " "))
+                clauses.append(f"e.executed_at {bound[0]} ?")
+                values.append(bound[1])
         if text:
             clauses.append("LOWER(e.prompt) LIKE ?")
             values.append(f"%{text.lower()}%")
@@ -268,11 +279,29 @@ class History:
 
     def images(self, **filters: Any) -> pd.DataFrame:
         """One row per result image that succeeded, with its execution's parameters."""
-        frame = self.executions(**filters)
-        frame = frame[frame["n_images"] > 0].explode("images").rename(columns={"images": "image"})
-        frame["slot"] = frame.groupby("execution_id").cumcount().astype("Int64")
-        frame["image"] = frame["image"].astype("string")
-        return frame.drop(columns=["n_images"]).reset_index(drop=True)
+        from ._frames import images_frame
+
+        return images_frame(self.executions(**filters))
+
+    def save(
+        self,
+        folder: str | os.PathLike[str] = "weshop-pictures",
+        pictures: pd.DataFrame | None = None,
+        *,
+        fetch: Callable[[str], bytes] | None = None,
+        progress: bool | Callable[[int, int], None] | None = None,
+        **filters: Any,
+    ) -> pd.DataFrame:
+        """Download pictures into ``folder`` under names a person can read; those already there are skipped.
+
+        ``pictures`` are rows of :meth:`images` (say, filtered with pandas); without them,
+        every picture that ``filters`` (those of :meth:`executions`) keep. Returns one row
+        per picture with ``path``, ``outcome`` and ``save_error`` first.
+        """
+        from ._save import public_fetch, with_progress
+
+        chosen = self.images(**filters) if pictures is None else pictures
+        return with_progress(chosen, folder, fetch or public_fetch(), progress)
 
     def unfinished(self, source: str | None = None) -> pd.DataFrame:
         """Executions last seen pending or running: the ones to watch again after a restart."""
