@@ -8,13 +8,14 @@ thread the first time the run is shown.
 
 from __future__ import annotations
 
+import sys
 import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..work._runs import Run
 
-__all__ = ["in_notebook", "show", "VIEWS", "grid_of"]
+__all__ = ["in_notebook", "in_terminal", "show", "VIEWS", "grid_of"]
 
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -27,6 +28,20 @@ def in_notebook() -> bool:
         return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def in_terminal() -> bool:
+    """True in a terminal IPython writing to a terminal (not a kernel, not captured output)."""
+    terminal = sys.modules.get("IPython.terminal.interactiveshell")  # loaded only by a terminal IPython
+    if terminal is None or in_notebook():
+        return False
+    from IPython import get_ipython
+
+    try:
+        interactive = sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False
+    return isinstance(get_ipython(), terminal.TerminalInteractiveShell) and interactive
 
 
 def show(html: str, text: str) -> None:
@@ -59,11 +74,26 @@ class NotebookViews:
         return {_WIDGET_MIME: live[_WIDGET_MIME]}
 
     def wait_progress(self, run: Run) -> Any:
+        if in_terminal():
+            from ._progress import TerminalRunProgress
+
+            return TerminalRunProgress(run)
         if not in_notebook():
             return None
         from .widgets._grid import RunProgress
 
         return RunProgress(run).show()
+
+    def counter(self, label: str, total: int) -> Any:
+        if in_terminal():
+            from ._progress import TerminalCounter
+
+            return TerminalCounter(label, total)
+        if not in_notebook():
+            return None
+        from ._progress import WidgetCounter
+
+        return WidgetCounter(label, total)
 
 
 VIEWS = NotebookViews()

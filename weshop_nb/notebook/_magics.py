@@ -16,13 +16,19 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.utils.text import dedent
-from traitlets import Float, Int, Unicode
+from traitlets import Float, Int, Unicode, observe, validate
 
+from ..config import API_KEY_VAR
 from ..service._errors import AuthenticationError, ServiceError, WaitTimeout, WeShopError
 from ..work._catalogue import catalogue_choices, filter_catalogue
+from ..work._filters import FilterError
+from ..work._retry import RetryError
+from ..work._stop import NO_CANCEL, WaitInterrupted, interrupted_message
 from . import _parsers as magic_parsers
 from ._display import show as _show
+from ._paths import is_url, local_file
 from ._prompts import PromptError, prompts_from_cell
+from ._settings import RANGES, EnvWatch, check_setting
 
 __all__ = ["WeShopMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -55,6 +61,29 @@ class WeShopMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self.session: Any = None
         self._emulator: Any = None
+        self._env = EnvWatch()
+        self._from_env = False  # the session's client came from WESHOP_API_KEY
+
+    # -- settings --------------------------------------------------------------------------
+
+    @validate(*RANGES)
+    def _check_range(self, proposal: Any) -> Any:
+        trait = proposal["trait"]
+        return check_setting(trait.name, proposal["value"], trait.help)
+
+    @observe("poll_interval", "max_poll_interval", "max_concurrent_launches", "thumbnail_size")
+    def _on_setting_change(self, change: Any) -> None:
+        # `%config` after the session started: the next run uses the new value.
+        if self.session is not None:
+            self.session.configure(**self._settings())
+
+    def _settings(self) -> dict[str, Any]:
+        return {
+            "thumbnail_size": self.thumbnail_size,
+            "poll_interval": self.poll_interval,
+            "max_poll_interval": self.max_poll_interval,
+            "max_concurrent": self.max_concurrent_launches,
+        }
 
     # -- the session's client ------------------------------------------------------------
 
@@ -64,26 +93,31 @@ class WeShopMagics(Magics):
         return self._session().client
 
     def _session(self) -> Any:
-        if self.session is None:
-            if not os.environ.get("WESHOP_API_KEY"):
-                raise UsageError(_NO_CLIENT)
-            from ..service._client import WeShopClient
+        from ..service._client import WeShopClient
 
-            self._use(WeShopClient())
+        changed = self._env.changed()
+        if changed and self.session is not None and (self._from_env or os.environ.get(API_KEY_VAR)):
+            # The environment moved under a running session: follow it, as `%weshop login` would.
+            self.session.close()
+            self.session = None
+            if os.environ.get(API_KEY_VAR):
+                self._use(WeShopClient(), from_env=True)
+                names = " and ".join(changed)
+                print(f"{names} changed in the environment: now using {self.session.client.base_url}.")
+        if self.session is None:
+            if not os.environ.get(API_KEY_VAR):
+                raise UsageError(_NO_CLIENT)
+            self._use(WeShopClient(), from_env=True)
         return self.session
 
-    def _use(self, client: Any) -> None:
+    def _use(self, client: Any, *, from_env: bool = False) -> None:
         from ..work._session import Session
 
         if self.session is not None:
             self.session.close()
-        self.session = Session(
-            client,
-            thumbnail_size=self.thumbnail_size,
-            poll_interval=self.poll_interval,
-            max_poll_interval=self.max_poll_interval,
-            max_concurrent=self.max_concurrent_launches,
-        )
+        self.session = Session(client, **self._settings())
+        self._from_env = from_env
+        self._env.mark()
 
     def close(self) -> None:
         """Stop watching runs and the demo emulator (on unload)."""
@@ -105,7 +139,7 @@ class WeShopMagics(Magics):
             raise UsageError(f"Only `%%weshop run` takes a cell body; use `%weshop {command}` on one line.")
         try:
             return getattr(self, f"_cmd_{command}")(args, cell)
-        except (WeShopError, PromptError) as exc:
+        except (WeShopError, PromptError, FilterError, RetryError) as exc:
             raise UsageError(f"{type(exc).__name__}: {exc}") from None
         except OSError as exc:  # a local file that is missing or unreadable
             raise UsageError(str(exc)) from None
@@ -168,7 +202,7 @@ class WeShopMagics(Magics):
             return list(pool.map(self._session().icon, urls))
 
     def _cmd_upload(self, args: Any, cell: str | None) -> str:
-        return self.client.upload_image(os.path.expanduser(args.path))
+        return self.client.upload_image(local_file(args.path, "upload"))
 
     def _cmd_status(self, args: Any, cell: str | None) -> None:
         from ..work._html import execution_html, task_html
@@ -227,8 +261,29 @@ class WeShopMagics(Magics):
         print(f"Watching {len(run.items)} unfinished execution(s) again.")
         return self._finish(run, args)
 
+    def _cmd_retry(self, args: Any, cell: str | None) -> Any:
+        session = self._session()
+        if not session.runs:
+            raise UsageError("Nothing to retry: no run in this session yet. `%%weshop run` launches one.")
+        run = session.retry(session.runs[-1], args.execution_id or None)
+        print(f"Launched {len(run.items)} execution(s) again with the same parameters (a new run).")
+        return self._finish(run, args)
+
+    def _cmd_stop(self, args: Any, cell: str | None) -> None:
+        watched = [run for run in (self.session.runs if self.session is not None else []) if run.watching]
+        if not watched:
+            print("Nothing is being watched.")
+            return
+        unfinished = sum(not item.done for run in watched for item in run.items)
+        for run in watched:
+            run.stop()
+        print(
+            f"Stopped watching {len(watched)} run(s); their {unfinished} unfinished execution(s) go on at the "
+            f"service ({NO_CANCEL}). run.start() or `%weshop resume` watches them again."
+        )
+
     def _finish(self, run: Any, args: Any) -> Any:
-        """Store a run in ``-o VAR`` and wait for it when asked (``run`` and ``resume``)."""
+        """Store a run in ``-o VAR`` and wait for it when asked (``run``, ``retry`` and ``resume``)."""
         if args.output:
             self.shell.user_ns[args.output] = run
         if args.wait:
@@ -237,6 +292,9 @@ class WeShopMagics(Magics):
             except WaitTimeout:
                 name = args.output or "the run"
                 print(f"Still running after {self.wait_timeout:g} s; {name} keeps updating (call .wait() again).")
+            except WaitInterrupted:
+                # Ctrl-C: the run is returned (and shown) as it stands; `_` holds it without -o.
+                print(interrupted_message(run, args.output or "_"))
         return run
 
     def _cmd_panel(self, args: Any, cell: str | None) -> Any:
@@ -253,7 +311,7 @@ class WeShopMagics(Magics):
         if args.prompt:
             studio.choices.prompts.value = args.prompt
         if args.image:
-            studio.source.choose_path(args.image)
+            studio.source.choose_path(local_file(args.image, "--image"))
         return studio
 
     def _cmd_agents(self, args: Any, cell: str | None) -> None:
@@ -273,6 +331,12 @@ class WeShopMagics(Magics):
             defaults=(self.mask_type, self.generated_content),
             api=client.api,
         )
+        # Local files are looked for before anything is sent.
+        pictures = [("--image", args.image), ("--custom-mask", args.custom_mask)]
+        pictures += [(f"--input {key}", value) for key, value in getattr(args, "input", None) or []]
+        for option, path in pictures:
+            if isinstance(path, str) and path and not is_url(path):
+                local_file(path, option)
         if plan.locations or plan.fashion_models:  # names or ids as typed: look them up
             info = client.agent_info(agent, version)
             plan = replace(
@@ -303,9 +367,9 @@ class WeShopMagics(Magics):
         print(estimate)
 
     def _as_url(self, source: str) -> str:
-        if source.startswith(("http://", "https://")):
+        if is_url(source):
             return source
-        return self.client.upload_image(os.path.expanduser(source))
+        return self.client.upload_image(local_file(source, "--custom-mask"))
 
     def _task_for(self, args: Any, plan: Any, *, draft: bool = False) -> Any:
         if args.task:

@@ -15,11 +15,11 @@ from functools import lru_cache
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import MagicArgumentParser
+from IPython.core.magic_arguments import MagicArgumentParser, MagicHelpFormatter
 from IPython.utils.process import arg_split
 
 from .. import contract
-from ..contract import BATCH_RANGE, GENERATED_CONTENT, MASK_TYPES, POSES
+from ..contract import BATCH_RANGE, GENERATED_CONTENT, MASK_TYPES, POSES, STATUSES
 
 OVERVIEW = """
     %weshop: the WeShop AI service from a notebook.
@@ -35,6 +35,8 @@ OVERVIEW = """
       %weshop delete TASK_ID            delete a task and its executions
       %weshop history                   every execution ever seen, as a DataFrame   [--sync]
       %weshop compare --by prompt,location_name   pictures side by side
+      %weshop retry                     launch the last run's failed executions again   [--wait] [-o VAR]
+      %weshop stop                      stop watching runs (the service has no cancel call)
       %weshop resume                    watch again what was unfinished when a kernel died   [--wait]
       %weshop panel                     the studio: pick, choose, launch, watch   [--image PATH]
       %weshop help SUBCOMMAND           every option of one subcommand
@@ -57,6 +59,8 @@ OVERVIEW = """
 
 COMMANDS = (
     "resume",
+    "retry",
+    "stop",
     "help",
     "agents",
     "demo",
@@ -88,8 +92,20 @@ def _pair(option: str, what: str) -> Any:
     return parse
 
 
+class _HelpFormatter(MagicHelpFormatter):
+    """IPython's magic help, as a person reads it: ``usage: %weshop NAME ...``.
+
+    IPython's own prefixes the usage with an RST ``::`` line and a second ``%``, which
+    turns every line command into a cell magic on screen.
+    """
+
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = "usage: ") -> None:
+        argparse.RawDescriptionHelpFormatter.add_usage(self, usage, actions, groups, prefix)
+
+
 def _parser(name: str, description: str) -> MagicArgumentParser:
-    return MagicArgumentParser(prog=f"%weshop {name}", description=description)
+    prog = f"%%weshop {name}" if name == "run" else f"%weshop {name}"
+    return MagicArgumentParser(prog=prog, description=description, formatter_class=_HelpFormatter)
 
 
 @lru_cache(maxsize=1)
@@ -122,9 +138,13 @@ def _parsers() -> dict[str, MagicArgumentParser]:
     ):
         p = parsers[name] = _parser(name, description)
         p.add_argument("--task", help="only this task")
-        p.add_argument("--status", help="only this status: pending, running, success, failed")
-        p.add_argument("--since", help="only executions at or after this time, e.g. 2026-11-24 or '2026-11-24 10:00'")
-        p.add_argument("--until", help="only executions at or before this time")
+        p.add_argument("--status", help=f"only this status (or several, comma-separated): {_one_of(STATUSES)}")
+        p.add_argument(
+            "--since",
+            metavar="TIME",
+            help="only executions at or after this time: 2026-11-24, '2026-11-24 10:00', 7d, 12h, today, yesterday",
+        )
+        p.add_argument("--until", metavar="TIME", help="only executions at or before this time (a day: all of it)")
         p.add_argument("--text", help="only prompts containing this text")
         p.add_argument("--limit", type=int, help="only the N most recent")
     parsers["history"].add_argument("--sync", action="store_true", help="first fetch what the service holds")
@@ -138,6 +158,17 @@ def _parsers() -> dict[str, MagicArgumentParser]:
     p = parsers["resume"] = _parser("resume", "Watch again every execution the history holds as unfinished.")
     p.add_argument("--wait", action="store_true", help="block until they are all finished")
     p.add_argument("-o", "--output", metavar="VAR", type=_variable_name, help="store the Run in this variable")
+    p = parsers["retry"] = _parser(
+        "retry", "Launch again, with the same parameters, the failed executions of the last run (a new run)."
+    )
+    p.add_argument("execution_id", nargs="*", help="retry these executions of the last run instead of the failed ones")
+    p.add_argument("--wait", action="store_true", help="block until they are all finished")
+    p.add_argument("-o", "--output", metavar="VAR", type=_variable_name, help="store the new Run in this variable")
+    parsers["stop"] = _parser(
+        "stop",
+        "Stop watching this session's runs. The executions go on at the service, which has\n"
+        "no cancel call; run.start() or %weshop resume watches them again.",
+    )
     parsers["run"] = _run_parser()
     return parsers
 
@@ -152,12 +183,19 @@ def _run_parser() -> MagicArgumentParser:
     p.add_argument("--version", help="agent version")
     p.add_argument("--location", action="append", default=[], help="location id or name; repeat for a sweep")
     p.add_argument("--model", action="append", default=[], help="fashion model id or name; repeat for a sweep")
-    p.add_argument("--mask", choices=MASK_TYPES, help="maskType: which part of the source is kept")
+    p.add_argument("--mask", choices=MASK_TYPES, metavar="TYPE", help=f"maskType (what is kept): {_one_of(MASK_TYPES)}")
     p.add_argument("--custom-mask", help="PNG mask (path or URL) for --mask custom")
-    p.add_argument("--mode", choices=GENERATED_CONTENT, help="generatedContent")
-    p.add_argument("--pose", choices=POSES, help="pose control")
+    p.add_argument(
+        "--mode", choices=GENERATED_CONTENT, metavar="MODE", help=f"generatedContent: {_one_of(GENERATED_CONTENT)}"
+    )
+    p.add_argument("--pose", choices=POSES, metavar="POSE", help=f"pose control: {_one_of(POSES)}")
     p.add_argument("--generate-version", help="generateVersion: aipose lite or pro; virtualtryon weshopFlash...")
-    p.add_argument("--batch", type=int, help=f"images per execution, {BATCH_RANGE[0]}-{BATCH_RANGE[1]}")
+    p.add_argument(
+        "--batch",
+        type=int,
+        metavar="N",
+        help=f"images per execution, {BATCH_RANGE[0]}-{BATCH_RANGE[1]} (default: not sent; the service makes 1)",
+    )
     p.add_argument("--negative", help="negTextDescription: what to avoid")
     p.add_argument(
         "--param",
@@ -182,6 +220,10 @@ def _run_parser() -> MagicArgumentParser:
     return p
 
 
+def _one_of(choices: tuple[str, ...]) -> str:
+    return ", ".join(choices)
+
+
 def parse(line: str) -> tuple[str, Any]:
     """(subcommand, parsed arguments) of a ``%weshop`` line; errors are ``UsageError``."""
     argv = arg_split(line or "", posix=True)
@@ -192,7 +234,25 @@ def parse(line: str) -> tuple[str, Any]:
         close = difflib.get_close_matches(command, COMMANDS, n=1)
         hint = f" Did you mean `{close[0]}`?" if close else ""
         raise UsageError(f"Unknown subcommand {command!r}.{hint} `%weshop help` lists them.")
-    return command, _parsers()[command].parse_args(argv[1:])
+    parser = _parsers()[command]
+    try:
+        return command, parser.parse_args(argv[1:])
+    except UsageError as exc:
+        hints = _option_hints(parser, argv[1:])
+        raise UsageError(f"{exc}.{hints} `%weshop help {command}` lists every option.") from None
+
+
+def _option_hints(parser: MagicArgumentParser, argv: list[str]) -> str:
+    """' Did you mean --location?' for each option of ``argv`` the parser does not know."""
+    known = [option for option in parser._option_string_actions if option.startswith("--")]
+    hints = []
+    for word in argv:
+        option = word.split("=", 1)[0]
+        if option.startswith("--") and option not in known and not any(k.startswith(option) for k in known):
+            close = difflib.get_close_matches(option, known, n=1, cutoff=0.6)
+            if close:
+                hints.append(f" Did you mean {close[0]} (not {option})?")
+    return "".join(hints)
 
 
 def help_for(topic: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import home_dir
@@ -32,15 +34,37 @@ class Comparison:
         shape = "x".join(str(n) for n in self.table.shape)
         return f"<Comparison by {', '.join(self.by)}: {shape} cells from {len(self.executions)} executions>"
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per picture: the compared columns first, then ``image`` and its execution's columns."""
+        from ._frames import images_frame
+
+        frame = images_frame(self.executions)
+        return frame[[*self.by, *(c for c in frame.columns if c not in self.by)]]
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the comparison as one self-contained HTML file (pictures embedded as thumbnails).
+
+        The file needs nothing else to open: no kernel, no network, no other file.
+        Returns the path written.
+        """
+        from html import escape
+
+        target = Path(path).expanduser()
+        if target.suffix.lower() not in (".html", ".htm"):
+            target = target.with_name(target.name + ".html")
+        title = f"WeShop comparison by {', '.join(self.by)}"
+        page = (
+            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title></head>\n'
+            f"<body><h2>{escape(title)}</h2>\n<p>{escape(repr(self))}</p>\n{self._repr_html_()}\n</body></html>\n"
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page, encoding="utf-8")
+        return target
+
     def _repr_html_(self) -> str:
         from ..service._thumbnails import ThumbnailCache
         from . import _html as display
+        from ._save import public_fetch
 
-        cache = ThumbnailCache(self._fetch or _public_fetch(), max_side=192, directory=home_dir() / "thumbnails")
+        cache = ThumbnailCache(self._fetch or public_fetch(), max_side=192, directory=home_dir() / "thumbnails")
         return display.comparison_html(self.table, self.by, cache.get_or_empty)
-
-
-def _public_fetch() -> Callable[[str], bytes]:
-    from ..service._client import WeShopClient
-
-    return WeShopClient().fetch_image  # result images are public: no key is sent with them

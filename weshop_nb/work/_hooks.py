@@ -23,7 +23,10 @@ class RunViews(Protocol):
         """A widget view of an unfinished run to show beside its static HTML, or None outside a kernel."""
 
     def wait_progress(self, run: Any) -> Any:
-        """Something shown while ``run.wait()`` blocks, with an ``update()`` method; or None."""
+        """Something shown while ``run.wait()`` blocks, with ``update()`` and ``close()``; or None."""
+
+    def counter(self, label: str, total: int) -> Any:
+        """A progress display of ``total`` steps with ``update(done, total)`` and ``close()``; or None."""
 
 
 _loader: Callable[[], RunViews | None] | None = None

@@ -15,6 +15,7 @@ module knows no IPython. The watcher is in :mod:`weshop_nb.work._watch`.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -28,7 +29,7 @@ from ..service._events import warn_once
 from ..service._models import Execution
 from . import _hooks
 from ._jobs import Job, sweep
-from ._records import item_row
+from ._records import FAILED_WITHOUT_REASON, item_row
 from ._watch import TaskWatcher
 
 if TYPE_CHECKING:
@@ -95,6 +96,8 @@ class Run:
         self.max_interval = max_interval
         self.source = client.base_url
         self.watchers: list[TaskWatcher] = []
+        #: How the run was launched (``max_concurrent``, ``callback_url``): a retry launches the same way.
+        self.launch_options: dict[str, Any] = {}
         #: Why watching stopped early (say, the key was revoked), shown with the counts.
         self.notice: str | None = None
         self._subscribers: list[Callable[[Run, RunItem], None]] = []
@@ -165,7 +168,8 @@ class Run:
         """Stop every watcher and say why (the executions go on at the service)."""
         with self._lock:
             self.notice = reason
-        self.stop()
+        for watcher in self.watchers:
+            watcher.stop()
         with self._changed:
             self._changed.notify_all()
 
@@ -180,7 +184,7 @@ class Run:
         with self._lock:
             item.thumbnails.extend(thumbs)
             if execution.status == FAILED and not item.error:
-                item.error = execution.error or "the service reported the execution as failed"
+                item.error = execution.error or FAILED_WITHOUT_REASON
             item.execution = execution
         changed = before is None or before.status != execution.status or bool(new_images)
         if changed:
@@ -209,15 +213,31 @@ class Run:
         return self.watchers
 
     def start(self) -> Run:
-        """Start one watcher thread per task (done by :func:`launch`)."""
+        """Start one watcher thread per task (done by :func:`launch`; again after :meth:`stop`)."""
+        for watcher in self.watchers:
+            watcher.stop()
+        with self._lock:
+            self.notice = None
         for watcher in self.make_watchers():
             watcher.start()
         return self
 
     def stop(self) -> None:
-        """Stop watching (the executions go on at the service)."""
-        for watcher in self.watchers:
-            watcher.stop()
+        """Stop watching. The executions go on at the service, which has no cancel call.
+
+        The run keeps what it has seen; :meth:`start` watches the unfinished ones again.
+        """
+        from ._stop import stopped_message
+
+        if self.done:
+            for watcher in self.watchers:
+                watcher.stop()
+            return
+        self.stop_watching(stopped_message(self))
+        for item in self.items:  # so live views show the notice at once
+            if not item.done:
+                self.publish(item)
+                break
 
     def wait(self, timeout: float | None = None, *, progress: bool | None = None) -> Run:
         """Block until every execution is finished, showing a progress bar in a notebook.
@@ -227,22 +247,73 @@ class Run:
         WaitTimeout
             When ``timeout`` seconds pass first; the run keeps being watched.
         """
+        from ._stop import WaitInterrupted, interrupted_message
+
         views = _hooks.views() if progress is not False else None
         show = views.wait_progress(self) if views is not None else None
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._changed:
-            # Ends when all is finished, or when nothing watches any more (stopped, or the
-            # key was refused): waiting longer could not change anything.
-            while not self.done and (self.watching or not self.watchers):
-                if show:
-                    show.update()
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise WaitTimeout(f"Run not finished after {timeout:g} s: {self.summary()}.", execution=self)
-                self._changed.wait(0.5 if remaining is None else min(0.5, remaining))
-        if show:
-            show.update()
+        try:
+            with self._changed:
+                # Ends when all is finished, or when nothing watches any more (stopped, or the
+                # key was refused): waiting longer could not change anything.
+                while not self.done and (self.watching or not self.watchers):
+                    if show:
+                        show.update()
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise WaitTimeout(f"Run not finished after {timeout:g} s: {self.summary()}.", execution=self)
+                    self._changed.wait(0.5 if remaining is None else min(0.5, remaining))
+        except KeyboardInterrupt:
+            # Ctrl-C lands wherever the main thread was, usually deep in threading.py:
+            # those frames say nothing to a person, so the wait ends with one line.
+            raise WaitInterrupted(interrupted_message(self), self) from None
+        finally:
+            if show:
+                show.update()
+                getattr(show, "close", lambda: None)()
         return self
+
+    # -- what to do next ---------------------------------------------------------------
+
+    def save(
+        self,
+        folder: str | os.PathLike[str] = "weshop-pictures",
+        *,
+        progress: bool | Callable[[int, int], None] | None = None,
+    ) -> pd.DataFrame:
+        """Download every picture of the run into ``folder``, under names a person can read.
+
+        Names are prompt, scene, model, execution and index
+        (``golden-hour_sunny-beach_eve_3f2a1c-1.png``); pictures already there are skipped,
+        so saving again after more arrive fetches only the new ones.
+
+        Returns
+        -------
+        DataFrame
+            One row per picture: ``path``, ``outcome`` (downloaded, existing, failed),
+            ``save_error``, then the execution's columns.
+        """
+        from ._save import save_run
+
+        return save_run(self, folder, progress)
+
+    def retry(self, which: Iterable[Any] | None = None, *, watch: bool = True) -> Run:
+        """Launch again, with the same parameters, the executions that failed (or those in ``which``).
+
+        ``which`` holds positions in :attr:`items`, :class:`RunItem` objects or execution ids.
+        Returns the new :class:`Run`; this one is left as it is.
+        """
+        from ._retry import retry_jobs
+
+        return launch(
+            self.client,
+            retry_jobs(self, which),
+            thumbnails=self.thumbnails,
+            poll_interval=self.poll_interval,
+            max_interval=self.max_interval,
+            watch=watch,
+            **self.launch_options,
+        )
 
     # -- views -----------------------------------------------------------------------
 
@@ -321,6 +392,7 @@ def launch(
     if items and len(refused) == len(items) and len({item.error for item in refused}) == 1:
         raise refused[0].launch_error  # type: ignore[misc]
     run = Run(client, items, thumbnails=thumbnails, poll_interval=poll_interval, max_interval=max_interval)
+    run.launch_options = {"max_concurrent": max_concurrent, "callback_url": callback_url}
     for item in items:
         if id(item) in started:
             # An execute whose reply was lost may come back already finished (adopted from

@@ -38,13 +38,27 @@ class Session:
         max_concurrent: int = 8,
     ) -> None:
         self.client = client
+        folder = home_dir() / "thumbnails"
+        self.icons = ThumbnailCache(client.fetch_image, max_side=64, directory=folder)
+        self.runs: list[Run] = []
+        self.configure(
+            thumbnail_size=thumbnail_size,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            max_concurrent=max_concurrent,
+        )
+
+    def configure(
+        self, *, thumbnail_size: int, poll_interval: float, max_poll_interval: float, max_concurrent: int
+    ) -> None:
+        """Change the settings; the next launch uses them (runs under way keep theirs)."""
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.max_concurrent = max_concurrent
-        folder = home_dir() / "thumbnails"
-        self.thumbnails = ThumbnailCache(client.fetch_image, max_side=thumbnail_size, directory=folder)
-        self.icons = ThumbnailCache(client.fetch_image, max_side=64, directory=folder)
-        self.runs: list[Run] = []
+        current = getattr(self, "thumbnails", None)
+        if current is None or current.max_side != thumbnail_size:
+            folder = home_dir() / "thumbnails"
+            self.thumbnails = ThumbnailCache(self.client.fetch_image, max_side=thumbnail_size, directory=folder)
 
     def __repr__(self) -> str:
         return f"<Session {self.client!r}>"
@@ -129,6 +143,15 @@ class Session:
         )
         self.runs.append(run)
         return run
+
+    def retry(self, run: Run, which: Any = None) -> Run:
+        """Launch again the failed executions of ``run`` (or those in ``which``), as ``run.retry`` does.
+
+        Goes through :meth:`launch`, so the new run uses this session's settings and is one of its runs.
+        """
+        from ._retry import retry_jobs
+
+        return self.launch(retry_jobs(run, which), callback_url=run.launch_options.get("callback_url"))
 
     def _watching(self) -> dict[str, Any]:
         """How this session's runs are watched and drawn."""
