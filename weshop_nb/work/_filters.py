@@ -97,7 +97,10 @@ def time_bound(value: Any, *, end: bool, now: datetime | None = None) -> tuple[s
     elif isinstance(value, str):
         op, moment = _parse_text(value, end=end, now=now, name=name)
     else:
-        raise FilterError(f"{name} cannot be a {type(value).__name__} ({value!r}). Accepted: {TIME_FORMS}.")
+        raise FilterError(
+            f"{name} must be a date, a datetime or text, not {type(value).__name__} ({value!r}). "
+            f"Accepted: {TIME_FORMS}."
+        )
     return op, moment.strftime(STORED)
 
 

@@ -36,6 +36,7 @@ from ._history_schema import (
     add_new_columns,
 )
 from ._records import FRAME_COLUMNS, LIST_COLUMNS, execution_values
+from ._save import DEFAULT_FOLDER
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -285,7 +286,7 @@ class History:
 
     def save(
         self,
-        folder: str | os.PathLike[str] = "weshop-pictures",
+        folder: str | os.PathLike[str] = DEFAULT_FOLDER,
         pictures: pd.DataFrame | None = None,
         *,
         fetch: Callable[[str], bytes] | None = None,

@@ -79,7 +79,8 @@ def item_caption(item: RunItem) -> str:
     if names:
         lines.append(escape(" · ".join(names)))
     if item.error:
-        lines.append(f'<span style="color:#cf222e">{escape(_shorten(item.error, 200))}</span>')
+        error = escape(item.error)
+        lines.append(f'<span style="color:#cf222e" title="{error}">{escape(_shorten(item.error, 200))}</span>')
     if item.execution is not None:
         lines.append(f'<span style="color:#8a8a8a;font-size:11px">{escape(item.execution.id)}</span>')
     return f'<div style="{_BOX}">{"<br>".join(lines)}</div>'

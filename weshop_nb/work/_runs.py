@@ -30,6 +30,7 @@ from ..service._models import Execution
 from . import _hooks
 from ._jobs import Job, sweep
 from ._records import FAILED_WITHOUT_REASON, item_row
+from ._save import DEFAULT_FOLDER
 from ._watch import TaskWatcher
 
 if TYPE_CHECKING:
@@ -277,7 +278,7 @@ class Run:
 
     def save(
         self,
-        folder: str | os.PathLike[str] = "weshop-pictures",
+        folder: str | os.PathLike[str] = DEFAULT_FOLDER,
         *,
         progress: bool | Callable[[int, int], None] | None = None,
     ) -> pd.DataFrame:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from ._runs import Run
 
-__all__ = ["DEFAULT_FOLDER", "save_pictures", "save_run", "picture_stem", "public_fetch"]
+__all__ = ["DEFAULT_FOLDER", "save_pictures", "save_run", "save_picture", "picture_stem", "public_fetch"]
 
 #: Where ``run.save()`` and the studio's Save button put pictures when no folder is given.
 DEFAULT_FOLDER = "weshop-pictures"
@@ -107,6 +107,7 @@ def save_pictures(
     *,
     progress: Progress | None = None,
     workers: int = 4,
+    warn: bool = True,
 ) -> pd.DataFrame:
     """Download every picture of ``pictures`` (rows as ``History.images()`` gives them) into ``folder``.
 
@@ -159,7 +160,7 @@ def save_pictures(
                 if progress is not None:
                     progress(done, total)
     failed = [e for e in errors if e]
-    if failed:
+    if failed and warn:
         warnings.warn(
             f"{len(failed)} of {total} picture(s) could not be saved (first: {failed[0]}); "
             "see the outcome and save_error columns, and save again to retry them.",
@@ -199,6 +200,26 @@ def save_run(run: Run, folder: str | os.PathLike[str], progress: bool | Progress
     from ._frames import images_frame
 
     return with_progress(images_frame(run.to_frame()), folder, run.client.fetch_image, progress)
+
+
+def save_picture(run: Run, execution_id: str, slot: int, folder: str | os.PathLike[str] = DEFAULT_FOLDER) -> Path:
+    """One picture of ``run`` (its execution's ``slot``-th, from 0) saved into ``folder``; returns its path.
+
+    Raises
+    ------
+    WeShopError
+        When the run has no such picture, or it cannot be downloaded.
+    """
+    from ._frames import images_frame
+
+    pictures = images_frame(run.to_frame())
+    chosen = pictures[(pictures["execution_id"] == execution_id) & (pictures["slot"] == slot)]
+    if chosen.empty:
+        raise WeShopError(f"Execution {execution_id} has no picture {slot + 1} (yet).")
+    saved = save_pictures(chosen, folder, run.client.fetch_image, warn=False)
+    if saved["outcome"].iloc[0] == "failed":
+        raise WeShopError(str(saved["save_error"].iloc[0]))
+    return Path(str(saved["path"].iloc[0]))
 
 
 def public_fetch() -> Fetch:

@@ -60,6 +60,7 @@ class ItemCell(widgets.VBox):
         self._placeholder.value = "" if thumbs else display.placeholder_html(self.item.status, self.width)
         self._placeholder.layout.display = "none" if thumbs else ""
         self._caption.value = display.item_caption(self.item)
+        self.tooltip = self.item.error or None  # the whole reason, where the caption shortens it
 
     def _button(self, index: int) -> widgets.Button:
         button = widgets.Button(

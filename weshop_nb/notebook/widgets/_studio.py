@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from ...service._errors import WeShopError
+from ...work._save import DEFAULT_FOLDER
 from ._grid import RunGrid
 from ._pickers import ChoicesPanel
 from ._upload import SourcePicker
@@ -133,10 +134,29 @@ class Studio(widgets.VBox):
         except WeShopError as exc:
             self.detail.children = [widgets.HTML(_error(f"Could not fetch the picture: {exc}"))]
             return
-        link = widgets.HTML(f'<a href="{escape(url)}" target="_blank">{escape(url)}</a>')
+        link = widgets.HTML(
+            f'<a href="{escape(url)}" target="_blank" download title="{escape(url)}">Download the original</a>'
+        )
         close = widgets.Button(description="Close", icon="times")
         close.on_click(lambda _: setattr(self.detail, "children", []))
-        self.detail.children = [widgets.HBox([close, link]), picture]
+        save = widgets.Button(description="Save picture", icon="download", tooltip=f"Save into {DEFAULT_FOLDER}/")
+        self.saved = widgets.HTML()
+        save.on_click(lambda _: self._save_picture(item, index))
+        self.save_button = save
+        self.detail.children = [widgets.HBox([close, save, link, self.saved]), picture]
+
+    def _save_picture(self, item: RunItem, index: int) -> None:
+        """Keep the enlarged picture in the kernel's folder (``weshop-pictures/``), under its readable name."""
+        from ...work._save import save_picture
+
+        if self.run is None or item.execution is None:
+            return
+        try:
+            path = save_picture(self.run, item.execution.id, index)
+        except (WeShopError, OSError) as exc:
+            self.saved.value = _error(f"Not saved: {exc}")
+            return
+        self.saved.value = f'<span style="color:#1a7f37">&nbsp;✓ saved as {escape(str(path))}</span>'
 
     def _on_tabs_selected_index(self, change: dict[str, Any]) -> None:
         if change["new"] == 1:

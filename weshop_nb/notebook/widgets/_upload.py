@@ -65,6 +65,10 @@ class SourcePicker(widgets.VBox):
         """Choose a file on the kernel's machine, as a click in the file chooser would."""
         folder, name = os.path.split(os.path.abspath(os.path.expanduser(path)))
         self.chooser.reset(path=folder, filename=name)
+        # reset() only fills the form; applying it shows the file as chosen, as a click on Select does.
+        apply = getattr(self.chooser, "_apply_selection", None)
+        if apply is not None:
+            apply()
         self._load(lambda: _read(path), name)
 
     def choose_bytes(self, data: bytes, name: str = "upload") -> None:
