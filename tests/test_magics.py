@@ -179,7 +179,7 @@ def test_aipose_run(demo, ip, garment) -> None:
         ("--image {g} --agent aimodle", "x", "Unknown agent aimodle"),
         ("--image {g} -o 'not a name'", "x", "-o needs a variable name"),
         ("--task does-not-exist", "x", "not found"),
-        ("--image /nowhere/garment.png", "x", "no file /nowhere/garment.png; the folder /nowhere does not exist"),
+        ("--image /nowhere/garment.png", "x", "no file /nowhere/garment.png: the folder /nowhere does not exist"),
     ],
 )
 def test_run_mistakes_are_usage_errors(demo, ip, garment, line, body, message) -> None:

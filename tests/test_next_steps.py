@@ -156,3 +156,43 @@ def test_comparison_saves_one_self_contained_file_and_a_frame(client, make_image
     frame = comparison.to_frame()
     assert len(frame) == 4 and list(frame.columns[:3]) == ["prompt", "location_name", "status"]
     assert frame["image"].str.startswith("http").all()
+
+
+def test_magic_retry_and_stop(ip, make_image, tmp_path) -> None:
+    from IPython.core.error import UsageError
+    from IPython.utils.capture import capture_output
+
+    garment = tmp_path / "garment.png"
+    garment.write_bytes(make_image())
+    ip.run_cell("%config WeShopMagics.poll_interval = 0.1")
+    ip.run_cell("%weshop demo --latency 0.3")
+    with pytest.raises(UsageError, match="no run in this session yet"):
+        ip.run_cell("%weshop retry")
+    ip.run_cell(f"%%weshop run --image {garment} --wait -o first\nfine\n---\n#fail please")
+    with capture_output() as shown:
+        ip.run_cell("%weshop retry --wait -o again")
+    assert "Launched 1 execution(s) again" in shown.stdout
+    again = ip.user_ns["again"]
+    assert [item.job.prompt for item in again.items] == ["#fail please"] and again.done
+    with pytest.raises(UsageError, match="No execution 'nope'"):
+        ip.run_cell("%weshop retry nope")
+    first_id = ip.user_ns["first"].items[0].execution.id
+    ip.run_cell(f"%weshop retry {first_id} -o chosen")
+    assert [item.job.prompt for item in ip.user_ns["chosen"].items] == ["fine"]
+
+
+def test_magic_stop(ip, make_image, tmp_path) -> None:
+    from IPython.utils.capture import capture_output
+
+    garment = tmp_path / "garment.png"
+    garment.write_bytes(make_image())
+    ip.run_cell("%weshop demo --latency 60")  # slow enough to be stopped half way
+    with capture_output() as shown:
+        ip.run_cell("%weshop stop")
+    assert "Nothing is being watched" in shown.stdout
+    ip.run_cell(f"%%weshop run --image {garment} -o slow\nslow")
+    with capture_output() as shown:
+        ip.run_cell("%weshop stop")
+    assert "Stopped watching 1 run(s); their 1 unfinished execution(s) go on" in shown.stdout
+    assert "no cancel call" in shown.stdout and not ip.user_ns["slow"].watching
+    assert "no cancel call" in repr(ip.user_ns["slow"])

@@ -151,3 +151,47 @@ def test_panel_magic_prefills(ip, make_image, tmp_path) -> None:
 
     with pytest.raises(UsageError, match="Did you mean 'Sunny Beach'"):
         ip.run_cell("%weshop panel --location 'sunny bech'")
+
+
+def test_enlarged_picture_saves_and_failures_show_their_reason(studio, make_image, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    photo = tmp_path / "garment.png"
+    photo.write_bytes(make_image())
+    studio.source.choose_path(str(photo))
+    assert studio.source.chooser.selected == str(photo)  # the chooser shows the photo as chosen
+    assert "garment.png" in studio.source.chooser._label.value
+    studio.choices.prompts.value = "keep me\n---\n#fail <b>me</b>"
+    studio.launch_button.click()
+    studio.run.wait(timeout=30)
+    grid = studio.results.children[0]
+    kept, failed = grid._cells.values()
+    assert kept.tooltip is None and "asked to fail" in failed.tooltip
+    kept._buttons.children[0].click()
+    header = studio.detail.children[0]
+    assert "download" in header.children[1].value
+    studio.save_button.click()
+    (saved,) = (tmp_path / "weshop-pictures").iterdir()
+    assert saved.name.startswith("keep-me_") and saved.name.endswith("-1.png")
+    assert "✓ saved as weshop-pictures/keep-me_" in studio.saved.value
+    studio.save_button.click()  # again: already there, nothing fetched
+    assert len(list((tmp_path / "weshop-pictures").iterdir())) == 1
+
+
+def test_saving_in_a_notebook_shows_a_bar(ip, client, make_image, tmp_path, monkeypatch) -> None:
+    from IPython.utils.capture import capture_output
+
+    from weshop_nb.notebook import _display
+    from weshop_nb.work._runs import Job, launch
+
+    task = client.create_task(originalImage=client.upload_image(make_image()))
+    run = launch(client, [Job(task, {"textDescription": "x", "batchCount": 3})], poll_interval=0.1).wait(timeout=20)
+    monkeypatch.setattr(_display, "in_notebook", lambda: True)
+    with capture_output() as shown:
+        saved = run.save(tmp_path / "pictures")
+    (bar,) = shown.outputs
+    assert bar.data["text/plain"] == f"Saving 3 picture(s) to {tmp_path / 'pictures'}…"  # fixed: nbval-stable
+    assert "application/vnd.jupyter.widget-view+json" in bar.data
+    counter = _display.VIEWS.counter("Saving", 2)
+    counter.update(2, 2)
+    counter.close()
+    assert (counter.bar.value, counter.bar.bar_style) == (2, "success") and len(saved) == 3

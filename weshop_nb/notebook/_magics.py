@@ -265,7 +265,12 @@ class WeShopMagics(Magics):
         session = self._session()
         if not session.runs:
             raise UsageError("Nothing to retry: no run in this session yet. `%%weshop run` launches one.")
-        run = session.retry(session.runs[-1], args.execution_id or None)
+        target = session.runs[-1]
+        if args.execution_id:  # ids name executions of any run of this session, the latest holding them all
+            wanted = set(args.execution_id)
+            holders = [run for run in session.runs if wanted <= {i.execution.id for i in run.items if i.execution}]
+            target = holders[-1] if holders else target
+        run = session.retry(target, args.execution_id or None)
         print(f"Launched {len(run.items)} execution(s) again with the same parameters (a new run).")
         return self._finish(run, args)
 

@@ -161,7 +161,7 @@ def _parsers() -> dict[str, MagicArgumentParser]:
     p = parsers["retry"] = _parser(
         "retry", "Launch again, with the same parameters, the failed executions of the last run (a new run)."
     )
-    p.add_argument("execution_id", nargs="*", help="retry these executions of the last run instead of the failed ones")
+    p.add_argument("execution_id", nargs="*", help="retry these executions (of any run of this session) instead")
     p.add_argument("--wait", action="store_true", help="block until they are all finished")
     p.add_argument("-o", "--output", metavar="VAR", type=_variable_name, help="store the new Run in this variable")
     parsers["stop"] = _parser(

@@ -25,19 +25,15 @@ def missing_file_message(path: str, option: str) -> str:
     given = Path(os.path.expanduser(path))
     working = Path.cwd()
     folder = given.parent if given.is_absolute() else working / given.parent
-    where = (
-        f"{folder}"
-        if given.is_absolute()
-        else f"{folder} (relative paths start at the kernel's working folder, {working})"
-    )
-    if given.is_dir():
+    where = "" if given.is_absolute() else f" in the kernel's working folder, {working}"
+    if given.is_dir() or folder.joinpath(given.name).is_dir():
         return f"{option}: {path} is a folder, not a picture; give a file in it."
     if not folder.is_dir():
-        return f"{option}: no file {path}; the folder {where} does not exist."
+        return f"{option}: no file {path}{where}: the folder {given.parent} does not exist."
     names = sorted(entry.name for entry in folder.iterdir() if not entry.name.startswith("."))
     close = difflib.get_close_matches(given.name, names, n=3, cutoff=0.6)
     hint = f" Close matches: {', '.join(str(Path(path).parent / name) for name in close)}." if close else ""
-    return f"{option}: no file {given.name} in {where}.{hint}"
+    return f"{option}: no file {path}{where}.{hint}"
 
 
 def local_file(path: str, option: str) -> str:

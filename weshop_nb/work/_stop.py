@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = ["WaitInterrupted", "interrupted_message", "stopped_message", "NO_CANCEL"]
 
-NO_CANCEL = "the service has no cancel call"
+NO_CANCEL = "it has no cancel call"
 
 
 def _unfinished(run: Run) -> int:

@@ -143,7 +143,7 @@ class Studio(widgets.VBox):
         self.saved = widgets.HTML()
         save.on_click(lambda _: self._save_picture(item, index))
         self.save_button = save
-        self.detail.children = [widgets.HBox([close, save, link, self.saved]), picture]
+        self.detail.children = [widgets.HBox([close, link, save, self.saved]), picture]
 
     def _save_picture(self, item: RunItem, index: int) -> None:
         """Keep the enlarged picture in the kernel's folder (``weshop-pictures/``), under its readable name."""
