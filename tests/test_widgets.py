@@ -144,7 +144,7 @@ def test_panel_magic_prefills(ip, make_image, tmp_path) -> None:
     ip.run_cell("%weshop demo --latency 0.2")
     ip.run_cell(f"studio = %weshop panel --image {photo} --location 'sunny beach' --model Eve --prompt hello")
     studio = ip.user_ns["studio"]
-    assert studio.source.image is not None
+    assert studio.source.image is not None and studio.source.chooser.selected == str(photo)
     assert studio.choices.locations.value == (6000401,) and studio.choices.fashion_models.value == (4020095,)
     assert studio.launch_button.description == "Launch 1 execution"
     from IPython.core.error import UsageError
