@@ -86,8 +86,8 @@ def test_error_column_in_the_run_and_the_history(client, make_image) -> None:
     assert str(frame["error"].dtype) == "string"
     stored = History().executions(task=task.id).set_index("prompt")
     assert "asked to fail" in stored.loc["#fail", "error"] and stored["error"].isna()["fine"]
-    assert list(frame.columns[:8]) == [
-        *("prompt", "status", "location_name", "fashion_model_name", "executed_at", "n_images", "images", "error")
+    assert frame.columns[8] == "error" and list(frame.columns[:8]) == [
+        *("prompt", "status", "location_name", "fashion_model_name", "executed_at", "n_images", "images", "videos")
     ]
     assert list(frame.columns[-3:]) == ["task_id", "execution_id", "source"]
 
@@ -196,3 +196,18 @@ def test_magic_stop(ip, make_image, tmp_path) -> None:
     assert "Stopped watching 1 run(s); their 1 unfinished execution(s) go on" in shown.stdout
     assert "no cancel call" in shown.stdout and not ip.user_ns["slow"].watching
     assert "no cancel call" in repr(ip.user_ns["slow"])
+
+
+def test_saving_keeps_videos_too(client, make_image, tmp_path) -> None:
+    started = client.start(
+        "kling",
+        {"textDescription": "slow pan", "modelName": "Kling_2_6", "duration": "5s", "batchCount": 1},
+        input={"images": [make_image()], "taskName": "video"},
+    )
+    done = client.wait(started.id, timeout=30, poll_interval=0.05)
+    saved = History().save(tmp_path / "clips", task=done.task_id, fetch=client.fetch_image, progress=False)
+    video = saved[saved["kind"] == "video"]
+    assert len(video) == len(done.videos) == 1 and video["image"].iloc[0] == done.videos[0]
+    name = Path(video["path"].iloc[0]).name
+    assert name.startswith("slow-pan_") and "-v1." in name  # never the name of a picture of the same slot
+    assert Path(video["path"].iloc[0]).read_bytes() == client.fetch_image(done.videos[0])

@@ -45,3 +45,20 @@ def images_frame(executions: pd.DataFrame) -> pd.DataFrame:
     frame["slot"] = frame.groupby("execution_id").cumcount().astype("Int64")
     frame["image"] = frame["image"].astype("string")
     return frame.drop(columns=["n_images"]).reset_index(drop=True)
+
+
+def results_frame(executions: pd.DataFrame) -> pd.DataFrame:
+    """Every result file of ``executions``: the rows of :func:`images_frame`, then one per video.
+
+    ``kind`` says which (``image`` or ``video``); a video's URL is in ``image`` too, so
+    one column holds what to download.
+    """
+    pictures = images_frame(executions).assign(kind="image")
+    has_videos = executions["videos"].map(lambda v: isinstance(v, list) and len(v) > 0)
+    if not has_videos.any():
+        return pictures
+    videos = executions[has_videos].drop(columns=["images"]).explode("videos").rename(columns={"videos": "image"})
+    videos["slot"] = videos.groupby("execution_id").cumcount().astype("Int64")
+    videos = videos.drop(columns=["n_images"]).assign(kind="video", videos=[[] for _ in range(len(videos))])
+    videos["image"] = videos["image"].astype("string")
+    return pd.concat([pictures, videos[pictures.columns]], ignore_index=True)

@@ -296,12 +296,13 @@ class History:
         """Download pictures into ``folder`` under names a person can read; those already there are skipped.
 
         ``pictures`` are rows of :meth:`images` (say, filtered with pandas); without them,
-        every picture that ``filters`` (those of :meth:`executions`) keep. Returns one row
-        per picture with ``path``, ``outcome`` and ``save_error`` first.
+        every picture and video that ``filters`` (those of :meth:`executions`) keep. Returns
+        one row per file with ``path``, ``outcome`` and ``save_error`` first.
         """
+        from ._frames import results_frame
         from ._save import public_fetch, with_progress
 
-        chosen = self.images(**filters) if pictures is None else pictures
+        chosen = results_frame(self.executions(**filters)) if pictures is None else pictures
         return with_progress(chosen, folder, fetch or public_fetch(), progress)
 
     def unfinished(self, source: str | None = None) -> pd.DataFrame:

@@ -33,8 +33,14 @@ __all__ = ["DEFAULT_FOLDER", "save_pictures", "save_run", "save_picture", "pictu
 DEFAULT_FOLDER = "weshop-pictures"
 #: The outcome of each picture in the frame :func:`save_pictures` returns.
 OUTCOMES = ("downloaded", "existing", "failed")
-_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
-_SIGNATURES = ((b"\x89PNG", ".png"), (b"\xff\xd8", ".jpg"), (b"RIFF", ".webp"))
+_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".mp4", ".mov", ".webm")
+_SIGNATURES = (
+    (b"\x89PNG", ".png"),
+    (b"\xff\xd8", ".jpg"),
+    (b"RIFF", ".webp"),
+    (b"GIF8", ".gif"),
+    (b"\x1aE\xdf\xa3", ".webm"),
+)
 _ID_CHARS = 6  # enough to tell executions apart; the whole id when two would clash
 _WORDS = 6  # words of the prompt kept in a name
 
@@ -57,7 +63,8 @@ def picture_stem(row: dict[str, Any], id_chars: int = _ID_CHARS) -> str:
         if name:
             parts.append(name)
     execution = str(row.get("execution_id") or "x")[:id_chars]
-    parts.append(f"{execution}-{int(row.get('slot') or 0) + 1}")
+    video = "v" if row.get("kind") == "video" else ""  # never the name of a picture of the same slot
+    parts.append(f"{execution}-{video}{int(row.get('slot') or 0) + 1}")
     return "_".join(parts)
 
 
@@ -65,6 +72,8 @@ def _extension(url: str, data: bytes | None = None) -> str:
     for signature, extension in _SIGNATURES:
         if data is not None and data.startswith(signature):
             return extension
+    if data is not None and data[4:8] == b"ftyp":  # the ISO media family: mp4, mov
+        return ".mov" if data[8:10] == b"qt" else ".mp4"
     suffix = os.path.splitext(url.split("?", 1)[0])[1].lower()
     return suffix if suffix in _EXTENSIONS else ".img"
 
@@ -186,7 +195,8 @@ def with_progress(
     counter = None
     if progress is not False:
         views = _hooks.views()
-        label = f"Saving {len(pictures)} picture(s) to {folder}"
+        videos = "kind" in pictures and bool((pictures["kind"] == "video").any())
+        label = f"Saving {len(pictures)} {'file(s)' if videos else 'picture(s)'} to {folder}"
         counter = views.counter(label, len(pictures)) if views is not None else None
     try:
         return save_pictures(pictures, folder, fetch, progress=counter.update if counter is not None else None)
@@ -196,10 +206,10 @@ def with_progress(
 
 
 def save_run(run: Run, folder: str | os.PathLike[str], progress: bool | Progress | None = None) -> pd.DataFrame:
-    """Every picture ``run`` has so far, saved with :func:`save_pictures`."""
-    from ._frames import images_frame
+    """Every picture and video ``run`` has so far, saved with :func:`save_pictures`."""
+    from ._frames import results_frame
 
-    return with_progress(images_frame(run.to_frame()), folder, run.client.fetch_image, progress)
+    return with_progress(results_frame(run.to_frame()), folder, run.client.fetch_image, progress)
 
 
 def save_picture(run: Run, execution_id: str, slot: int, folder: str | os.PathLike[str] = DEFAULT_FOLDER) -> Path:
