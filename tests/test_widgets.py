@@ -27,7 +27,7 @@ def _images(cell) -> list:
 
 
 def test_sweep_of_two_locations_by_two_models_fills_the_grid(studio, make_image, tmp_path) -> None:
-    assert studio.launch_button.disabled and "garment photo" in studio.summary.value
+    assert studio.launch_button.disabled and "source picture for originalImage" in studio.summary.value
     photo = tmp_path / "garment.png"
     photo.write_bytes(make_image(640, 800))
     studio.source.choose_path(str(photo))
@@ -40,7 +40,11 @@ def test_sweep_of_two_locations_by_two_models_fills_the_grid(studio, make_image,
     studio.choices.batch.value = 2
     assert len(studio.choices.previews.children) == 4
     assert not studio.launch_button.disabled
-    assert studio.launch_button.description == "Launch 4 executions"
+    assert studio.launch_button.description.startswith("Launch 4 executions")
+    assert studio.wait_estimate() is not None  # the cost, estimated in the background
+    assert studio.launch_button.description == "Launch 4 executions · cost unknown"
+    assert "the v1 API gives no estimate" in studio.cost.value
+    assert "price notes add 20 points in all" in studio.cost.value  # Eve: 5 points x 2 pictures x 2 scenes
     assert "Eve: Additional cost of 5 points / image" in studio.summary.value
     assert "Kenji" not in studio.summary.value  # no extra cost, nothing to say
     studio.launch_button.click()
@@ -76,7 +80,7 @@ def test_broken_rule_is_shown_and_launch_stays_disabled(studio, make_image) -> N
     assert studio.source.image is not None
     assert studio.launch_button.disabled  # still nothing to generate
     studio.choices.prompts.value = "one\n---\ntwo"
-    assert not studio.launch_button.disabled and studio.launch_button.description == "Launch 2 executions"
+    assert not studio.launch_button.disabled and studio.launch_button.description.startswith("Launch 2 executions")
 
 
 def test_service_errors_appear_in_the_panel(studio, make_image, emu) -> None:
@@ -146,7 +150,7 @@ def test_panel_magic_prefills(ip, make_image, tmp_path) -> None:
     studio = ip.user_ns["studio"]
     assert studio.source.image is not None and studio.source.chooser.selected == str(photo)
     assert studio.choices.locations.value == (6000401,) and studio.choices.fashion_models.value == (4020095,)
-    assert studio.launch_button.description == "Launch 1 execution"
+    assert studio.launch_button.description.startswith("Launch 1 execution ·")
     from IPython.core.error import UsageError
 
     with pytest.raises(UsageError, match="Did you mean 'Sunny Beach'"):

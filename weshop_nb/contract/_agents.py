@@ -32,7 +32,9 @@ KLING_DURATIONS = ("5s", "10s")
 # Shared pieces. The image-reading agents take ``originalImage``; the official client also
 # repeats it as ``images: [url]`` (in params), so that list of one is known everywhere.
 _ORIGINAL = ImageInput("originalImage", required=True, doc="the source image")
-_MIRROR = ImageInput("images", multiple=True, max_count=1, doc="the official client's copy of originalImage")
+_MIRROR = ImageInput(
+    "images", multiple=True, max_count=1, doc="the official client's copy of originalImage", copy_of="originalImage"
+)
 _BATCH = Param(
     "batchCount",
     "int",
@@ -186,7 +188,7 @@ KLING = AgentSpec(
     "Video from an image and a prompt.",
     inputs=(
         ImageInput("images", required=True, multiple=True, max_count=1, doc="the first frame"),
-        ImageInput("originalImage", doc="the official client's copy of images[0]"),
+        ImageInput("originalImage", doc="the official client's copy of images[0]", copy_of="images"),
     ),
     params=(
         Param("textDescription", required=True, doc="the motion or scene"),

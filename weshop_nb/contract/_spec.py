@@ -51,13 +51,19 @@ class ParamsError(ValueError):
 
 @dataclass(frozen=True)
 class ImageInput:
-    """A source image an agent reads: one URL, or a list of URLs when ``multiple``."""
+    """A source image an agent reads: one URL, or a list of URLs when ``multiple``.
+
+    ``copy_of`` names the input this one repeats (the official client sends the source
+    image both as ``originalImage`` and as ``images: [url]``): a form fills it from that
+    input, never asks for it.
+    """
 
     name: str
     required: bool = False
     multiple: bool = False
     max_count: int | None = None
     doc: str = ""
+    copy_of: str | None = None
 
 
 @dataclass(frozen=True)

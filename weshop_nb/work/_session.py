@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from ..service._client import WeShopClient
     from ..service._models import AgentInfo, Task
+    from ._estimate import SweepEstimate
+    from ._plan import LaunchPlan
     from ._history import History
     from ._runs import Job, Run
 
@@ -41,6 +43,7 @@ class Session:
         folder = home_dir() / "thumbnails"
         self.icons = ThumbnailCache(client.fetch_image, max_side=64, directory=folder)
         self.runs: list[Run] = []
+        self._uploads: dict[tuple[str, str], str] = {}  # (service, sha256 of a picture) -> its uploaded URL
         self.configure(
             thumbnail_size=thumbnail_size,
             poll_interval=poll_interval,
@@ -133,7 +136,27 @@ class Session:
     def _uploaded(self, value: Any) -> Any:
         if isinstance(value, list):
             return [self._uploaded(v) for v in value]
-        return value if isinstance(value, str) else self.client.upload_image(value)
+        if isinstance(value, str):
+            return value
+        # Each picture is sent once per session: the studio estimates on the runs API
+        # (which reads uploaded URLs) whenever its choices change, then launches.
+        key = (self.client.base_url, value.sha256)
+        url = self._uploads.get(key)
+        if url is None:
+            url = self._uploads[key] = self.client.upload_image(value)
+        return url
+
+    def estimate(self, plan: LaunchPlan) -> SweepEstimate:
+        """What launching ``plan`` would cost; nothing is created or billed.
+
+        On the runs API the service estimates each distinct execution (its images are
+        uploaded first, once per session); on v1 the total is unknown and only the
+        catalogue's price notes are summed.
+        """
+        from ._estimate import estimate_jobs
+
+        task = self.create_task(plan.agent, plan.version, inputs=plan.inputs(), draft=True)
+        return estimate_jobs(self.client, plan.jobs(task))
 
     def launch(self, jobs: Iterable[Job], *, callback_url: str | None = None) -> Run:
         from ._runs import launch

@@ -1,8 +1,13 @@
-"""The choices of an execution: agent, scenes, fashion models, mask, mode, pose, batch, prompts.
+"""The choices of a launch: the agent, then exactly its fields, from the agent registry.
 
+Choosing an agent shows its form (:mod:`._form`): the prompts box when it takes
+``textDescription``, the catalogue's scenes and fashion models when it takes
+``locationId`` / ``fashionModelId``, the batch size when it takes ``batchCount``, and a
+widget for every other parameter, with pickers for its images beyond the main one.
 Scenes and models come from ``agent_info`` (through the session), shown by name with a
-thumbnail of what is selected, and filterable by category and tag. Several of each may be
-selected: with several prompts they make a sweep, one execution per combination.
+thumbnail of what is selected, and filterable by category and tag. Several prompts,
+scenes and models make a sweep, one execution per combination. What the choices mean is
+one :class:`~weshop_nb.work._plan.LaunchPlan`, checked like the magic's.
 """
 
 from __future__ import annotations
@@ -13,17 +18,24 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ...contract import AGENTS, BATCH_RANGE, GENERATE_VERSIONS, GENERATED_CONTENT, MASK_TYPES, POSES
+from ... import contract
 from ...service._errors import WeShopError
 from ...work._catalogue import filter_catalogue
 from ...work._plan import LaunchPlan
 from .._prompts import split_prompts
+from ._form import AgentForm
 
 if TYPE_CHECKING:
+    from ...contract import AgentSpec, Problem
+    from ...service._images import ImageFile
     from ...service._models import AgentInfo, FashionModel, Location
     from ...work._session import Session
 
 ALL = "(all)"
+#: Parameters holding an id from the agent's catalogue, and the list it comes from.
+CATALOGUE = {"locationId": "locations", "fashionModelId": "fashion_models", "backgroundId": "backgrounds"}
+#: Parameters the panel shows itself (a sweep or a shared box), not in the agent's form.
+OWN = ("textDescription", "locationId", "fashionModelId", "batchCount")
 
 
 def _dropdown(description: str, options: Any, value: Any = None) -> widgets.Dropdown:
@@ -31,30 +43,38 @@ def _dropdown(description: str, options: Any, value: Any = None) -> widgets.Drop
 
 
 class ChoicesPanel(widgets.VBox):
-    """Every parameter of a launch, with the allowed values of the contract."""
+    """Every parameter of a launch, as the agent registry describes it.
 
-    def __init__(self, session: Session) -> None:
+    Parameters
+    ----------
+    session : Session
+        Where agent info and thumbnails come from.
+    start_dir : str, optional
+        Where the file choosers of the agent's extra images start.
+    """
+
+    def __init__(self, session: Session, *, start_dir: str | None = None) -> None:
         self.session = session
+        self.start_dir = start_dir
         self.info: AgentInfo | None = None
         self._callbacks: list[Callable[[ChoicesPanel], None]] = []
-        first = next(iter(AGENTS))
-        self.agent = _dropdown("Agent", list(AGENTS), first)
-        self.version = _dropdown("Version", list(AGENTS[first]), AGENTS[first][0])
+        self._forms: dict[str, AgentForm] = {}  # made when an agent is first chosen, kept with its values
+        names = contract.agents()
+        self.agent = _dropdown("Agent", names, names[0])
+        self.version = _dropdown("Version", [self.spec.version], self.spec.version)
+        self.about = widgets.HTML()
         self.category = _dropdown("Category", [ALL], ALL)
         self.tag = _dropdown("Tag", [ALL], ALL)
         box = {"width": "300px", "height": "150px"}
         self.locations = widgets.SelectMultiple(description="Locations", layout=box)
         self.fashion_models = widgets.SelectMultiple(description="Models", layout=box)
         self.previews = widgets.HBox(layout={"flex_flow": "row wrap"})
-        self.mask = _dropdown("Mask", list(MASK_TYPES[:-1]), MASK_TYPES[0])  # custom masks: use the magic
-        self.mode = _dropdown("Mode", list(GENERATED_CONTENT), GENERATED_CONTENT[0])
-        self.pose = _dropdown("Pose", list(POSES), POSES[0])
-        self.generate_version = _dropdown("Quality", list(GENERATE_VERSIONS), GENERATE_VERSIONS[0])
-        self.batch = widgets.BoundedIntText(
+        batch = contract.spec(names[0]).param("batchCount")  # type: ignore[union-attr]
+        # Not bounded: a number out of range is refused by the registry's rule, which says so.
+        self.batch = widgets.IntText(
             value=1,
-            min=BATCH_RANGE[0],
-            max=BATCH_RANGE[1],
-            description="Images each",
+            description="batchCount",
+            tooltip=f"{batch.doc} ({batch.minimum} to {batch.maximum})",  # type: ignore[union-attr]
             style={"description_width": "110px"},
         )
         self.prompts = widgets.Textarea(
@@ -62,24 +82,23 @@ class ChoicesPanel(widgets.VBox):
             description="Prompts",
             layout={"width": "620px", "height": "110px"},
         )
-        self.negative = widgets.Text(description="Avoid", placeholder="what to avoid", layout={"width": "620px"})
+        self.fields = widgets.VBox()
         self.message = widgets.HTML()
         self._scene_box = widgets.VBox(
             [
                 widgets.HBox([self.category, self.tag]),
                 widgets.HBox([self.locations, self.fashion_models]),
                 self.previews,
-                widgets.HBox([self.mask, self.mode]),
-                self.pose,
             ]
         )
         super().__init__(
             [
                 widgets.HBox([self.agent, self.version]),
+                self.about,
                 self._scene_box,
-                widgets.HBox([self.batch, self.generate_version]),
                 self.prompts,
-                self.negative,
+                self.batch,
+                self.fields,
                 self.message,
             ]
         )
@@ -91,7 +110,7 @@ class ChoicesPanel(widgets.VBox):
             control.observe(self._on_selection_value, names="value")
         for control in (self.prompts, self.batch):
             control.observe(lambda change: self._changed(), names="value")
-        self._load_info()
+        self._show_agent()
 
     # -- events ---------------------------------------------------------------------------
 
@@ -107,11 +126,12 @@ class ChoicesPanel(widgets.VBox):
             callback(self)
 
     def _on_agent_value(self, change: dict[str, Any]) -> None:
-        self.version.options = list(AGENTS[change["new"]])
-        self._load_info()
+        self.version.options = [self.spec.version]
+        self._show_agent()
+        self._changed()
 
     def _on_version_value(self, change: dict[str, Any]) -> None:
-        self._load_info()
+        self._show_agent()
 
     def _on_filter_value(self, change: dict[str, Any]) -> None:
         self._fill_lists()
@@ -120,20 +140,60 @@ class ChoicesPanel(widgets.VBox):
         self._show_previews()
         self._changed()
 
+    # -- the agent's form -----------------------------------------------------------------
+
+    @property
+    def spec(self) -> AgentSpec:
+        """The registry's description of the chosen agent."""
+        return contract.spec(self.agent.value)  # type: ignore[return-value]
+
+    @property
+    def form(self) -> AgentForm:
+        """The chosen agent's own fields (made the first time it is chosen)."""
+        return self._forms[self.agent.value]
+
+    def takes(self, name: str) -> bool:
+        """True when the chosen agent takes the parameter ``name``."""
+        return self.spec.param(name) is not None
+
+    def _show_agent(self) -> None:
+        spec = self.spec
+        self.about.value = f'<div style="color:#57606a;margin:2px 0 6px 114px">{escape(spec.summary)}</div>'
+        self._load_info()
+        self._scene_box.layout.display = "" if self.takes("locationId") or self.takes("fashionModelId") else "none"
+        self.locations.layout.display = "" if self.takes("locationId") else "none"
+        self.fashion_models.layout.display = "" if self.takes("fashionModelId") else "none"
+        prompt = spec.param("textDescription")
+        self.prompts.layout.display = "" if prompt is not None else "none"
+        if prompt is not None:
+            self.prompts.description = "Prompts *" if prompt.required else "Prompts"
+            self.prompts.tooltip = prompt.doc
+        self.batch.layout.display = "" if self.takes("batchCount") else "none"
+        if spec.name not in self._forms:
+            catalogue = {
+                name: [(entry.name, entry.id) for entry in getattr(self.info, kind, ())]
+                for name, kind in CATALOGUE.items()
+                if name not in OWN and self.takes(name) and getattr(self.info, kind, ())
+            }
+            form = AgentForm(spec, skip=OWN, catalogue=catalogue, start_dir=self.start_dir)
+            form.on_change(lambda _: self._changed())
+            self._forms[spec.name] = form
+        self.fields.children = [self.form]
+
     # -- catalogue ------------------------------------------------------------------------
 
     def _load_info(self) -> None:
-        is_aimodel = self.agent.value == "aimodel"
-        self._scene_box.layout.display = "" if is_aimodel else "none"
-        self.generate_version.layout.display = "none" if is_aimodel else ""
-        try:
-            self.info = self.session.agent_info(self.agent.value, self.version.value)
-            self.message.value = ""
-        except WeShopError as exc:
-            self.info = None
-            self.message.value = (
-                f'<span style="color:#cf222e">Could not load scenes and models: {escape(str(exc))}</span>'
-            )
+        self.message.value = ""
+        if not any(self.takes(name) for name in CATALOGUE):
+            self.info = None  # nothing to choose from the catalogue: no request
+        else:
+            try:
+                self.info = self.session.agent_info(self.agent.value, self.version.value)
+            except WeShopError as exc:
+                self.info = None
+                self.message.value = (
+                    f'<span style="color:#cf222e">Could not load scenes and models: {escape(str(exc))}</span>'
+                )
         entries = list(self.info.locations + self.info.fashion_models) if self.info else []
         self.category.options = [ALL, *sorted({c for e in entries for c in e.categories})]
         self.tag.options = [ALL, *sorted({t.name for e in entries for t in e.tags})]
@@ -167,43 +227,55 @@ class ChoicesPanel(widgets.VBox):
     # -- what the choices mean -------------------------------------------------------------
 
     def chosen_locations(self) -> list[Location]:
-        if not self.info or self.agent.value != "aimodel":
+        if not self.info or not self.takes("locationId"):
             return []
         return [loc for loc in self.info.locations if loc.id in self.locations.value]
 
     def chosen_models(self) -> list[FashionModel]:
-        if not self.info or self.agent.value != "aimodel":
+        if not self.info or not self.takes("fashionModelId"):
             return []
         return [m for m in self.info.fashion_models if m.id in self.fashion_models.value]
 
     def prompt_list(self) -> list[str]:
-        return split_prompts(self.prompts.value)
+        return split_prompts(self.prompts.value) if self.takes("textDescription") else []
 
-    def plan(self) -> LaunchPlan:
-        """The launch these choices describe; its checks are the same as ``%%weshop run``'s."""
-        aimodel = self.agent.value == "aimodel"
+    def plan(self, image: ImageFile | None = None) -> LaunchPlan:
+        """The launch these choices describe, on ``image`` (the main input) when given.
+
+        Its checks are the same as ``%%weshop run``'s: every rule of the registry, on
+        every combination of the sweep. Without ``image`` the images are not checked.
+        """
+        values = dict(self.form.values())
+        if self.takes("batchCount"):
+            values["batchCount"] = self.batch.value
+        extra = [(name, picture.data) for name, picture in self.form.images().items()]
         return LaunchPlan(
             agent=self.agent.value,
             version=self.version.value,
             prompts=self.prompt_list(),
             locations=self.chosen_locations(),
             fashion_models=self.chosen_models(),
-            mask=self.mask.value if aimodel else None,
-            mode=self.mode.value if aimodel else None,
-            pose=self.pose.value if aimodel else None,
-            generate_version=None if aimodel else self.generate_version.value,
-            batch=self.batch.value,
-            negative=(self.negative.value.strip() or None) if aimodel else None,
-            api=getattr(self.session.client, "api", "v1"),
+            param_values=[(key, [value]) for key, value in values.items()],
+            image=None if image is None else image.data,
+            input_pairs=extra if image is not None else (),
+            api=self.session.client.api,
         )
+
+    def problems(self, image: ImageFile | None = None) -> list[Problem]:
+        """Every rule the choices break (see :meth:`plan`), and extra images an upload rule refused."""
+        refused = [contract.Problem(name, "upload", text) for name, text in self.form.refused_images()]
+        problems = [*refused, *self.plan(image).problems()]
+        self.form.mark({p.key for p in problems})
+        return problems
 
     def count(self) -> int:
         """How many executions a launch would start."""
         return self.plan().count()
 
     def problem(self) -> str | None:
-        """Why a launch is not possible yet, or None."""
-        return self.plan().problem()
+        """Why a launch is not possible yet (the rules broken, in words), or None."""
+        problems = self.problems()
+        return " ".join(p.message for p in problems) if problems else None
 
     def extra_costs(self) -> list[str]:
         """The chosen fashion models' extra-cost notes, as the profile gives them (those that name a cost)."""

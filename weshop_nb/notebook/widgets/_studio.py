@@ -1,12 +1,17 @@
-"""The studio: pick a garment, choose scenes and models, launch, watch the grid fill in.
+"""The studio: pick an agent and a picture, fill the agent's form, launch, watch the grid fill in.
 
-Everything happens inside the panel: a broken upload rule, a service refusal or a
-network failure is shown in it in plain words, never as a traceback. The history tab
+Everything happens inside the panel: a broken upload rule, a broken rule of the agent
+registry (named in the summary line, Launch disabled), a service refusal or a network
+failure is shown in it in plain words, never as a traceback. The Launch button shows
+what the launch would cost, estimated in a background thread through the session (the
+service's figure on the runs API; unknown on v1, which has no estimate). The history tab
 shows the record of every execution and the side-by-side comparison.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +24,14 @@ from ._pickers import ChoicesPanel
 from ._upload import SourcePicker
 
 if TYPE_CHECKING:
+    from ...contract import Problem
+    from ...work._estimate import SweepEstimate
+    from ...work._plan import LaunchPlan
     from ...work._runs import Run, RunItem
     from ...work._session import Session
+
+#: Seconds an estimate waits for the choices to settle (typing a prompt changes them per key).
+ESTIMATE_PAUSE = 0.3
 
 
 def _error(message: str) -> str:
@@ -41,28 +52,33 @@ class Studio(widgets.VBox):
     def __init__(self, session: Session, *, start_dir: str | None = None) -> None:
         self.session = session
         self.run: Run | None = None
+        self.estimate: SweepEstimate | None = None
+        self._estimates = 0  # a counter: only the newest choices' estimate is shown
+        self._estimating: threading.Thread | None = None
         self.source = SourcePicker(start_dir)
-        self.choices = ChoicesPanel(session)
+        self.choices = ChoicesPanel(session, start_dir=start_dir)
         self.task_name = widgets.Text(
             description="Task name", placeholder="optional", style={"description_width": "110px"}
         )
         self.launch_button = widgets.Button(
-            description="Launch", button_style="primary", icon="play", disabled=True, layout={"width": "230px"}
+            description="Launch", button_style="primary", icon="play", disabled=True, layout={"width": "auto"}
         )
         self.summary = widgets.HTML()
+        self.cost = widgets.HTML()
         self.error = widgets.HTML()
         self.results = widgets.VBox()
         self.detail = widgets.VBox()
         self.history = HistoryView(session)
         create = widgets.VBox(
             [
-                widgets.HTML("<h3 style='margin:4px 0'>1 · Garment photo</h3>"),
-                self.source,
-                widgets.HTML("<h3 style='margin:4px 0'>2 · Scenes, models and prompts</h3>"),
+                widgets.HTML("<h3 style='margin:4px 0'>1 · Agent and its choices</h3>"),
                 self.choices,
+                widgets.HTML("<h3 style='margin:4px 0'>2 · Source picture</h3>"),
+                self.source,
                 self.task_name,
                 widgets.HTML("<h3 style='margin:4px 0'>3 · Launch</h3>"),
                 widgets.HBox([self.launch_button, self.summary]),
+                self.cost,
                 self.error,
                 self.results,
                 self.detail,
@@ -82,38 +98,92 @@ class Studio(widgets.VBox):
         # The plain-text form saved beside the widget: short, and the same on every run.
         return "<weshop_nb Studio: run `%weshop panel` in a live kernel to use it>"
 
+    def problems(self) -> list[Problem]:
+        """Why a launch is not possible now (the source picture first, then the agent's rules); empty when it is."""
+        from ...contract import Problem
+
+        main = self.choices.spec.main_input
+        if self.source.image is None:
+            what = f"Choose a valid source picture for {main.name} ({main.doc})."
+            return [Problem(main.name, "required", what)]
+        return self.choices.problems(self.source.image)
+
     def _refresh(self, *_: Any) -> None:
-        problem = "Choose a valid garment photo." if self.source.image is None else self.choices.problem()
+        main = self.choices.spec.main_input
+        self.source.describe(f"{main.name}: {main.doc}")
+        problems = self.problems()
         count = self.choices.count()
-        self.launch_button.disabled = problem is not None
+        self.launch_button.disabled = bool(problems)
         self.launch_button.description = f"Launch {count} execution{'s' if count != 1 else ''}"
-        if problem:
-            self.summary.value = f'<span style="color:#8a8a8a">&nbsp;{escape(problem)}</span>'
+        self._estimates += 1  # whatever estimate is under way is for older choices now
+        self.estimate = None
+        self.cost.value = ""
+        if problems:
+            lines = "".join(
+                f"<div>✗ <b>{escape(p.key)}</b> ({escape(p.rule.replace('_', ' '))}): {escape(p.message)}</div>"
+                for p in problems
+            )
+            self.summary.value = f'<div style="color:#9a3412;padding-left:6px">{lines}</div>'
             return
         costs = self.choices.extra_costs()
-        note = f" Extra cost per image: {'; '.join(costs)}." if costs else " No extra cost for the chosen models."
-        images = count * self.choices.batch.value
-        self.summary.value = f"&nbsp;{count} execution(s), {images} picture(s).{escape(note)}"
+        note = f" Extra cost per image: {'; '.join(costs)}." if costs else ""
+        batch = self.choices.batch.value if self.choices.takes("batchCount") else 1
+        noun = "video" if self.choices.spec.output == "video" else "picture"
+        self.summary.value = f"&nbsp;{count} execution(s), {count * batch} {noun}(s).{escape(note)}"
+        self._estimate_later(self.choices.plan(self.source.image), self._estimates)
+
+    # -- the cost ------------------------------------------------------------------------
+
+    def _estimate_later(self, plan: LaunchPlan, ticket: int) -> None:
+        """Estimate ``plan`` in a thread; its result is shown only if the choices have not changed since."""
+        self.launch_button.description += " · estimating…"
+        self._estimating = threading.Thread(
+            target=self._estimate, args=(plan, ticket), name="weshop-estimate", daemon=True
+        )
+        self._estimating.start()
+
+    def _estimate(self, plan: LaunchPlan, ticket: int) -> None:
+        # Runs in its own thread: it only sets trait values of widgets made on the kernel's thread.
+        time.sleep(ESTIMATE_PAUSE)
+        if ticket != self._estimates:
+            return
+        try:
+            estimate = self.session.estimate(plan)
+        except WeShopError as exc:
+            estimate, words = None, f"Cost unknown: the estimate failed ({type(exc).__name__}: {exc})."
+            short = "cost unknown"
+        else:
+            short, words = _cost_words(estimate, self.session.client.api)
+        if ticket != self._estimates:
+            return
+        self.estimate = estimate
+        base = self.launch_button.description.split(" · ")[0]
+        self.launch_button.description = f"{base} · {short}"
+        self.cost.value = f'<div style="color:#57606a">{escape(words)}</div>'
+
+    def wait_estimate(self, timeout: float = 10.0) -> SweepEstimate | None:
+        """Wait for the estimate under way (tests, scripts); the estimate, or None when there is none."""
+        if self._estimating is not None:
+            self._estimating.join(timeout)
+        return self.estimate
+
+    # -- launching -----------------------------------------------------------------------
 
     def _on_launch_button_click(self, button: widgets.Button) -> None:
         self.launch()
 
     def launch(self) -> Run | None:
         """Launch what the panel shows, as the button does; returns the run, or None on error."""
-        if self.launch_button.disabled or self.source.image is None:
-            self.error.value = _error(
-                self.summary.value and "Not ready: " + self.choices.problem()
-                if self.choices.problem()
-                else "Choose a valid garment photo."
-            )
+        problems = self.problems()
+        if problems:
+            self.error.value = _error("Not ready: " + " ".join(p.message for p in problems))
             return None
         self.error.value = ""
         self.launch_button.disabled = True
         try:
-            plan = self.choices.plan()
-            task = self.session.create_task(
-                plan.agent, plan.version, self.source.image.data, self.task_name.value.strip() or None
-            )
+            plan = self.choices.plan(self.source.image)
+            name = self.task_name.value.strip() or None
+            task = self.session.create_task(plan.agent, plan.version, name=name, inputs=plan.inputs())
             run = self.session.launch(plan.jobs(task))
         except WeShopError as exc:
             self.error.value = _error(f"{type(exc).__name__}: {exc}")
@@ -161,6 +231,21 @@ class Studio(widgets.VBox):
     def _on_tabs_selected_index(self, change: dict[str, Any]) -> None:
         if change["new"] == 1:
             self.history.refresh()
+
+
+def _cost_words(estimate: SweepEstimate, api: str) -> tuple[str, str]:
+    """The estimate for the Launch button (short) and for the line below it (in full)."""
+    if estimate.points is not None:
+        words = f"Cost: {estimate.points} points for {estimate.count} execution(s) (the service's estimate)."
+        if estimate.enough is False:
+            words += " The balance is not enough for all of them."
+        return f"{estimate.points} points", words
+    extra = estimate.extra
+    words = f"Cost unknown: the {api} API gives no estimate"
+    words += " (WESHOP_API=runs asks the service)." if api == "v1" else "."
+    if extra is not None:
+        words += f" The chosen fashion models' price notes add {extra} points in all."
+    return "cost unknown", words
 
 
 class HistoryView(widgets.VBox):

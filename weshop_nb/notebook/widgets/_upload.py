@@ -35,10 +35,13 @@ class SourcePicker(widgets.VBox):
     ----------
     image : ImageFile or None
         The chosen picture once it passes every upload rule.
+    error : str or None
+        Why the last picture chosen was refused (None when it passed, or none was chosen).
     """
 
-    def __init__(self, start_dir: str | None = None) -> None:
+    def __init__(self, start_dir: str | None = None, *, label: str = "a garment photo") -> None:
         self.image: ImageFile | None = None
+        self.error: str | None = None
         self._callbacks: list[Callable[[SourcePicker], None]] = []
         self.chooser = FileChooser(
             start_dir or os.getcwd(),
@@ -50,9 +53,17 @@ class SourcePicker(widgets.VBox):
         self.upload = widgets.FileUpload(accept="image/png,image/jpeg,image/webp", multiple=False, description="Upload")
         self.upload.observe(self._on_upload_value, names="value")
         self.preview = widgets.Image(format="jpeg", width=160, layout={"display": "none"})
-        self.message = widgets.HTML("Choose a garment photo: png, jpeg or webp, both sides above 512 px.")
+        self.label = widgets.HTML()
+        self.message = widgets.HTML()
+        self.describe(label)
         choose = widgets.VBox([self.chooser, widgets.HBox([widgets.Label("or from your computer:"), self.upload])])
-        super().__init__([widgets.HBox([choose, self.preview]), self.message])
+        super().__init__([self.label, widgets.HBox([choose, self.preview]), self.message])
+
+    def describe(self, label: str) -> None:
+        """Say what picture this is (the agent's input it fills); the message follows until one is chosen."""
+        self.label.value = f"<b>{escape(label)}</b>"
+        if self.image is None and self.error is None:
+            self.message.value = "png, jpeg or webp, both sides above 512 px."
 
     def on_change(self, callback: Callable[[SourcePicker], None], remove: bool = False) -> None:
         """Call ``callback(picker)`` whenever the chosen picture changes (valid or not)."""
@@ -88,10 +99,11 @@ class SourcePicker(widgets.VBox):
             data = read()
             self.image = check_upload_rules(data, name)
         except (ImageValidationError, OSError) as exc:
-            self.image = None
+            self.image, self.error = None, str(exc)
             self.preview.layout.display = "none"
             self.message.value = f'<span style="color:#cf222e">✗ {escape(str(exc))}</span>'
         else:
+            self.error = None
             self.preview.value = thumbnail(data, 320)
             self.preview.layout.display = ""
             image = self.image
