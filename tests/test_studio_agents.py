@@ -1,0 +1,188 @@
+"""The studio for every registered agent, driven with .value and .click() against the emulator.
+
+The form must be exactly the registry's (a widget per parameter, a picker per extra
+image), a broken rule must disable Launch and say which rule, and a valid form must
+launch and fill the grid, on both APIs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import ipywidgets as widgets
+import pytest
+
+from weshop_nb import WeShopClient, contract, emulator
+from weshop_nb.notebook.widgets._form import NOT_SET, AgentForm
+from weshop_nb.notebook.widgets._pickers import OWN
+from weshop_nb.notebook.widgets._studio import Studio
+from weshop_nb.work._session import Session
+
+from .conftest import API_KEY
+
+Fill = Callable[[Studio], None]
+
+
+def _set(**values: object) -> Fill:
+    def fill(studio: Studio) -> None:
+        for key, value in values.items():
+            if key == "prompts":
+                studio.choices.prompts.value = value
+            elif key == "batch":
+                studio.choices.batch.value = value
+            else:
+                studio.choices.form.fields[key].widget.value = value
+
+    return fill
+
+
+#: Per agent: what makes its form valid. A new agent fails the coverage test until it is here.
+VALID: dict[str, Fill] = {
+    "aimodel": _set(prompts="summer look"),
+    "virtualtryon": _set(),  # its two required choices start on their first allowed value
+    "aiproduct": _set(prompts="on marble"),
+    "aipose": _set(prompts="arms crossed"),
+    "expandimage": _set(targetWidth="1024", targetHeight="1200"),
+    "removeBG": _set(backgroundHex="#ffffff"),
+    "kling": _set(prompts="she turns slowly"),
+}
+
+#: Per agent, on top of its valid form: one broken rule, the key and rule named, and the message.
+BROKEN: dict[str, tuple[Fill, str, str, str]] = {
+    "aimodel": (_set(maskType="custom"), "customMaskUrl", "required_when", "maskType=custom needs customMaskUrl"),
+    "virtualtryon": (
+        _set(descriptionType="custom"),
+        "textDescription",
+        "required_when",
+        "descriptionType=custom needs textDescription",
+    ),
+    "aiproduct": (_set(prompts=""), "textDescription", "at_least_one", "at least one of textDescription or locationId"),
+    "aipose": (
+        _set(batch=17),
+        "batchCount",
+        "range",
+        "batchCount 17 is out of range (1 to 16): over the maximum 16 by 1.",
+    ),
+    "expandimage": (_set(targetWidth="12a"), "targetWidth", "type", "targetWidth must be an integer, got str '12a'"),
+    "removeBG": (_set(backgroundId=1), "backgroundId", "at_most_one", "not both (backgroundHex, backgroundId)"),
+    "kling": (
+        _set(modelName="Kling_2_1", duration="7s"),
+        "duration",
+        "allowed_when",
+        "duration '7s' is not allowed with modelName Kling_2_1; use one of: 5s, 10s",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def quick_emu() -> Iterator[emulator.EmulatorServer]:
+    with emulator.serve(api_key=API_KEY, latency=0.05, seed=11) as server:
+        yield server
+
+
+@pytest.fixture(params=["v1", "runs"])
+def studio(request, quick_emu, tmp_path, make_image) -> Iterator[Studio]:
+    session = Session(WeShopClient(api_key=API_KEY, base_url=quick_emu.base_url, api=request.param), poll_interval=0.05)
+    panel = Studio(session, start_dir=str(tmp_path))
+    panel.source.choose_bytes(make_image(), "garment.png")
+    yield panel
+    session.close()
+
+
+def test_every_registered_agent_is_offered_and_covered_here() -> None:
+    assert set(VALID) == set(BROKEN) == set(contract.agents())
+
+
+@pytest.mark.parametrize("agent", contract.agents())
+def test_the_form_is_exactly_the_registry(studio, agent) -> None:
+    studio.choices.agent.value = agent
+    spec, form = contract.spec(agent), studio.choices.form
+    assert list(studio.choices.agent.options) == contract.agents()
+    shown = set(form.fields) | {name for name in OWN if spec.param(name) is not None}
+    assert shown == set(spec.param_names)
+    assert set(form.pickers) == {i.name for i in AgentForm.extra_inputs(spec)}
+    assert all(spec.input(name).copy_of is None for name in form.pickers)  # copies are never asked for
+    for name, field in form.fields.items():
+        param, widget = spec.param(name), field.widget
+        if param.kind == "enum":
+            values = [value for _, value in widget.options]
+            assert values == ([None] if not param.required and param.default is None else []) + list(param.choices)
+        elif param.kind == "bool":
+            assert isinstance(widget, widgets.Checkbox) and field.value() is None  # unchecked: left out
+        elif param.kind == "int" and name != "backgroundId":
+            assert isinstance(widget, (widgets.IntText, widgets.Combobox))
+    takes_catalogue = spec.param("locationId") is not None or spec.param("fashionModelId") is not None
+    assert (studio.choices._scene_box.layout.display != "none") == takes_catalogue
+    assert (studio.choices.fashion_models.layout.display != "none") == (spec.param("fashionModelId") is not None)
+    assert (studio.choices.prompts.layout.display != "none") == (spec.param("textDescription") is not None)
+
+
+def test_catalogue_ids_and_rules_shape_the_fields(studio) -> None:
+    studio.choices.agent.value = "removeBG"
+    background = studio.choices.form.fields["backgroundId"].widget
+    assert background.options[0] == (NOT_SET, None) and ("Pure White", 1) in background.options
+    studio.choices.agent.value = "kling"
+    duration = studio.choices.form.fields["duration"].widget
+    assert duration.value == "5s" and duration.options == tuple(f"{s}s" for s in range(3, 16))
+    studio.choices.form.fields["modelName"].widget.value = "Kling_2_1"
+    assert duration.options == ("5s", "10s")  # the values the rule allows follow the model
+
+
+@pytest.mark.parametrize("agent", contract.agents())
+def test_a_broken_rule_disables_launch_and_says_which(studio, agent) -> None:
+    studio.choices.agent.value = agent
+    VALID[agent](studio)
+    assert studio.problems() == [] and not studio.launch_button.disabled
+    breaks, key, rule, words = BROKEN[agent]
+    breaks(studio)
+    assert studio.launch_button.disabled
+    assert (key, rule) in [(p.key, p.rule) for p in studio.problems()]
+    assert words in studio.summary.value.replace("&#x27;", "'")
+    assert f"<b>{key}</b> ({rule.replace('_', ' ')})" in studio.summary.value
+    field = studio.choices.form.fields.get(key)
+    if field is not None:
+        assert field.widget.layout.border  # the field at fault is outlined
+    assert studio.launch() is None and "Not ready" in studio.error.value
+
+
+@pytest.mark.parametrize("agent", contract.agents())
+def test_a_valid_form_launches_and_the_grid_fills(studio, agent) -> None:
+    studio.choices.agent.value = agent
+    VALID[agent](studio)
+    estimate = studio.wait_estimate()
+    if studio.session.client.api == "runs":
+        assert estimate.points is not None and f"· {estimate.points} points" in studio.launch_button.description
+    else:
+        assert studio.launch_button.description.endswith("· cost unknown")
+        assert "the v1 API gives no estimate" in studio.cost.value
+    run = studio.launch()
+    assert run is not None, studio.error.value
+    run.wait(timeout=30, progress=False)
+    [item] = run.items
+    assert item.status == "success" and item.job.task.agent_name == agent
+    expected = contract.spec(agent).output
+    assert item.execution.media == expected
+    grid = studio.results.children[0]
+    [cell] = grid._cells.values()
+    if expected == "image":
+        shown = [child for child in cell._pictures.children if isinstance(child, widgets.Image) and child.value]
+        assert shown and len(shown) == len(item.execution.images)
+
+
+def test_extra_images_go_to_their_inputs(studio, make_image, tmp_path) -> None:
+    studio.choices.agent.value = "virtualtryon"
+    pickers = studio.choices.form.pickers
+    pickers["locationImage"].choose_bytes(make_image(1440, 600), "wide.png")  # breaks an upload rule
+    assert studio.launch_button.disabled
+    assert "locationImage: " in studio.summary.value and "aspect ratio" in studio.summary.value
+    pickers["locationImage"].choose_bytes(make_image(700, 900, color="navy"), "beach.png")
+    person = tmp_path / "person.png"
+    person.write_bytes(make_image(640, 900, color="orange"))
+    pickers["fashionModelImage"].choose_path(str(person))
+    assert not studio.launch_button.disabled
+    run = studio.launch()
+    run.wait(timeout=30, progress=False)
+    sent = run.items[0].job.task.init_params
+    assert {"originalImage", "fashionModelImage", "locationImage"} <= set(sent)
+    assert len({sent[k] for k in ("originalImage", "fashionModelImage", "locationImage")}) == 3
+    assert all(str(sent[k]).startswith("http") for k in ("originalImage", "fashionModelImage", "locationImage"))
