@@ -2,7 +2,10 @@
 
 JupyterLab runs on 127.0.0.1 with a test-only configuration (no token, its own config
 and data folders) on a copy of notebooks/04-studio.ipynb. The test runs the notebook,
-clicks Launch, and waits for the grid's pictures to load in the page.
+clicks Launch, and waits for the grid's pictures to load in the page. Then it chooses
+another agent (virtualtryon) as a person would: its form appears, a choice that breaks
+one of its rules disables Launch and says so, filling the field it needs enables it
+again, and its launch fills a new grid.
 """
 
 from __future__ import annotations
@@ -59,6 +62,38 @@ def _accept_kernel_dialog(page) -> None:
     page.click(".jp-Dialog .jp-mod-accept")
 
 
+def _dropdown(page, label: str):
+    """The <select> of the ipywidgets Dropdown whose description is ``label``."""
+    return page.locator(".widget-dropdown", has=page.locator("label", has_text=label)).locator("select")
+
+
+def _studio_with_virtualtryon(page) -> list[list[int]]:
+    """Choose virtualtryon, break then mend its rule, launch; the sizes of the new grid's pictures."""
+    _dropdown(page, "Agent").select_option("virtualtryon")
+    page.get_by_placeholder("A prompt. Several prompts").fill("")  # the sweep's prompt stays otherwise
+    _dropdown(page, "descriptionType").select_option("custom")  # a custom description needs a prompt
+    page.get_by_text("descriptionType=custom needs textDescription").wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('button')].some(b => b.textContent.includes('Launch 1') && b.disabled)"
+    )
+    page.get_by_placeholder("A prompt. Several prompts").fill("Walking through a park in autumn")
+    page.wait_for_function(ENABLED_LAUNCH.replace("Launch 4", "Launch 1"), timeout=30_000)
+    page.get_by_role("button", name="Launch 1 execution").click()
+    # The new grid replaces the sweep's: one cell, its picture loaded, its prompt as the caption.
+    page.wait_for_function(
+        """() => {
+             const grid = document.querySelector('.weshop-grid');
+             const shown = [...grid.querySelectorAll('img')].filter(img => img.complete && img.naturalWidth > 0);
+             return grid.textContent.includes('Walking through a park') && shown.length >= 1;
+           }""",
+        timeout=60_000,
+    )
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.weshop-grid img')]
+                  .filter(img => img.naturalWidth > 0).map(img => [img.naturalWidth, img.naturalHeight])"""
+    )
+
+
 def test_studio_launches_and_the_grid_shows_pictures(lab: str, tmp_path: Path) -> None:
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     with sync_playwright() as playwright:
@@ -90,8 +125,14 @@ def test_studio_launches_and_the_grid_shows_pictures(lab: str, tmp_path: Path) -
             )
             page.locator(".weshop-grid").scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "studio.png"), full_page=True)
+            try:
+                tryon = _studio_with_virtualtryon(page)
+            except Exception:
+                page.screenshot(path=str(tmp_path / "no-tryon.png"), full_page=True)  # for the failure report
+                raise
         finally:
             browser.close()
     assert len(loaded) >= 4
     assert all(width > 0 and height > 0 for width, height in loaded)
+    assert len(tryon) == 1 and tryon[0][0] > 0 and tryon[0][1] > 0
     assert (tmp_path / "studio.png").stat().st_size > 10_000

@@ -15,6 +15,7 @@ import pytest
 from weshop_nb import WeShopClient, contract, emulator
 from weshop_nb.notebook.widgets._form import NOT_SET, AgentForm
 from weshop_nb.notebook.widgets._pickers import OWN
+from weshop_nb.notebook.widgets import _studio
 from weshop_nb.notebook.widgets._studio import Studio
 from weshop_nb.work._session import Session
 
@@ -80,9 +81,12 @@ def quick_emu() -> Iterator[emulator.EmulatorServer]:
         yield server
 
 
-@pytest.fixture(params=["v1", "runs"])
-def studio(request, quick_emu, tmp_path, make_image) -> Iterator[Studio]:
-    session = Session(WeShopClient(api_key=API_KEY, base_url=quick_emu.base_url, api=request.param), poll_interval=0.05)
+@pytest.fixture
+def studio(request, quick_emu, tmp_path, make_image, monkeypatch) -> Iterator[Studio]:
+    """A studio with a valid garment photo, on the v1 API (or the one ``indirect`` parametrization names)."""
+    monkeypatch.setattr(_studio, "ESTIMATE_PAUSE", 0.0)  # no one types here: estimate at once
+    api = getattr(request, "param", "v1")
+    session = Session(WeShopClient(api_key=API_KEY, base_url=quick_emu.base_url, api=api), poll_interval=0.05)
     panel = Studio(session, start_dir=str(tmp_path))
     panel.source.choose_bytes(make_image(), "garment.png")
     yield panel
@@ -106,7 +110,8 @@ def test_the_form_is_exactly_the_registry(studio, agent) -> None:
         param, widget = spec.param(name), field.widget
         if param.kind == "enum":
             values = [value for _, value in widget.options]
-            assert values == ([None] if not param.required and param.default is None else []) + list(param.choices)
+            assert values == ([""] if not param.required and param.default is None else []) + list(param.choices)
+            assert field.value() == (param.default or (param.choices[0] if param.required else None))
         elif param.kind == "bool":
             assert isinstance(widget, widgets.Checkbox) and field.value() is None  # unchecked: left out
         elif param.kind == "int" and name != "backgroundId":
@@ -120,7 +125,8 @@ def test_the_form_is_exactly_the_registry(studio, agent) -> None:
 def test_catalogue_ids_and_rules_shape_the_fields(studio) -> None:
     studio.choices.agent.value = "removeBG"
     background = studio.choices.form.fields["backgroundId"].widget
-    assert background.options[0] == (NOT_SET, None) and ("Pure White", 1) in background.options
+    assert background.options[0] == (NOT_SET, "") and ("Pure White", 1) in background.options
+    assert background.label == NOT_SET and "backgroundId" not in studio.choices.params()
     studio.choices.agent.value = "kling"
     duration = studio.choices.form.fields["duration"].widget
     assert duration.value == "5s" and duration.options == tuple(f"{s}s" for s in range(3, 16))
@@ -145,6 +151,7 @@ def test_a_broken_rule_disables_launch_and_says_which(studio, agent) -> None:
     assert studio.launch() is None and "Not ready" in studio.error.value
 
 
+@pytest.mark.parametrize("studio", ["v1", "runs"], indirect=True)
 @pytest.mark.parametrize("agent", contract.agents())
 def test_a_valid_form_launches_and_the_grid_fills(studio, agent) -> None:
     studio.choices.agent.value = agent
@@ -169,6 +176,7 @@ def test_a_valid_form_launches_and_the_grid_fills(studio, agent) -> None:
         assert shown and len(shown) == len(item.execution.images)
 
 
+@pytest.mark.parametrize("studio", ["v1", "runs"], indirect=True)
 def test_extra_images_go_to_their_inputs(studio, make_image, tmp_path) -> None:
     studio.choices.agent.value = "virtualtryon"
     pickers = studio.choices.form.pickers
@@ -186,3 +194,18 @@ def test_extra_images_go_to_their_inputs(studio, make_image, tmp_path) -> None:
     assert {"originalImage", "fashionModelImage", "locationImage"} <= set(sent)
     assert len({sent[k] for k in ("originalImage", "fashionModelImage", "locationImage")}) == 3
     assert all(str(sent[k]).startswith("http") for k in ("originalImage", "fashionModelImage", "locationImage"))
+
+
+def test_switching_agents_keeps_each_form_and_the_catalogue_choices(studio) -> None:
+    info = studio.choices.info
+    studio.choices.locations.value = (info.location("Sunny Beach").id,)
+    studio.choices.prompts.value = "summer"
+    studio.choices.agent.value = "virtualtryon"  # takes no scenes: the lists hide, their choice stays
+    assert studio.choices.chosen_locations() == [] and studio.choices.previews.children == ()
+    assert "locationId" not in studio.choices.params() and not studio.launch_button.disabled
+    studio.choices.form.fields["imageSize"].widget.value = "2K"
+    studio.choices.agent.value = "aimodel"
+    assert [loc.name for loc in studio.choices.chosen_locations()] == ["Sunny Beach"]
+    assert len(studio.choices.previews.children) == 1
+    studio.choices.agent.value = "virtualtryon"
+    assert studio.choices.params()["imageSize"] == "2K"  # the form came back with its values

@@ -54,9 +54,10 @@ class Field:
         self.widget: widgets.ValueWidget
         if param.kind == "enum" or choices is not None:
             options = list(choices) if choices is not None else [(c, c) for c in param.choices]
-            first = param.default if param.default is not None else (options[0][1] if param.required else None)
+            first = param.default if param.default is not None else (options[0][1] if param.required else "")
             if not param.required and param.default is None:
-                options.insert(0, (NOT_SET, None))
+                # "" rather than None: a Dropdown whose value is None shows no option at all.
+                options.insert(0, (NOT_SET, ""))
             self.widget = widgets.Dropdown(options=options, value=first, **common)
         elif param.kind == "bool":
             # Unchecked leaves the flag out (the service's default) rather than sending false.
@@ -80,7 +81,7 @@ class Field:
         if isinstance(self.widget, widgets.Checkbox):
             return True if value else None
         if not isinstance(self.widget, widgets.Combobox):
-            return value
+            return None if value == "" else value
         text = value.strip()
         if not text:
             return None

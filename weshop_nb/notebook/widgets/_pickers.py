@@ -59,6 +59,7 @@ class ChoicesPanel(widgets.VBox):
         self.info: AgentInfo | None = None
         self._callbacks: list[Callable[[ChoicesPanel], None]] = []
         self._forms: dict[str, AgentForm] = {}  # made when an agent is first chosen, kept with its values
+        self._switching = False
         names = contract.agents()
         self.agent = _dropdown("Agent", names, names[0])
         self.version = _dropdown("Version", [self.spec.version], self.spec.version)
@@ -122,6 +123,8 @@ class ChoicesPanel(widgets.VBox):
             self._callbacks.append(callback)
 
     def _changed(self) -> None:
+        if self._switching:
+            return  # the agent's form is being put in place; one change is told when it is
         for callback in list(self._callbacks):
             callback(self)
 
@@ -157,6 +160,13 @@ class ChoicesPanel(widgets.VBox):
         return self.spec.param(name) is not None
 
     def _show_agent(self) -> None:
+        self._switching = True
+        try:
+            self._put_form()
+        finally:
+            self._switching = False
+
+    def _put_form(self) -> None:
         spec = self.spec
         self.about.value = f'<div style="color:#57606a;margin:2px 0 6px 114px">{escape(spec.summary)}</div>'
         self._load_info()
@@ -185,15 +195,18 @@ class ChoicesPanel(widgets.VBox):
     def _load_info(self) -> None:
         self.message.value = ""
         if not any(self.takes(name) for name in CATALOGUE):
-            self.info = None  # nothing to choose from the catalogue: no request
-        else:
-            try:
-                self.info = self.session.agent_info(self.agent.value, self.version.value)
-            except WeShopError as exc:
-                self.info = None
-                self.message.value = (
-                    f'<span style="color:#cf222e">Could not load scenes and models: {escape(str(exc))}</span>'
-                )
+            # Nothing to choose from the catalogue: no request, and the lists keep their
+            # choices (hidden) for when an agent that takes them is chosen again.
+            self.info = None
+            self._show_previews()
+            return
+        try:
+            self.info = self.session.agent_info(self.agent.value, self.version.value)
+        except WeShopError as exc:
+            self.info = None
+            self.message.value = (
+                f'<span style="color:#cf222e">Could not load scenes and models: {escape(str(exc))}</span>'
+            )
         entries = list(self.info.locations + self.info.fashion_models) if self.info else []
         self.category.options = [ALL, *sorted({c for e in entries for c in e.categories})]
         self.tag.options = [ALL, *sorted({t.name for e in entries for t in e.tags})]
