@@ -13,9 +13,9 @@ import ipywidgets as widgets
 import pytest
 
 from weshop_nb import WeShopClient, contract, emulator
+from weshop_nb.notebook.widgets import _studio
 from weshop_nb.notebook.widgets._form import NOT_SET, AgentForm
 from weshop_nb.notebook.widgets._pickers import OWN
-from weshop_nb.notebook.widgets import _studio
 from weshop_nb.notebook.widgets._studio import Studio
 from weshop_nb.work._session import Session
 
