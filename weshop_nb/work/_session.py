@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from ..service._client import WeShopClient
     from ..service._models import AgentInfo, Task
     from ._estimate import SweepEstimate
-    from ._plan import LaunchPlan
     from ._history import History
+    from ._plan import LaunchPlan
     from ._runs import Job, Run
 
 
