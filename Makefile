@@ -46,7 +46,7 @@ unit: $(VENV)/.test-installed browser cli
 	$(BIN)/python -m pytest -q tests
 
 notebooks: $(VENV)/.test-installed
-	env -u WESHOP_API_KEY -u WESHOP_BASE_URL WESHOP_NB_HOME=$$(mktemp -d) $(BIN)/python -m pytest -q -p no:cacheprovider \
+	env -u WESHOP_API_KEY -u WESHOP_BASE_URL -u WESHOP_API WESHOP_NB_HOME=$$(mktemp -d) $(BIN)/python -m pytest -q -p no:cacheprovider \
 		--nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
 
 test: lint unit notebooks
@@ -67,14 +67,14 @@ demo: $(VENV)/.demo-installed
 
 # Re-run the tutorials against the emulator and save their outputs in place.
 refresh-notebooks: $(VENV)/.demo-installed
-	cd notebooks && env -u WESHOP_API_KEY -u WESHOP_BASE_URL WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/jupyter nbconvert \
+	cd notebooks && env -u WESHOP_API_KEY -u WESHOP_BASE_URL -u WESHOP_API WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/jupyter nbconvert \
 		--to notebook --execute --inplace *.ipynb
 
 # Measurements, not tests: each script prints JSON lines (see benchmarks/RESULTS.md).
 BENCHMARKS := load_ext_time sweep_speed kernel_latency client_overhead notebook_weight thumbnails emulator_memory emulator_pictures
 bench: $(VENV)/.test-installed
 	@cd benchmarks && for script in $(BENCHMARKS); do \
-		env -u WESHOP_API_KEY -u WESHOP_BASE_URL WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python $$script.py || exit 1; \
+		env -u WESHOP_API_KEY -u WESHOP_BASE_URL -u WESHOP_API WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python $$script.py || exit 1; \
 	done; \
 	env WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python history_scale.py 10000 100000
 

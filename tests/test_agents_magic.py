@@ -278,3 +278,17 @@ def test_agents_and_help_agent_show_the_registry(ip) -> None:
     assert "--param KEY=VALUE" in captured.stdout and "--estimate" in captured.stdout
     with pytest.raises(UsageError, match="No subcommand or agent 'faceswap'"):
         ip.run_cell("%weshop help faceswap")
+
+
+def test_the_parameters_page_covers_every_agent() -> None:
+    from pathlib import Path
+
+    from weshop_nb import contract
+
+    page = (Path(__file__).parent.parent / "docs" / "parameters.md").read_text()
+    for name in contract.agents():
+        found = contract.spec(name)
+        assert f"## {name}:" in page, name
+        section = page.split(f"## {name}:", 1)[1].split("\n## ", 1)[0]
+        for key in (*found.param_names, *(i.name for i in found.inputs if i.name != "images" or name == "kling")):
+            assert f"`{key}`" in section, (name, key)

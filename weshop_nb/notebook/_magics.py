@@ -184,8 +184,19 @@ class WeShopMagics(Magics):
     def _cmd_info(self, args: Any, cell: str | None) -> None:
         from ..work._html import catalogue_html
 
-        info = self.client.agent_info(args.agent or self.agent, args.version or self.agent_version)
-        sections = (("Locations", info.locations), ("Fashion models", info.fashion_models))
+        agent = args.agent or self.agent
+        info = self.client.agent_info(agent, args.version or self.agent_version)
+        sections = [
+            (title, entries)
+            for title, entries in (
+                ("Locations", info.locations),
+                ("Fashion models", info.fashion_models),
+                ("Backgrounds", info.backgrounds),
+            )
+            if entries
+        ]
+        if not sections:
+            print(f"{agent} has no presets (no locations, fashion models or backgrounds).")
         for title, entries in sections:
             chosen = filter_catalogue(entries, args.category, args.tag)
             if not chosen and (args.category or args.tag):

@@ -26,7 +26,7 @@ OVERVIEW = """
 
       %weshop demo                      use the offline emulator (no key needed)
       %weshop login                     ask for your API key (never echoed or saved)
-      %weshop info [AGENT [VERSION]]    locations and fashion models   [--category C] [--tag T]
+      %weshop info [AGENT [VERSION]]    locations, fashion models, backgrounds   [--category C] [--tag T]
       %weshop upload PATH               upload a picture, get its URL
       %%weshop run --image PATH|URL     launch executions; the cell body is the prompt
                  [--agent NAME] [--param KEY=VALUE]... [--input KEY=PATH|URL]... [--estimate]
@@ -120,7 +120,7 @@ def _parsers() -> dict[str, MagicArgumentParser]:
     p.add_argument("--seed", type=int, default=None, help="make ids and outcomes repeatable")
     p = parsers["login"] = _parser("login", "Ask for the API key (not echoed, not saved) and use it.")
     p.add_argument("--base-url", default=None, help="service URL (default WESHOP_BASE_URL or the public service)")
-    p = parsers["info"] = _parser("info", "Show the locations and fashion models of an agent.")
+    p = parsers["info"] = _parser("info", "Show the presets of an agent: locations, fashion models, backgrounds.")
     p.add_argument("agent", nargs="?", help="agent name (default aimodel)")
     p.add_argument("version", nargs="?", help="agent version (default v1.0)")
     p.add_argument("--category", help="only entries of this category, e.g. womenswear")

@@ -320,10 +320,19 @@ class Background:
     name: str
     image: str | None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    categories: tuple[str, ...] = ()
+    tags: tuple[Tag, ...] = ()
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Background:
-        return cls(id=_as_int(raw.get("id")), name=str(raw.get("name", "")), image=raw.get("image") or None, raw=raw)
+        return cls(
+            id=_as_int(raw.get("id")),
+            name=str(raw.get("name", "")),
+            image=raw.get("image") or None,
+            raw=raw,
+            categories=tuple(str(c) for c in raw.get("categories") or ()),
+            tags=_tags(raw),
+        )
 
 
 _Choice = TypeVar("_Choice", Location, FashionModel, Background)
