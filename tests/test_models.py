@@ -88,3 +88,31 @@ def test_lookup_by_id_or_name_and_helpful_miss() -> None:
     message = str(caught.value)
     assert "Did you mean 'Letitia'" in message
     assert "Eve (4020095)" in message  # every valid name is listed
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("executionTime", "yesterday", "executionTime 'yesterday' is not a time"),
+        ("executionTime", 1e300, "is not a time"),
+        ("executionTime", ["2026-11-01"], "is not a time"),
+        ("params", "a string", "params 'a string' is not an object"),
+        ("params", [1, 2], "is not an object"),
+        ("result", 7, "result 7 is not a list"),
+        ("result", [{"status": "Success", "image": 12345}], "image URL 12345 is not text"),
+        ("result", ["not an object"], "1 entry(ies) of result are not objects"),
+        ("executionId", {"x": 1}, "executionId {'x': 1} is not an id"),
+    ],
+)
+def test_a_malformed_field_is_left_empty_with_a_warning(field, value, said) -> None:
+    record = {"executionId": "e1", "status": "Success", "executionTime": "2026-11-01 10:00:00", "params": {"a": 1}}
+    record["result"] = [{"status": "Success", "image": "https://cdn.test/1.png"}]
+    record[field] = value
+    execution = Execution.from_api(record, task_id="t")
+    assert execution.status == "success"  # the rest of the record is read as usual
+    assert any(said in warning for warning in execution.warnings), execution.warnings
+    task = Task.from_api({"executions": [record, "junk"], "initParams": "junk"}, task_id="t")
+    assert len(task.executions) == 1 and task.init_params == {}
+    assert any("initParams" in w for w in task.warnings) and any(
+        "executions are not objects" in w for w in task.warnings
+    )

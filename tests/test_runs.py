@@ -55,7 +55,8 @@ def test_executions_outside_the_window_are_queried_by_id(make_image) -> None:
     with emulator.serve(api_key=API_KEY, latency=60) as emu:
         client = WeShopClient(api_key=API_KEY, base_url=emu.base_url)
         (task,) = _tasks(client, make_image(), 1)
-        run = launch(client, [Job(task, {"textDescription": f"p{n}"}) for n in range(23)], watch=False)
+        jobs = [Job(task, {"textDescription": f"p{n}"}) for n in range(23)]
+        run = launch(client, jobs, shard=False, watch=False)  # as with --task: all on one task
         (watcher,) = run.make_watchers()
         watcher.poll_once()
         assert (watcher.task_queries, watcher.execution_queries) == (1, 3)  # the 3 oldest fell out of the window

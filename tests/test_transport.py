@@ -51,7 +51,7 @@ def scripted() -> Iterator[tuple[ScriptedService, WeShopClient]]:
     thread.start()
     client = WeShopClient(api_key=API_KEY, base_url=f"http://127.0.0.1:{server.server_port}", timeout=(2, 5))
     # Known task, so execute sends no snapshot query first.
-    client._known["t"] = set()
+    client._ledger.see("t")
     try:
         yield service, client
     finally:

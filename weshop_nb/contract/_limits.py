@@ -10,6 +10,9 @@ MIN_SIDE = 512
 MAX_ASPECT_RATIO = 2.0
 MAX_PIXELS = 64_000_000
 
+#: A task query returns at most this many executions: the task's most recent ones.
+QUERY_WINDOW = 20
+
 #: Statuses as the client names them (the service capitalises them), and the final ones.
 PENDING, RUNNING, SUCCESS, FAILED = "pending", "running", "success", "failed"
 STATUSES = (PENDING, RUNNING, SUCCESS, FAILED)

@@ -18,7 +18,7 @@ from typing import Any
 from .. import contract
 from .params import DEFAULT_BATCH, Refusal
 
-WINDOW = 20  # a task query returns at most this many recent executions
+WINDOW = contract.QUERY_WINDOW  # a task query returns at most this many recent executions
 FAIL_MARKER = "#fail"  # a prompt holding this asks the emulator to fail the execution
 
 

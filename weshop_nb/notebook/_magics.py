@@ -365,7 +365,8 @@ class WeShopMagics(Magics):
         if plan.custom_mask is not None:
             plan = replace(plan, extra={"customMaskUrl": self._as_url(plan.custom_mask)})
         task = self._task_for(args, plan)
-        run = self.session.launch(plan.jobs(task), callback_url=args.callback)
+        # A task the user named keeps every execution; tasks made here are sharded (20 at most each).
+        run = self.session.launch(plan.jobs(task), callback_url=args.callback, shard=not args.task)
         return self._finish(run, args)
 
     def _estimate(self, args: Any, plan: Any) -> None:

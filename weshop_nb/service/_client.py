@@ -34,7 +34,9 @@ from ._errors import (
     ServiceError,
     WaitTimeout,
 )
+from ._identity import Ledger, Slot
 from ._models import FAILED, PENDING, AgentInfo, Execution, Task
+from ._rate import RateBudget
 
 __all__ = ["WeShopClient", "DEFAULT_BASE_URL"]
 
@@ -45,6 +47,10 @@ DEFAULT_TIMEOUT = (5.0, 30.0)
 MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024
 #: Sends of one execute whose fate was unknown, each after checking the task for it.
 EXECUTE_ATTEMPTS = 8
+#: Sends of one execute the service refused with 429 (each after the transport's own retries).
+RATE_LIMITED_SENDS = 3
+#: Reads of the task (each retried by ``_request_again``) to find an execute whose reply was lost.
+RECONCILE_READS = 4
 _NO_KEY = (
     "No WeShop API key. Set the WESHOP_API_KEY environment variable, run `%weshop login`, "
     "or pass WeShopClient(api_key=...). Without a key, `%weshop demo` uses the offline emulator."
@@ -120,15 +126,18 @@ class WeShopClient(AgentCalls):
             check_api(api, "api") if api is not None else check_api(_settings.environ_value(API_VAR) or "v1", API_VAR)
         )
         self.safe_generate = bool(safe_generate)
-        self._session = _transport.build_session(self.base_url, max_retries=max_retries, auth=self._auth)
+        #: One pace for every thread of this client: a 429 anywhere holds them all.
+        self.rate = RateBudget(limit=_transport.MAX_RETRY_AFTER)
+        self._session = _transport.build_session(
+            self.base_url, max_retries=max_retries, auth=self._auth, budget=self.rate
+        )
         _runs_api.mount(self._session, self.base_url, max_retries)
         self._lock = threading.Lock()
         self._uploads: dict[str, str] = {}  # sha256 of the bytes -> URL the service gave
         self._agent_info: dict[tuple[str, str], AgentInfo] = {}
-        # Execution ids this client knows per task, so an execute whose reply was lost
-        # can be told apart from older executions with the same parameters.
-        self._known: dict[str, set[str]] = {}
-        self._task_of: dict[str, str] = {}
+        # The executions this client has seen and started per task, so an execute whose
+        # reply was lost is told apart from every other (see service/_identity.py).
+        self._ledger = Ledger()
         self._billing: dict[str, tuple[int | None, int | None]] = {}  # run id -> the start's figures
 
     def __repr__(self) -> str:
@@ -156,13 +165,18 @@ class WeShopClient(AgentCalls):
             raise AuthenticationError(_NO_KEY)
         url = self.base_url + prefix + path
         headers = {**(headers or {}), "Accept": "application/json"}  # the key is added by the session's KeyAuth
+        self.rate.wait()  # another thread of this client was told to slow down: so is this one
         try:
             # Detached at once: the reply keeps no request (whose headers hold the key).
             response = _detach(self._session.request(method, url, headers=headers, timeout=self.timeout, **kwargs))
         except requests.exceptions.RequestException as exc:
             error = self._transport_error(exc, path)
         else:
-            return _raise_for_envelope(response)
+            try:
+                return _raise_for_envelope(response)
+            except RateLimitError as exc:
+                self.rate.hold(exc.retry_after)
+                raise
         # Raised here, outside the except: requests' error (holding the request) is not its context.
         raise error
 
@@ -236,8 +250,7 @@ class WeShopClient(AgentCalls):
         task_id = str(data.get("taskId") or "")
         if not task_id:
             raise ServiceError("The service created a task but sent no taskId.")
-        with self._lock:
-            self._known[task_id] = set()
+        self._ledger.see(task_id)  # new, so empty: what an execute adds to it is ours or another program's
         task = Task(id=task_id, agent_name=agent_name, agent_version=agent_version, init_params=init_params)
         events.emit("task", task, source=self.base_url)
         return task
@@ -246,31 +259,43 @@ class WeShopClient(AgentCalls):
         """Start an execution of ``task_id`` with ``params``; returns it as ``pending``.
 
         If the reply is lost after the request was sent, the task is queried for the new
-        execution before anything is sent again, so a retry never starts a duplicate.
+        execution before anything is sent again, so a retry never starts a duplicate. Two
+        executes of the same parameters on the same task from this client go one after the
+        other (the second waits for the first's id), which keeps that check unambiguous; see
+        :mod:`weshop_nb.service._identity`.
         """
         task_id = str(task_id)
         body: dict[str, Any] = {"taskId": task_id, "params": dict(params)}
         if callback_url is not None:
             body["callbackUrl"] = _check_url(callback_url, "callback_url")
-        if task_id not in self._known:
-            self.get_task(task_id)  # remember what exists, to recognise ours later
-        for attempt in range(EXECUTE_ATTEMPTS):
-            try:
-                data = self._request("POST", "/agent/task/execute", json=body)
-                break
-            except ServiceError as exc:
-                if not exc.fate_unknown:
-                    raise
-                adopted = self._reconcile(task_id, body["params"])
-                if adopted is not None:
-                    return adopted
-                if attempt == EXECUTE_ATTEMPTS - 1:
-                    raise  # checked just now: it did not start, so nothing is lost
-                time.sleep(_transport.retry_pause(attempt))  # it did not start: send it again
-        execution_id = str(data.get("executionId") or "")
-        if not execution_id:
-            raise ServiceError("The service started an execution but sent no executionId.")
-        self._remember(task_id, execution_id)
+        with self._ledger.slot(task_id, body["params"]) as slot:
+            if not self._ledger.knows(task_id):
+                self.get_task(task_id)  # remember what exists, to recognise ours later
+            self._ledger.mark(slot)
+            limited = 0
+            for attempt in range(EXECUTE_ATTEMPTS):
+                try:
+                    data = self._request("POST", "/agent/task/execute", json=body)
+                    break
+                except RateLimitError:
+                    # Refused before any work, after the transport's own retries: send again
+                    # once the rate budget allows (``_request`` waits), a few times at most.
+                    limited += 1
+                    if limited == RATE_LIMITED_SENDS or attempt == EXECUTE_ATTEMPTS - 1:
+                        raise
+                except ServiceError as exc:
+                    if not exc.fate_unknown:
+                        raise
+                    adopted = self._reconcile(slot)
+                    if adopted is not None:
+                        return adopted
+                    if attempt == EXECUTE_ATTEMPTS - 1:
+                        raise  # checked just now: it did not start, so nothing is lost
+                    time.sleep(_transport.retry_pause(attempt))  # it did not start: send it again
+            execution_id = str(data.get("executionId") or "")
+            if not execution_id:
+                raise ServiceError("The service started an execution but sent no executionId.")
+            self._ledger.claim(task_id, execution_id)
         execution = Execution(
             id=execution_id, status=PENDING, params=dict(params), executed_at=None, results=(), task_id=task_id
         )
@@ -280,7 +305,7 @@ class WeShopClient(AgentCalls):
     def _remember_run(self, execution: Execution) -> None:
         """A started run: its task, and the billing figures later polls do not repeat."""
         if execution.task_id:
-            self._remember(execution.task_id, execution.id)
+            self._ledger.claim(execution.task_id, execution.id)
         with self._lock:
             self._billing[execution.id] = (execution.power_consumption, execution.power_balance)
 
@@ -291,38 +316,40 @@ class WeShopClient(AgentCalls):
             return execution
         return replace(execution, power_consumption=figures[0], power_balance=figures[1])
 
-    def _remember(self, task_id: str, *execution_ids: str) -> None:
-        with self._lock:
-            self._known.setdefault(task_id, set()).update(execution_ids)
-            for execution_id in execution_ids:
-                self._task_of[execution_id] = task_id
+    def _reconcile(self, slot: Slot) -> Execution | None:
+        """After a lost execute reply: the execution it started, or None when it did not start.
 
-    def _reconcile(self, task_id: str, params: Mapping[str, Any]) -> Execution | None:
-        """After a lost execute reply: the execution it started, if the service has one.
-
-        Raises ServiceError when the task cannot be read either: then nothing is sent
-        again, since that could start a duplicate.
+        Raises ServiceError when it cannot tell (the task cannot be read, or ours may be
+        out of the query's window): then nothing is sent again, since that could start a
+        duplicate.
         """
-        try:
-            task = self.get_task(task_id, _record=False)
-        except (ServiceError, RateLimitError) as exc:
-            raise ServiceError(
-                f"An execute on task {task_id} may or may not have started, and the task could not be read to "
-                f"tell ({exc}). It was not sent again, to avoid a duplicate; check get_task({task_id!r}) later.",
-                fate_unknown=True,
-            ) from None
-        with self._lock:
-            known = set(self._known.get(task_id, ()))
-        new = [e for e in task.executions if e.id not in known and dict(e.params) == dict(params)]
-        if not new:
-            return None
-        self._remember(task_id, new[-1].id)
-        return new[-1]
+        task_id = slot.task_id
+        unknown = (
+            f"An execute on task {task_id} may or may not have started, and {{why}}. It was not sent again, "
+            f"to avoid a duplicate; check get_task({task_id!r}) later."
+        )
+        with self._ledger.reconciling(task_id):
+            for attempt in range(RECONCILE_READS):
+                try:
+                    task = self.get_task(task_id)
+                    break
+                except (ServiceError, RateLimitError) as exc:
+                    # Reading is harmless and the answer decides between a duplicate and
+                    # an orphan: insist before giving up.
+                    if attempt == RECONCILE_READS - 1:
+                        why = f"the task could not be read to tell ({exc})"
+                        raise ServiceError(unknown.format(why=why), fate_unknown=True) from None
+                    time.sleep(_transport.retry_pause(attempt))
+            choice = self._ledger.choose(slot, task.executions)
+        if choice.hidden:
+            why = f"all {len(task.executions)} executions a task query shows are newer than it, hiding it if it did"
+            raise ServiceError(unknown.format(why=why), fate_unknown=True)
+        return choice.execution
 
     def get_execution(self, execution_id: str) -> Execution:
         """Query one execution by id (a run on the runs API): status, parameters and results."""
         execution_id = str(execution_id)
-        task_id = self._task_of.get(execution_id)
+        task_id = self._ledger.task_of(execution_id)
         if self.api == "runs":
             task = _runs_api.poll(self, execution_id, task_id)
         else:
@@ -331,18 +358,19 @@ class WeShopClient(AgentCalls):
         found = task.execution(execution_id) or (task.executions[0] if len(task.executions) == 1 else None)
         if found is None:
             raise InvalidRequestError(f"The service returned no execution {execution_id!r}.")
+        if found.id != execution_id:  # the one asked for, whatever its record says its id is
+            found = replace(found, id=execution_id)
         found = self._billed(found)
         events.emit("execution", found, source=self.base_url)
         return found
 
-    def get_task(self, task_id: str, *, _record: bool = True) -> Task:
+    def get_task(self, task_id: str) -> Task:
         """Query a task: its agent, initial parameters and up to 20 recent executions, oldest first."""
         task_id = str(task_id)
         data = self._request_again("POST", "/agent/task/query", json={"taskId": task_id})
         task = Task.from_api(data, task_id=task_id)
         task = replace(task, executions=tuple(map(self._billed, task.executions)))
-        if _record:
-            self._remember(task_id, *(e.id for e in task.executions))
+        self._ledger.see(task_id, (e.id for e in task.executions))
         events.emit("task", task, source=self.base_url)
         return task
 
@@ -355,8 +383,7 @@ class WeShopClient(AgentCalls):
                 raise
             with contextlib.suppress(InvalidRequestError):  # the first may have worked: "not found" is fine
                 self._request_again("POST", "/agent/task/delete", json={"taskId": str(task_id)})
-        with self._lock:
-            self._known.pop(str(task_id), None)
+        self._ledger.forget(str(task_id))
         events.emit("task_deleted", str(task_id), source=self.base_url)
 
     def agent_info(

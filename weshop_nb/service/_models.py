@@ -4,6 +4,12 @@ Parsing is tolerant of the reference's quirks: statuses in any case (``Success``
 ``executionTime`` as ``"YYYY-MM-DD HH:MM:SS"``, numbers sent as strings, missing
 optional keys. Every object keeps the dict it came from in ``raw`` so nothing the
 service said is lost, even fields this version does not know yet.
+
+Parsing never raises on what the service sends: a field of the wrong kind (an
+``executionTime`` that is not a time, ``params`` that is not an object, an image URL
+that is a number) is left empty and a sentence saying so goes to the object's
+``warnings``. Watcher threads parse every reply, and one bad record must cost that
+record a field, not the thread.
 """
 
 from __future__ import annotations
@@ -60,20 +66,76 @@ def normalize_status(value: Any) -> str:
     return RUNNING
 
 
-def _parse_time(value: Any) -> datetime | None:
-    """The service's ``executionTime`` (its local clock, no zone) as a naive datetime."""
+def _shown(value: Any) -> str:
+    """A short repr of a bad value for a warning (escaped later, like every service string)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _parse_time(value: Any, warnings: list[str] | None = None) -> datetime | None:
+    """The service's ``executionTime`` (its local clock, no zone) as a naive datetime; None if it is not one."""
     if value in (None, ""):
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         # Epoch seconds or milliseconds; the reference uses text, but be forgiving.
-        seconds = value / 1000 if value > 1e11 else value
-        return datetime.fromtimestamp(seconds)
-    text = str(value).strip()
-    for fmt in _TIME_FORMATS:
         try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
+            return datetime.fromtimestamp(value / 1000 if value > 1e11 else value)
+        except (OverflowError, OSError, ValueError):
+            pass
+    elif isinstance(value, str):
+        for fmt in _TIME_FORMATS:
+            try:
+                return datetime.strptime(value.strip(), fmt)
+            except ValueError:
+                continue
+    if warnings is not None:
+        warnings.append(f"executionTime {_shown(value)} is not a time; left empty")
+    return None
+
+
+def _mapping(raw: Mapping[str, Any], key: str, warnings: list[str]) -> dict[str, Any]:
+    """``raw[key]`` as a dict: empty, with a warning, when the service sent something else."""
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    warnings.append(f"{key} {_shown(value)} is not an object; left empty")
+    return {}
+
+
+def _records(raw: Mapping[str, Any], key: str, warnings: list[str]) -> list[Mapping[str, Any]]:
+    """The objects of the list ``raw[key]``; anything else is skipped, with a warning."""
+    value = raw.get(key)
+    if value is None or value == "":
+        return []
+    if not isinstance(value, (list, tuple)):
+        warnings.append(f"{key} {_shown(value)} is not a list; left empty")
+        return []
+    kept = [entry for entry in value if isinstance(entry, Mapping)]
+    if len(kept) < len(value):
+        warnings.append(f"{len(value) - len(kept)} entry(ies) of {key} are not objects; skipped")
+    return kept
+
+
+def _identifier(raw: Mapping[str, Any], key: str, warnings: list[str]) -> str:
+    """An id sent as text or a number, as text; empty, with a warning, when it is neither."""
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return str(value)
+    warnings.append(f"{key} {_shown(value)} is not an id; left empty")
+    return ""
+
+
+def _url(value: Any, warnings: list[str]) -> str | None:
+    """An image URL, or None (with a warning when the service sent something that is not text)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        return value
+    warnings.append(f"image URL {_shown(value)} is not text; left empty")
     return None
 
 
@@ -94,7 +156,7 @@ def _message_of(raw: Mapping[str, Any]) -> str | None:
 def _as_int_or_none(value: Any) -> int | None:
     try:
         return None if value in (None, "") else int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -109,13 +171,15 @@ class Result:
     poster: str | None = None
 
     @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Result:
+    def from_api(cls, raw: Mapping[str, Any], warnings: list[str] | None = None) -> Result:
+        """A result slot; a URL that is not text becomes None and a sentence in ``warnings``."""
+        said = warnings if warnings is not None else []
         return cls(
             status=normalize_status(raw.get("status")),
-            image=raw.get("image") or None,
+            image=_url(raw.get("image"), said),
             raw=raw,
-            video=raw.get("video") or None,
-            poster=raw.get("videoPoster") or None,
+            video=_url(raw.get("video"), said),
+            poster=_url(raw.get("videoPoster"), said),
         )
 
 
@@ -138,22 +202,27 @@ class Execution:
     agent_name: str | None = None
     power_consumption: int | None = None
     power_balance: int | None = None
+    #: What could not be read from the service's record (each field left empty), in words.
+    warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
     def from_api(
         cls, raw: Mapping[str, Any], *, task_id: str | None = None, agent_name: str | None = None
     ) -> Execution:
+        """Parse one execution record; never raises (see the module docstring)."""
+        warnings: list[str] = []
         return cls(
-            id=str(raw.get("executionId", "")),
+            id=_identifier(raw, "executionId", warnings),
             status=normalize_status(raw.get("status")),
-            params=dict(raw.get("params") or {}),
-            executed_at=_parse_time(raw.get("executionTime")),
-            results=tuple(Result.from_api(r) for r in raw.get("result") or () if isinstance(r, Mapping)),
+            params=_mapping(raw, "params", warnings),
+            executed_at=_parse_time(raw.get("executionTime"), warnings),
+            results=tuple(Result.from_api(r, warnings) for r in _records(raw, "result", warnings)),
             task_id=task_id,
             raw=raw,
             agent_name=agent_name,
             power_consumption=_as_int_or_none(raw.get("powerConsumption")),
             power_balance=_as_int_or_none(raw.get("powerBalanceAmount")),
+            warnings=tuple(warnings),
         )
 
     @property
@@ -192,6 +261,10 @@ class Execution:
         return _message_of(self.raw)
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _by_time(executions: Iterable[Execution]) -> tuple[Execution, ...]:
     # Oldest first, newest last; list position from the service means nothing.
     return tuple(sorted(executions, key=lambda e: e.executed_at or datetime.min))
@@ -207,23 +280,26 @@ class Task:
     init_params: Mapping[str, Any]
     executions: tuple[Execution, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: What could not be read from the task's own fields, in words (executions keep their own).
+    warnings: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any], *, task_id: str) -> Task:
-        task_id = str(raw.get("taskId") or task_id)
-        agent = raw.get("agentName") if isinstance(raw.get("agentName"), str) else None
+        """Parse a task query reply; never raises (see the module docstring)."""
+        warnings: list[str] = []
+        task_id = _identifier(raw, "taskId", warnings) or str(task_id)
+        agent = _text(raw.get("agentName"))
         executions = (
-            Execution.from_api(e, task_id=task_id, agent_name=agent)
-            for e in raw.get("executions") or ()
-            if isinstance(e, Mapping)
+            Execution.from_api(e, task_id=task_id, agent_name=agent) for e in _records(raw, "executions", warnings)
         )
         return cls(
             id=task_id,
-            agent_name=raw.get("agentName"),
-            agent_version=raw.get("agentVersion"),
-            init_params=dict(raw.get("initParams") or {}),
+            agent_name=_text(raw.get("agentName")),
+            agent_version=_text(raw.get("agentVersion")),
+            init_params=_mapping(raw, "initParams", warnings),
             executions=_by_time(executions),
             raw=raw,
+            warnings=tuple(warnings),
         )
 
     @property

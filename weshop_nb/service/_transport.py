@@ -16,7 +16,7 @@ it in a local and no header dict is built with it in sight of a traceback.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import requests.auth
@@ -32,9 +32,27 @@ RETRY_STATUSES = (429, 502, 503, 504)
 #: A Retry-After longer than this is cut short: a notebook should not hang for an hour.
 MAX_RETRY_AFTER = 30.0
 
+if TYPE_CHECKING:
+    from ._rate import RateBudget
+
 
 class _ServiceRetry(Retry):
-    """urllib3's Retry, plus: 429 is safe to repeat for any method, and Retry-After is capped."""
+    """urllib3's Retry, plus: 429 is safe to repeat for any method, Retry-After is capped, and
+    every 429 is told to the client's :class:`~weshop_nb.service._rate.RateBudget`, so the
+    client's other threads slow down too (urllib3 only sleeps in the thread that got it)."""
+
+    def __init__(self, *args: Any, budget: RateBudget | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.budget = budget
+
+    def new(self, **kw: Any) -> _ServiceRetry:
+        kw.setdefault("budget", self.budget)
+        return super().new(**kw)
+
+    def increment(self, method: Any = None, url: Any = None, response: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if response is not None and response.status == 429 and self.budget is not None:
+            self.budget.hold(self.get_retry_after(response))
+        return super().increment(method, url, response, *args, **kwargs)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if status_code == 429 and self.total:
@@ -46,8 +64,9 @@ class _ServiceRetry(Retry):
         return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
 
 
-def _retry(max_retries: int, methods: frozenset[str], backoff: float) -> Retry:
+def _retry(max_retries: int, methods: frozenset[str], backoff: float, budget: RateBudget | None) -> Retry:
     return _ServiceRetry(
+        budget=budget,
         total=max_retries,
         connect=max_retries,
         read=max_retries,
@@ -91,17 +110,22 @@ class KeyAuth(requests.auth.AuthBase):
 
 
 def build_session(
-    base_url: str, *, max_retries: int = 3, backoff: float = 0.5, auth: KeyAuth | None = None
+    base_url: str,
+    *,
+    max_retries: int = 3,
+    backoff: float = 0.5,
+    auth: KeyAuth | None = None,
+    budget: RateBudget | None = None,
 ) -> requests.Session:
-    """A session whose adapters carry the retry policy of the module docstring, signing API calls with ``auth``."""
+    """A session with the retry policy of the module docstring, signing API calls with ``auth``; 429s go to ``budget``."""
     session = requests.Session()
     if auth is not None:
         # As requests writes it (host lowercased, path quoted), so a prefix test is exact.
         auth.root = str(requests.Request("GET", base_url + API_ROOT).prepare().url)
         session.auth = auth
-    safe = HTTPAdapter(max_retries=_retry(max_retries, frozenset({"GET", "HEAD"}), backoff), pool_maxsize=16)
+    safe = HTTPAdapter(max_retries=_retry(max_retries, frozenset({"GET", "HEAD"}), backoff, budget), pool_maxsize=16)
     repeatable = HTTPAdapter(
-        max_retries=_retry(max_retries, frozenset({"GET", "HEAD", "POST"}), backoff), pool_maxsize=16
+        max_retries=_retry(max_retries, frozenset({"GET", "HEAD", "POST"}), backoff, budget), pool_maxsize=16
     )
     for scheme in ("http://", "https://"):
         session.mount(scheme, safe)

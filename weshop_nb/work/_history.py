@@ -204,6 +204,7 @@ class History:
         for e in executions:
             values = execution_values(e, source, task_id)
             values.update(params=json.dumps(dict(e.params), default=str), first_seen=now, last_seen=now)
+            values["finished_seen"] = now if e.done else None
             statements.append((UPSERT_EXECUTION.sql, [values[name] for name in UPSERT_EXECUTION.names]))
         return statements
 
@@ -308,6 +309,21 @@ class History:
     def unfinished(self, source: str | None = None) -> pd.DataFrame:
         """Executions last seen pending or running: the ones to watch again after a restart."""
         return self.executions(status=["pending", "running"], source=source)
+
+    def typical_latency(self, agent: str, source: str, *, recent: int = 50) -> float | None:
+        """Seconds the ``recent`` latest finished executions of ``agent`` from ``source`` took, typically; or None.
+
+        Each took at most ``finished_seen - first_seen``: it was seen finished at one poll and
+        had finished a little before. The lower quartile stays close to the true latency while
+        ignoring the few executions that happened to wait a long time for their poll.
+        """
+        sql = (
+            "SELECT e.finished_seen - e.first_seen FROM executions e JOIN tasks t "
+            "ON t.source = e.source AND t.task_id = e.task_id WHERE e.source = ? AND t.agent_name = ? "
+            "AND e.status = 'success' AND e.finished_seen > e.first_seen ORDER BY e.finished_seen DESC LIMIT ?"
+        )
+        took = sorted(row[0] for row in self._read(sql, (source, agent, int(recent))))
+        return took[len(took) // 4] if took else None
 
     def task_ids(self, source: str | None = None, include_deleted: bool = False) -> list[str]:
         sql = "SELECT task_id FROM tasks WHERE (? IS NULL OR source = ?)"

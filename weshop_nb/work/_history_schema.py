@@ -16,8 +16,10 @@ from ._records import COLUMNS
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "UPSERT_TASK", "UPSERT_EXECUTION", "SELECT_EXECUTIONS", "add_new_columns"]
 
 _SQL_TYPES = {"text": "TEXT", "status": "TEXT", "time": "TEXT", "list": "TEXT", "integer": "INTEGER"}
-#: Kept beside the record columns: every parameter as JSON, and when we saw it.
-_BOOKKEEPING = (("params", "TEXT", None), ("first_seen", "REAL", None), ("last_seen", "REAL", "excluded.last_seen"))
+#: Kept beside the record columns: every parameter as JSON, when we first and last saw it, and
+#: when we first saw it finished (so ``finished_seen - first_seen`` is about how long it took).
+_BOOKKEEPING = (("params", "TEXT", None), ("first_seen", "REAL", None), ("last_seen", "REAL", "excluded.last_seen"),
+                ("finished_seen", "REAL", "COALESCE(finished_seen, excluded.finished_seen)"))  # fmt: skip
 _STORED = [c for c in COLUMNS if c.home == "executions"]
 _EXECUTION_COLUMNS = [(c.name, _SQL_TYPES[c.kind], c.merge) for c in _STORED] + list(_BOOKKEEPING)
 _KEY = ("source", "execution_id")

@@ -81,6 +81,8 @@ def item_caption(item: RunItem) -> str:
     if item.error:
         error = escape(item.error)
         lines.append(f'<span style="color:#cf222e" title="{error}">{escape(_shorten(item.error, 200))}</span>')
+    for warning in item.warnings:  # fields the service sent that could not be read
+        lines.append(f'<span style="color:#9a6700;font-size:11px">{escape(_shorten(warning, 200))}</span>')
     if item.execution is not None:
         lines.append(f'<span style="color:#8a8a8a;font-size:11px">{escape(item.execution.id)}</span>')
     return f'<div style="{_BOX}">{"<br>".join(lines)}</div>'

@@ -1,10 +1,12 @@
 """Launching executions and watching them: ``Run``, one watcher thread per task.
 
 A :class:`Run` is one or many executions (a sweep: prompts x locations x models),
-launched at once. A watcher thread per task polls the task query, which returns up to
-20 recent executions in one request, and falls back to per-execution queries only for
-executions outside that window. It backs off while nothing changes, honours
-``Retry-After``, survives transient errors, and stops when everything is terminal.
+launched at once. :func:`launch` spreads them over tasks of at most 20, never two alike
+on one task (:mod:`weshop_nb.work._shards`), so that one query per task per tick sees
+them all. A watcher thread per task polls the task query; it waits for the expected
+latency before its first poll, backs off while nothing finishes, shares its client's
+rate budget with every other thread, survives transient errors and malformed replies,
+and stops when everything is terminal or the key is refused.
 
 A run's items change in watcher threads and are read in the kernel's: every change and
 every read of more than one field holds the run's lock. Subscribers (the live grid, the
@@ -18,7 +20,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,7 @@ from . import _hooks
 from ._jobs import Job, sweep
 from ._records import FAILED_WITHOUT_REASON, item_row
 from ._save import DEFAULT_FOLDER
+from ._shards import shard as shard_jobs
 from ._watch import TaskWatcher
 
 if TYPE_CHECKING:
@@ -51,6 +54,8 @@ class RunItem:
     error: str | None = None
     thumbnails: list[bytes] = field(default_factory=list)
     launch_error: WeShopError | None = field(default=None, repr=False)
+    #: ``time.monotonic()`` when the service accepted it (None when not launched by this kernel).
+    started_at: float | None = field(default=None, repr=False)
 
     @property
     def status(self) -> str:
@@ -61,6 +66,11 @@ class RunItem:
     @property
     def done(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What could not be read from the service's latest record of this execution."""
+        return self.execution.warnings if self.execution is not None else ()
 
     @property
     def caption(self) -> str:
@@ -89,12 +99,18 @@ class Run:
         thumbnails: ThumbnailCache | None = None,
         poll_interval: float = 2.0,
         max_interval: float = 15.0,
+        first_poll: float | None = None,
+        max_concurrent: int = 8,
     ) -> None:
         self.client = client
         self.items = items
         self.thumbnails = thumbnails
         self.poll_interval = poll_interval
         self.max_interval = max_interval
+        #: Seconds before a watcher's first poll: the expected latency (default: the poll interval).
+        self.first_poll = poll_interval if first_poll is None else first_poll
+        #: Downloads (thumbnails, executions outside a task's window) running at once for this run.
+        self.max_concurrent = max(1, max_concurrent)
         self.source = client.base_url
         self.watchers: list[TaskWatcher] = []
         #: How the run was launched (``max_concurrent``, ``callback_url``): a retry launches the same way.
@@ -104,6 +120,7 @@ class Run:
         self._subscribers: list[Callable[[Run, RunItem], None]] = []
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- state -----------------------------------------------------------------------
 
@@ -176,20 +193,36 @@ class Run:
 
     def update(self, item: RunItem, execution: Execution) -> bool:
         """Record a newer state of ``item``'s execution; True when something visible changed."""
+        return self.update_many([(item, execution)])
+
+    def update_many(self, changes: Sequence[tuple[RunItem, Execution]]) -> bool:
+        """Record newer states of several items; True when something visible changed.
+
+        The new pictures of all of them are fetched at once (up to ``max_concurrent``
+        downloads), outside the lock, then each item's pictures are stored with its new
+        state in one step: whoever sees the new status sees its pictures.
+        """
         with self._lock:
-            before = item.execution
-            new_images = execution.images[len(before.images) if before is not None else 0 :]
-        # Thumbnails are fetched outside the lock (they take a download each), then stored
-        # with the new state in one step: whoever sees the new status sees its pictures.
-        thumbs = [self._thumbnail(url) for url in new_images] if self.thumbnails is not None else []
-        with self._lock:
-            item.thumbnails.extend(thumbs)
-            if execution.status == FAILED and not item.error:
-                item.error = execution.error or FAILED_WITHOUT_REASON
-            item.execution = execution
-        changed = before is None or before.status != execution.status or bool(new_images)
-        if changed:
-            self.publish(item)
+            # Counted from the pictures already kept too: a malformed reply that showed
+            # fewer images must not make the same pictures be added twice.
+            fresh = []
+            for item, execution in changes:
+                kept = max(len(item.thumbnails), len(item.execution.images) if item.execution else 0)
+                fresh.append((item, execution, execution.images[kept:]))
+        wanted = [url for _, _, new in fresh for url in new] if self.thumbnails is not None else []
+        fetched = iter(self.fetch_all(self._thumbnail, wanted))
+        changed = False
+        for item, execution, new in fresh:
+            thumbs = [next(fetched) for _ in new] if self.thumbnails is not None else []
+            with self._lock:
+                before = item.execution
+                item.thumbnails.extend(thumbs)
+                if execution.status == FAILED and not item.error:
+                    item.error = execution.error or FAILED_WITHOUT_REASON
+                item.execution = execution
+            if before is None or before.status != execution.status or new or before.warnings != execution.warnings:
+                changed = True
+                self.publish(item)
         return changed
 
     def _thumbnail(self, url: str) -> bytes:
@@ -197,6 +230,32 @@ class Run:
             return self.thumbnails.get(url)  # type: ignore[union-attr]
         except Exception:
             return b""  # shown as a broken tile, never a crash
+
+    def fetch_all(self, fetch: Callable[[Any], Any], keys: Sequence[Any]) -> list[Any]:
+        """``[fetch(key) for key in keys]``, up to ``max_concurrent`` at once (in this run's own threads)."""
+        if len(keys) <= 1 or self.max_concurrent == 1:
+            return [fetch(key) for key in keys]
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.max_concurrent, thread_name_prefix="weshop-fetch")
+            pool = self._pool
+        try:
+            return list(pool.map(fetch, keys))
+        except RuntimeError:  # the run was stopped meanwhile and its threads let go: finish the tick here
+            return [fetch(key) for key in keys]
+
+    def watcher_finished(self, watcher: TaskWatcher) -> None:
+        """``watcher``'s thread ends; the last one lets the download threads go."""
+        with self._changed:
+            self._changed.notify_all()
+        if not any(other.alive for other in self.watchers if other is not watcher):
+            self._close_pool()
+
+    def _close_pool(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
     # -- watching ----------------------------------------------------------------------
 
@@ -233,12 +292,14 @@ class Run:
         if self.done:
             for watcher in self.watchers:
                 watcher.stop()
+            self._close_pool()
             return
         self.stop_watching(stopped_message(self))
         for item in self.items:  # so live views show the notice at once
             if not item.done:
                 self.publish(item)
                 break
+        self._close_pool()
 
     def wait(self, timeout: float | None = None, *, progress: bool | None = None) -> Run:
         """Block until every execution is finished, showing a progress bar in a notebook.
@@ -350,22 +411,29 @@ def launch(
     client: WeShopClient,
     jobs: Iterable[Job],
     *,
+    shard: bool = True,
     max_concurrent: int = 8,
     thumbnails: ThumbnailCache | None = None,
     poll_interval: float = 2.0,
     max_interval: float = 15.0,
+    first_poll: float | None = None,
     callback_url: str | None = None,
     watch: bool = True,
 ) -> Run:
     """Execute every job at once (up to ``max_concurrent`` in flight) and start watching.
 
-    With ``watch=False`` no thread is started; call ``run.start()`` or drive
-    ``TaskWatcher.poll_once`` yourself.
+    With ``shard`` (the default) the jobs are first spread over tasks of at most 20,
+    never two alike on one task (:func:`weshop_nb.work._shards.shard`); ``shard=False``
+    keeps every job on the task it names (``%%weshop run --task ID``). ``first_poll`` is
+    the expected latency in seconds (default ``poll_interval``). With ``watch=False`` no
+    thread is started; call ``run.start()`` or drive ``TaskWatcher.poll_once`` yourself.
 
     A job the service refuses becomes a failed item carrying the reason; if every job
     is refused for the same reason, that error is raised instead, since nothing started.
     """
-    items = [RunItem(job) for job in jobs]
+    jobs = list(jobs)
+    placed = shard_jobs(client, jobs, max_concurrent=max_concurrent) if shard else [(job, None) for job in jobs]
+    items = [RunItem(job, error=str(error) if error else None, launch_error=error) for job, error in placed]
     started: dict[int, Execution] = {}
 
     def start(item: RunItem) -> None:
@@ -373,6 +441,7 @@ def launch(
         try:
             if task.id:
                 started[id(item)] = client.execute(task.id, item.job.params, callback_url=callback_url)
+                item.started_at = time.monotonic()
                 return
             # A draft task (the runs API): each job starts its own run, which makes its task.
             execution = client.start(
@@ -383,16 +452,20 @@ def launch(
                 callback_url=callback_url,
             )
             started[id(item)] = execution
+            item.started_at = time.monotonic()
             item.job = replace(item.job, task=replace(task, id=execution.task_id or ""))
         except WeShopError as exc:
             item.error, item.launch_error = str(exc), exc
+        except Exception as exc:  # a bug here must not lose the executions the other jobs started
+            item.error = f"could not launch: {type(exc).__name__}: {exc}"
 
     with ThreadPoolExecutor(max_workers=max(1, max_concurrent), thread_name_prefix="weshop-launch") as pool:
-        list(pool.map(start, items))
+        list(pool.map(start, [item for item in items if item.error is None]))
     refused = [item for item in items if id(item) not in started]
-    if items and len(refused) == len(items) and len({item.error for item in refused}) == 1:
-        raise refused[0].launch_error  # type: ignore[misc]
-    run = Run(client, items, thumbnails=thumbnails, poll_interval=poll_interval, max_interval=max_interval)
+    if items and len(refused) == len(items) and len({item.error for item in refused}) == 1 and refused[0].launch_error:
+        raise refused[0].launch_error
+    watching = {"poll_interval": poll_interval, "max_interval": max_interval, "first_poll": first_poll}
+    run = Run(client, items, thumbnails=thumbnails, max_concurrent=max_concurrent, **watching)
     run.launch_options = {"max_concurrent": max_concurrent, "callback_url": callback_url}
     for item in items:
         if id(item) in started:
@@ -408,8 +481,9 @@ def resume(client: WeShopClient, unfinished: pd.DataFrame, **options: Any) -> Ru
     """Watch again the executions of ``History.unfinished()`` (say, after a kernel restart).
 
     ``options`` are those of :class:`Run` (``thumbnails``, ``poll_interval``, ``max_interval``).
+    The first poll is at once: these executions may have finished long ago.
     """
     from ._records import job_from_row
 
     items = [RunItem(job, execution=execution) for job, execution in map(job_from_row, unfinished.to_dict("records"))]
-    return Run(client, items, **options).start()
+    return Run(client, items, **{**options, "first_poll": 0.0}).start()

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..config import home_dir
-from ..service._errors import RateLimitError, ServiceError
+from ..service._errors import RateLimitError, ServiceError, WeShopError
 from ..service._events import warn_once
 from ..service._images import thumbnail
 from ..service._thumbnails import ThumbnailCache
@@ -158,11 +158,20 @@ class Session:
         task = self.create_task(plan.agent, plan.version, inputs=plan.inputs(), draft=True)
         return estimate_jobs(self.client, plan.jobs(task))
 
-    def launch(self, jobs: Iterable[Job], *, callback_url: str | None = None) -> Run:
+    def launch(self, jobs: Iterable[Job], *, callback_url: str | None = None, shard: bool = True) -> Run:
+        """Start ``jobs`` and watch them: spread over tasks of at most 20 unless ``shard=False``
+        (jobs on a task the user named), first polled after the agent's expected latency."""
         from ._runs import launch
 
+        jobs = list(jobs)
         run = launch(
-            self.client, jobs, max_concurrent=self.max_concurrent, callback_url=callback_url, **self._watching()
+            self.client,
+            jobs,
+            shard=shard,
+            max_concurrent=self.max_concurrent,
+            callback_url=callback_url,
+            first_poll=self.expected_latency(jobs[0].task.agent_name) if jobs else None,
+            **self._watching(),
         )
         self.runs.append(run)
         return run
@@ -175,6 +184,17 @@ class Session:
         from ._retry import retry_jobs
 
         return self.launch(retry_jobs(run, which), callback_url=run.launch_options.get("callback_url"))
+
+    def expected_latency(self, agent: str | None) -> float:
+        """Seconds an execution of ``agent`` takes here, learnt from the history; else the poll interval."""
+        from ._history import default_history
+
+        history = default_history()
+        try:
+            learnt = history.typical_latency(agent, self.client.base_url) if history is not None and agent else None
+        except WeShopError:  # an unreadable history only costs the estimate
+            learnt = None
+        return self.poll_interval if learnt is None else learnt
 
     def _watching(self) -> dict[str, Any]:
         """How this session's runs are watched and drawn."""

@@ -1,24 +1,42 @@
 """The watcher: one thread per task, polling for the unfinished executions of a run.
 
-One tick costs one task query (which returns up to 20 recent executions) plus one query
-per execution outside that window. The pause grows while nothing changes, follows
-``Retry-After``, and survives service and network errors; the thread ends when every
-execution it watches is finished. :meth:`TaskWatcher.poll_once` holds the logic of one
-tick, so tests drive it without threads.
+One tick costs one task query, which shows the task's 20 newest executions: all of them,
+on the tasks a launch makes (it puts at most 20 on each). On a task given by the user
+(``--task``) that holds more, the executions outside the window are queried by id,
+concurrently (at most ``run.max_concurrent`` at once); so are the runs of the agent-runs
+API, which has no task query (one watcher with ``task_id`` None watches them all).
+
+The first poll waits for the expected latency (``run.first_poll``); afterwards the pause
+goes back to the poll interval when an execution finished (others of the sweep are
+likely close behind) and grows while none does. Every thread of a client shares its
+:class:`~weshop_nb.service._rate.RateBudget`: a 429 anywhere holds them all and makes
+each lengthen its pause.
+
+A watcher cannot die of what it reads: models parse defensively, a WeShopError is
+retried later, any other exception is shown on the run and retried later too. Only a
+refused key (the run stops watching and says why), a task that is gone, or
+:meth:`TaskWatcher.stop` end it early. :meth:`TaskWatcher.poll_once` holds the logic of
+one tick, so tests drive it without threads.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..contract import FAILED
 from ..service._errors import AuthenticationError, InvalidRequestError, RateLimitError, WeShopError
+from ..service._events import warn_once
 from ..service._transport import next_interval
 
 if TYPE_CHECKING:
+    from ..service._models import Execution
     from ._runs import Run, RunItem
+
+#: The soonest a watcher polls again when it expects the rest of its executions to be done.
+MIN_PAUSE = 0.25
 
 
 class TaskWatcher:
@@ -35,7 +53,10 @@ class TaskWatcher:
         self.ticks = 0
         self.task_queries = 0
         self.execution_queries = 0
+        #: Why the last tick failed (shown in the run's summary), or None.
         self.last_error: str | None = None
+        #: Ticks that hit an exception other than a WeShopError (each shown, none fatal).
+        self.unexpected = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"weshop-watch-{task_id or 'runs'}", daemon=True)
 
@@ -58,7 +79,7 @@ class TaskWatcher:
         return [item for item in self.items if not item.done]
 
     def poll_once(self) -> bool:
-        """One tick: one task query, plus one query per execution outside its window.
+        """One tick: one task query, plus a query by id per execution outside its window.
 
         Returns True when any execution changed.
         """
@@ -67,47 +88,110 @@ class TaskWatcher:
         if not waiting:
             return False
         task = None
-        if self.task_id is not None:
+        if self.task_id is not None:  # None: the runs API, which has no task query
             task = self.run.client.get_task(self.task_id)
             self.task_queries += 1
-        changed = False
-        for item in waiting:
-            current = task.execution(item.execution.id) if task is not None else None  # type: ignore[union-attr]
-            if current is None:  # beyond the 20 most recent: ask for it by id
-                current = self.run.client.get_execution(item.execution.id)  # type: ignore[union-attr]
-                self.execution_queries += 1
-            changed |= self.run.update(item, current)
-        return changed
+        seen = {_id_of(item): task.execution(_id_of(item)) if task is not None else None for item in waiting}
+        missing = [item_id for item_id, current in seen.items() if current is None]
+        if missing:  # beyond the 20 most recent (a task given with --task), or runs: ask for each by id
+            seen.update(self._by_id(missing))
+        changes = [(item, seen[_id_of(item)]) for item in waiting if seen.get(_id_of(item)) is not None]
+        return self.run.update_many(changes)  # type: ignore[arg-type]
+
+    def _by_id(self, execution_ids: list[str]) -> dict[str, Execution | None]:
+        """Query executions one by one, concurrently; one that fails is left as it was this tick."""
+
+        def fetch(execution_id: str) -> Execution | WeShopError:
+            try:
+                return self.run.client.get_execution(execution_id)
+            except WeShopError as exc:
+                return exc
+
+        self.execution_queries += len(execution_ids)
+        found = dict(zip(execution_ids, self.run.fetch_all(fetch, execution_ids), strict=True))
+        errors = [outcome for outcome in found.values() if isinstance(outcome, WeShopError)]
+        refused = next((e for e in errors if isinstance(e, AuthenticationError)), None)
+        if refused is not None:
+            raise refused
+        gone = [item for item in self.unfinished if isinstance(found.get(_id_of(item)), InvalidRequestError)]
+        if gone:  # deleted on its own: that one will never finish
+            self._give_up(f"stopped watching: {found[_id_of(gone[0])]}", gone)
+        if errors:
+            self.last_error = f"{len(errors)} execution(s) could not be read this time ({errors[0]}); trying again"
+        return {key: None if isinstance(value, WeShopError) else value for key, value in found.items()}
+
+    # -- the thread --------------------------------------------------------------------------
 
     def _loop(self) -> None:
-        interval = self.run.poll_interval
-        while self.unfinished and not self._stop.is_set():
-            pause = interval
+        try:
+            self._watch()
+        except Exception as exc:  # a bug in the loop itself: say so on the run rather than vanish
+            self.run.stop_watching(f"stopped watching task {self.task_id}: {type(exc).__name__}: {exc}")
+            warn_once("a run's watcher stopped", exc)
+        finally:
+            self.run.watcher_finished(self)
+
+    def _watch(self) -> None:
+        run, rate = self.run, self.run.client.rate
+        base, ceiling = run.poll_interval, run.max_interval
+        interval, pause, strikes = base, run.first_poll, rate.strikes
+        while self.unfinished:
+            if self._stop.wait(pause) or not rate.wait(self._stop):
+                return
+            unfinished = len(self.unfinished)
             try:
-                changed = self.poll_once()
                 self.last_error = None
-                interval = next_interval(interval, self.run.poll_interval, self.run.max_interval, changed=changed)
-                pause = interval
-            except RateLimitError as exc:
-                self.last_error = str(exc)
-                pause = max(interval, exc.retry_after or 0.0)
+                self.poll_once()
+                finished = unfinished - len(self.unfinished)
+                interval = next_interval(interval, base, ceiling, changed=finished > 0)
+                pause = self._catch_up(interval) if finished else interval
             except AuthenticationError as exc:
                 # A refused key will not start working by asking again: stop, and say why.
-                self.run.stop_watching(f"stopped watching: {exc}")
+                run.stop_watching(f"stopped watching: {exc}")
                 return
             except InvalidRequestError as exc:
                 # The task is gone (deleted, or another account): nothing more will come.
                 self._give_up(f"stopped watching: {exc}")
                 return
+            except RateLimitError as exc:
+                self.last_error = str(exc)
+                interval = next_interval(interval, base, ceiling, changed=False)
+                pause = max(interval, exc.retry_after or 0.0)
             except WeShopError as exc:  # service or network trouble: keep the executions, try later
                 self.last_error = f"last poll failed ({exc}); trying again"
-                interval = next_interval(interval, self.run.poll_interval, self.run.max_interval, changed=False)
-                pause = interval
-            self._stop.wait(pause)
+                interval = pause = next_interval(interval, base, ceiling, changed=False)
+            except Exception as exc:  # a reply nobody foresaw, or a bug: show it, keep watching
+                self.unexpected += 1
+                self.last_error = f"last poll hit {type(exc).__name__}: {exc}; trying again"
+                warn_once(f"watching task {self.task_id} hit an unexpected error", exc)
+                interval = pause = next_interval(interval, base, ceiling, changed=False)
+            if rate.strikes != strikes:  # told to slow down, here or in another thread of this client
+                strikes = rate.strikes
+                interval = next_interval(interval, base, ceiling, changed=False)
+                pause = max(pause, interval)
 
-    def _give_up(self, reason: str) -> None:
-        for item in self.unfinished:
+    def _catch_up(self, interval: float) -> float:
+        """The pause after a tick where some executions finished and some did not.
+
+        Executions launched together take about as long: the quickest finished one took at
+        most its age, so the rest should be done when they reach that age. Poll then, if
+        that is sooner than ``interval`` (never sooner than :data:`MIN_PAUSE`).
+        """
+        now = time.monotonic()
+        finished = [now - item.started_at for item in self.items if item.done and item.started_at is not None]
+        waiting = [now - item.started_at for item in self.unfinished if item.started_at is not None]
+        if not finished or not waiting:
+            return interval
+        return min(interval, max(MIN_PAUSE, min(finished) - min(waiting)))
+
+    def _give_up(self, reason: str, items: list[RunItem] | None = None) -> None:
+        for item in self.unfinished if items is None else items:
             item.error = reason
             if item.execution is not None:
                 item.execution = replace(item.execution, status=FAILED, raw={"message": reason})
             self.run.publish(item)
+
+
+def _id_of(item: RunItem) -> str:
+    execution: Execution = item.execution  # type: ignore[assignment]  # watched items have one
+    return execution.id
