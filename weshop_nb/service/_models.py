@@ -23,6 +23,12 @@ from typing import Any, TypeVar
 from ..contract import FAILED, PENDING, RUNNING, SUCCESS, TERMINAL
 from ..contract import spec as _agent_spec
 from ._errors import InvalidRequestError
+from ._fields import identifier as _identifier
+from ._fields import mapping as _mapping
+from ._fields import parse_time as _parse_time
+from ._fields import records as _records
+from ._fields import text as _text
+from ._fields import url as _url
 
 __all__ = [
     "PENDING",
@@ -50,7 +56,6 @@ _STATUS_WORDS = {
     SUCCESS: {"success", "succeeded", "successful", "succeed", "done", "completed", "finished"},
     FAILED: {"failed", "fail", "failure", "error", "errored", "cancelled", "canceled"},
 }
-_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f")
 
 
 def normalize_status(value: Any) -> str:
@@ -64,79 +69,6 @@ def normalize_status(value: Any) -> str:
         if word in words:
             return status
     return RUNNING
-
-
-def _shown(value: Any) -> str:
-    """A short repr of a bad value for a warning (escaped later, like every service string)."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
-
-
-def _parse_time(value: Any, warnings: list[str] | None = None) -> datetime | None:
-    """The service's ``executionTime`` (its local clock, no zone) as a naive datetime; None if it is not one."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        # Epoch seconds or milliseconds; the reference uses text, but be forgiving.
-        try:
-            return datetime.fromtimestamp(value / 1000 if value > 1e11 else value)
-        except (OverflowError, OSError, ValueError):
-            pass
-    elif isinstance(value, str):
-        for fmt in _TIME_FORMATS:
-            try:
-                return datetime.strptime(value.strip(), fmt)
-            except ValueError:
-                continue
-    if warnings is not None:
-        warnings.append(f"executionTime {_shown(value)} is not a time; left empty")
-    return None
-
-
-def _mapping(raw: Mapping[str, Any], key: str, warnings: list[str]) -> dict[str, Any]:
-    """``raw[key]`` as a dict: empty, with a warning, when the service sent something else."""
-    value = raw.get(key)
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return dict(value)
-    warnings.append(f"{key} {_shown(value)} is not an object; left empty")
-    return {}
-
-
-def _records(raw: Mapping[str, Any], key: str, warnings: list[str]) -> list[Mapping[str, Any]]:
-    """The objects of the list ``raw[key]``; anything else is skipped, with a warning."""
-    value = raw.get(key)
-    if value is None or value == "":
-        return []
-    if not isinstance(value, (list, tuple)):
-        warnings.append(f"{key} {_shown(value)} is not a list; left empty")
-        return []
-    kept = [entry for entry in value if isinstance(entry, Mapping)]
-    if len(kept) < len(value):
-        warnings.append(f"{len(value) - len(kept)} entry(ies) of {key} are not objects; skipped")
-    return kept
-
-
-def _identifier(raw: Mapping[str, Any], key: str, warnings: list[str]) -> str:
-    """An id sent as text or a number, as text; empty, with a warning, when it is neither."""
-    value = raw.get(key)
-    if value is None:
-        return ""
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return str(value)
-    warnings.append(f"{key} {_shown(value)} is not an id; left empty")
-    return ""
-
-
-def _url(value: Any, warnings: list[str]) -> str | None:
-    """An image URL, or None (with a warning when the service sent something that is not text)."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, str):
-        return value
-    warnings.append(f"image URL {_shown(value)} is not text; left empty")
-    return None
 
 
 def _as_int(value: Any) -> int | Any:
@@ -259,10 +191,6 @@ class Execution:
     def error(self) -> str | None:
         """The service's reason for a failure, when it gave one."""
         return _message_of(self.raw)
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _by_time(executions: Iterable[Execution]) -> tuple[Execution, ...]:
