@@ -13,11 +13,13 @@ latency L, as ``make demo`` runs it (pictures pre-drawn: see ``_served.py``). No
 prepared by hand: the magic uploads, creates the tasks and shards the sweep itself.
 
 Figures per sweep: wall time of the cell against the limit L + poll interval (2 s, the
-magic's default); against the naive loop a user would write (execute, poll that one
-every second until done, next), measured on a sample and scaled, since it is strictly
-sequential; task queries per execution and tasks, from the emulator's own counters;
-executions created against asked (nothing doubled); the most threads alive at once and
-the peak resident memory of the process, and what the sweep added to it.
+magic's default), and when the watchers saw every status final (the rest is fetching
+and shrinking the pictures, in the kernel); against the naive loop a user would write
+(execute, poll that one every second until done, next), measured on a sample and
+scaled, since it is strictly sequential; task queries per execution and tasks, from the
+emulator's own counters; executions created against asked (nothing doubled); the most
+threads alive at once, the peak resident memory of the process and what the sweep added
+to it; the machine's load (other work slows the pictures most).
 
 Run: ``../.venv/bin/python sweep_speed.py`` (40, 100 and 300 executions), or one sweep:
 ``sweep_speed.py one PROMPTS LATENCY [--drawn]`` (``--drawn``: the emulator draws
@@ -78,6 +80,23 @@ class _PeakThreads:
         self._thread.join()
 
 
+def _watch_finals() -> dict[str, float]:
+    """When a task query first showed every execution of its task finished, by task (measured here only)."""
+    from weshop_nb.service._client import WeShopClient
+
+    finals: dict[str, float] = {}
+    query = WeShopClient.get_task
+
+    def get_task(self: WeShopClient, task_id: str) -> object:
+        task = query(self, task_id)
+        if task.executions and all(e.done for e in task.executions):
+            finals.setdefault(task_id, time.monotonic())
+        return task
+
+    WeShopClient.get_task = get_task
+    return finals
+
+
 def one(prompts: int, latency: float, drawn: bool) -> dict:
     """One sweep through the magic in this process; its figures."""
     from IPython.core.interactiveshell import InteractiveShell
@@ -97,7 +116,9 @@ def one(prompts: int, latency: float, drawn: bool) -> dict:
         shell = InteractiveShell.instance()
         shell.run_cell("%load_ext weshop_nb")
         shell.run_cell(f"%config WeShopMagics.poll_interval = {POLL}")
+        finals = _watch_finals()
         before = _stats(base_url)
+        load = os.getloadavg()[0]  # other work on the machine slows the thumbnails most
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         with _PeakThreads() as threads, contextlib.redirect_stdout(io.StringIO()):
             started = time.monotonic()
@@ -119,6 +140,8 @@ def one(prompts: int, latency: float, drawn: bool) -> dict:
         "executions": asked,
         "latency_s": latency,
         "wall_s": wall,
+        # Every status final, as the watchers saw it; the rest of the wall is pictures.
+        "statuses_final_s": max(finals.values()) - started,
         "queries": count(after, "query") - count(before, "query"),
         "tasks": after["tasks_created"] - before["tasks_created"],
         "created": count(after, "executions_created") - count(before, "executions_created"),
@@ -126,6 +149,7 @@ def one(prompts: int, latency: float, drawn: bool) -> dict:
         "peak_threads": threads.peak,
         "peak_rss_mb": round(rss_peak / 1024, 1),
         "added_rss_mb": round((rss_peak - rss_before) / 1024, 1),
+        "load_1min": round(load, 2),
     }
 
 
@@ -180,6 +204,7 @@ def report(figures: dict, targets: dict, loop: dict, measure: str = "sweep_throu
         poll_interval_s=POLL,
         tasks=figures["tasks"],
         wall_s=round(wall, 2),
+        statuses_final_s=round(figures["statuses_final_s"], 2),
         limit_s=latency + POLL,
         naive_wall_s=round(naive_wall, 1),
         naive_measured_on=NAIVE_SAMPLE[latency],
@@ -193,6 +218,7 @@ def report(figures: dict, targets: dict, loop: dict, measure: str = "sweep_throu
         peak_threads=figures["peak_threads"],
         peak_rss_mb=figures["peak_rss_mb"],
         added_rss_mb=figures["added_rss_mb"],
+        machine_load_1min=figures["load_1min"],
     )
 
 
