@@ -117,7 +117,7 @@ def build_session(
     auth: KeyAuth | None = None,
     budget: RateBudget | None = None,
 ) -> requests.Session:
-    """A session with the retry policy of the module docstring, signing API calls with ``auth``; 429s go to ``budget``."""
+    """A session with the module docstring's retry policy; signs API calls with ``auth``, tells 429s to ``budget``."""
     session = requests.Session()
     if auth is not None:
         # As requests writes it (host lowercased, path quoted), so a prefix test is exact.
