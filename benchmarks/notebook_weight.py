@@ -17,7 +17,8 @@ from _common import KEY, emit, garment
 from weshop_nb import WeShopClient, emulator
 from weshop_nb.notebook.widgets._grid import RunGrid
 from weshop_nb.service._thumbnails import ThumbnailCache
-from weshop_nb.work._runs import Job, launch
+from weshop_nb.work._launch import launch
+from weshop_nb.work._runs import Job
 
 
 def _widget_state_bytes() -> int:

@@ -17,7 +17,8 @@ from weshop_nb.config import home_dir
 from weshop_nb.service._errors import HistoryError
 from weshop_nb.work._history import History, default_history
 from weshop_nb.work._history_schema import MIGRATIONS
-from weshop_nb.work._runs import launch, sweep
+from weshop_nb.work._launch import launch
+from weshop_nb.work._runs import sweep
 
 from .conftest import API_KEY, kernel_dies_mid_run
 
@@ -113,7 +114,7 @@ def test_migration_from_schema_one(tmp_path) -> None:
 
 
 def _info_with_studio():
-    from weshop_nb.service._models import AgentInfo
+    from weshop_nb.service._catalogue import AgentInfo
 
     raw = {"locations": [{"id": 6000372, "name": "White Studio"}], "fashionModels": []}
     return AgentInfo.from_api(raw, agent_name="aimodel", agent_version="v1.0")

@@ -78,7 +78,8 @@ class _Terminal:
 
 _SETUP = """
 from weshop_nb import WeShopClient, emulator
-from weshop_nb.work._runs import Job, launch
+from weshop_nb.work._runs import Job
+from weshop_nb.work._launch import launch
 from PIL import Image
 import io
 buffer = io.BytesIO()

@@ -7,8 +7,9 @@ from datetime import datetime
 
 import pytest
 
+from weshop_nb.service._catalogue import AgentInfo
 from weshop_nb.service._errors import InvalidRequestError
-from weshop_nb.service._models import AgentInfo, Execution, Task, normalize_status
+from weshop_nb.service._models import Execution, Task, normalize_status
 
 from .fixtures import reference
 

@@ -9,8 +9,9 @@ import pytest
 
 from weshop_nb import WeShopClient
 from weshop_nb.work._history import History
+from weshop_nb.work._launch import launch
 from weshop_nb.work._retry import RetryError
-from weshop_nb.work._runs import Job, launch, sweep
+from weshop_nb.work._runs import Job, sweep
 from weshop_nb.work._save import picture_stem, save_pictures
 from weshop_nb.work._stop import WaitInterrupted
 

@@ -14,7 +14,8 @@ from weshop_nb import WeShopClient, emulator
 from weshop_nb.service._models import Execution, Result
 from weshop_nb.service._thumbnails import ThumbnailCache
 from weshop_nb.work._history import History
-from weshop_nb.work._runs import Job, Run, RunItem, launch
+from weshop_nb.work._launch import launch
+from weshop_nb.work._runs import Job, Run, RunItem
 
 from .conftest import API_KEY, kernel_dies_mid_run
 

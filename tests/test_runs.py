@@ -7,8 +7,9 @@ import pytest
 from weshop_nb import WeShopClient, emulator
 from weshop_nb.service._errors import InvalidRequestError, WaitTimeout
 from weshop_nb.service._thumbnails import ThumbnailCache
+from weshop_nb.work._launch import launch
 from weshop_nb.work._records import FRAME_COLUMNS
-from weshop_nb.work._runs import Job, launch, sweep
+from weshop_nb.work._runs import Job, sweep
 
 from .conftest import API_KEY
 

@@ -22,8 +22,9 @@ from typing import Any
 from .. import contract
 from . import _events as events
 from . import _runs_api
+from ._catalogue import AgentInfo, Estimate
 from ._errors import InvalidRequestError, ParameterError
-from ._models import PENDING, AgentInfo, Estimate, Execution, Task
+from ._models import PENDING, Execution, Task
 
 __all__ = ["AgentCalls", "UncheckedAgentWarning", "read_info_pages"]
 

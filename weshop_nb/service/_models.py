@@ -14,15 +14,13 @@ record a field, not the thread.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from ..contract import FAILED, PENDING, RUNNING, SUCCESS, TERMINAL
 from ..contract import spec as _agent_spec
-from ._errors import InvalidRequestError
 from ._fields import identifier as _identifier
 from ._fields import mapping as _mapping
 from ._fields import parse_time as _parse_time
@@ -39,13 +37,7 @@ __all__ = [
     "normalize_status",
     "Result",
     "Execution",
-    "Estimate",
     "Task",
-    "Tag",
-    "Location",
-    "FashionModel",
-    "Background",
-    "AgentInfo",
 ]
 
 
@@ -243,192 +235,3 @@ class Task:
     def execution(self, execution_id: str) -> Execution | None:
         """The execution with this id among the ones the service returned, or None."""
         return next((e for e in self.executions if e.id == str(execution_id)), None)
-
-
-@dataclass(frozen=True)
-class Tag:
-    """A label on a location or a fashion model (``Film grain``, ``Smiling``)."""
-
-    id: int
-    name: str
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Tag:
-        return cls(id=_as_int(raw.get("id")), name=str(raw.get("name", "")))
-
-
-def _tags(raw: Mapping[str, Any]) -> tuple[Tag, ...]:
-    return tuple(Tag.from_api(t) for t in raw.get("tags") or () if isinstance(t, Mapping))
-
-
-@dataclass(frozen=True)
-class Location:
-    """A preset scene (background) to pass as ``locationId``."""
-
-    id: int
-    name: str
-    image: str | None
-    categories: tuple[str, ...] = ()
-    tags: tuple[Tag, ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Location:
-        return cls(
-            id=_as_int(raw.get("id")),
-            name=str(raw.get("name", "")),
-            image=raw.get("image") or None,
-            categories=tuple(str(c) for c in raw.get("categories") or ()),
-            tags=_tags(raw),
-            raw=raw,
-        )
-
-
-@dataclass(frozen=True)
-class FashionModel:
-    """A preset fashion model to pass as ``fashionModelId``."""
-
-    id: int
-    name: str
-    image: str | None
-    profile: Mapping[str, Any] = field(default_factory=dict)
-    tags: tuple[Tag, ...] = ()
-    type: str | None = None
-    categories: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> FashionModel:
-        return cls(
-            id=_as_int(raw.get("id")),
-            name=str(raw.get("name", "")),
-            image=raw.get("image") or None,
-            profile=dict(raw.get("profile") or {}),
-            tags=_tags(raw),
-            type=raw.get("type"),
-            categories=tuple(str(c) for c in raw.get("categories") or ()),
-            raw=raw,
-        )
-
-    @property
-    def price_description(self) -> str | None:
-        """The profile's extra-cost note (``Additional cost of 5 points / image``), if any."""
-        return self.profile.get("priceDescription")
-
-
-@dataclass(frozen=True)
-class Background:
-    """A preset background (removeBG) to pass as ``backgroundId``."""
-
-    id: int
-    name: str
-    image: str | None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    categories: tuple[str, ...] = ()
-    tags: tuple[Tag, ...] = ()
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Background:
-        return cls(
-            id=_as_int(raw.get("id")),
-            name=str(raw.get("name", "")),
-            image=raw.get("image") or None,
-            raw=raw,
-            categories=tuple(str(c) for c in raw.get("categories") or ()),
-            tags=_tags(raw),
-        )
-
-
-_Choice = TypeVar("_Choice", Location, FashionModel, Background)
-
-
-def _find(choices: tuple[_Choice, ...], key: Any, kind: str) -> _Choice:
-    """Resolve an id or a case-insensitive name; a miss lists close and valid names."""
-    text = str(key).strip()
-    for choice in choices:
-        if str(choice.id) == text or choice.name.casefold() == text.casefold():
-            return choice
-    names = [c.name for c in choices]
-    close = difflib.get_close_matches(text, names, n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(n) for n in close)}?" if close else ""
-    valid = ", ".join(f"{c.name} ({c.id})" for c in choices) or "none"
-    raise InvalidRequestError(f"Unknown {kind} {text!r}.{hint} Valid {kind}s: {valid}.")
-
-
-def _entries(raw: Mapping[str, Any], key: str, kind: type[_Choice]) -> tuple[_Choice, ...]:
-    return tuple(kind.from_api(x) for x in raw.get(key) or () if isinstance(x, Mapping))
-
-
-@dataclass(frozen=True)
-class AgentInfo:
-    """What an agent version offers: its locations, fashion models and (removeBG) backgrounds."""
-
-    agent_name: str
-    agent_version: str
-    locations: tuple[Location, ...] = ()
-    fashion_models: tuple[FashionModel, ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    backgrounds: tuple[Background, ...] = ()
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any], *, agent_name: str, agent_version: str) -> AgentInfo:
-        return cls(
-            agent_name=str(raw.get("agentName") or agent_name),
-            agent_version=str(raw.get("agentVersion") or agent_version),
-            locations=_entries(raw, "locations", Location),
-            fashion_models=_entries(raw, "fashionModels", FashionModel),
-            raw=raw,
-            backgrounds=_entries(raw, "backgrounds", Background),
-        )
-
-    def location(self, key: int | str) -> Location:
-        """The location with this id or name (case-insensitive).
-
-        Raises
-        ------
-        InvalidRequestError
-            When nothing matches; the message lists close matches and every valid name.
-        """
-        return _find(self.locations, key, "location")
-
-    def fashion_model(self, key: int | str) -> FashionModel:
-        """The fashion model with this id or name (case-insensitive); see :meth:`location`."""
-        return _find(self.fashion_models, key, "fashion model")
-
-    def background(self, key: int | str) -> Background:
-        """The background with this id or name (case-insensitive); see :meth:`location`."""
-        return _find(self.backgrounds, key, "background")
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """What a run would cost, in the service's points; nothing is created or billed to know it.
-
-    ``points`` is the total (None when the API cannot tell: the v1 API has no estimate);
-    ``extra`` the points known from the catalogue's price notes (a preset fashion model's
-    "Additional cost of 5 points / image"), already in ``points`` when that is known;
-    ``enough`` is False when the balance is short (None when not known); ``note`` says in
-    words where the figure comes from.
-    """
-
-    points: int | None
-    note: str
-    extra: int | None = None
-    enough: bool | None = None
-    estimated: bool = True
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Estimate:
-        short = raw.get("paidPowerNotEnough")
-        return cls(
-            points=_as_int_or_none(raw.get("totalPower")),
-            note="the service's estimate" if raw.get("isEstimated", True) else "the service's price",
-            enough=None if not isinstance(short, bool) else not short,
-            estimated=bool(raw.get("isEstimated", True)),
-            raw=raw,
-        )
-
-    def __str__(self) -> str:
-        figure = "unknown" if self.points is None else f"{self.points} points"
-        return f"{figure} ({self.note})"

@@ -27,8 +27,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from . import _transport
+from ._catalogue import Estimate
 from ._errors import InvalidRequestError, RateLimitError, ServiceError, WeShopError
-from ._models import Estimate, Task
+from ._models import Task
 
 if TYPE_CHECKING:
     import requests

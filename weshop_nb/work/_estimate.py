@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..service._catalogue import Estimate
     from ..service._client import WeShopClient
-    from ..service._models import Estimate
     from ._jobs import Job
 
 __all__ = ["SweepEstimate", "estimate_jobs"]

@@ -119,3 +119,26 @@ def statuses(status: str | Sequence[str] | None) -> list[str]:
                 raise FilterError(f"Unknown status {value!r}.{hint} Accepted: {', '.join(STATUSES)}.")
             known.append(word)
     return known
+
+
+def where_clause(task: Any, status: Any, since: Any, until: Any, text: Any, source: Any) -> tuple[str, list[Any]]:
+    """The SQL ``WHERE`` of the history's executions query for these filters, and its values."""
+    clauses, values = [], []
+    if task:
+        clauses.append("e.task_id = ?")
+        values.append(str(task))
+    wanted = statuses(status)
+    if wanted:
+        clauses.append(f"e.status IN ({', '.join('?' * len(wanted))})")
+        values += wanted
+    for bound in (time_bound(since, end=False), time_bound(until, end=True)):
+        if bound is not None:
+            clauses.append(f"e.executed_at {bound[0]} ?")
+            values.append(bound[1])
+    if text:
+        clauses.append("LOWER(e.prompt) LIKE ?")
+        values.append(f"%{text.lower()}%")
+    if source:
+        clauses.append("e.source = ?")
+        values.append(source)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", values

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import history_enabled, home_dir
+from ..service._catalogue import AgentInfo
 from ..service._errors import HistoryError
-from ..service._models import AgentInfo, Execution, Task
+from ..service._models import Execution, Task
+from ._filters import FilterError, where_clause
 from ._history_errors import FULL, READ_ONLY, diagnose
 from ._history_schema import (
     MIGRATIONS,
@@ -238,12 +240,11 @@ class History:
         running, success, failed. Anything else is a ``FilterError`` (a ``ValueError``)
         listing what is accepted.
         """
-        from ._filters import FilterError
         from ._frames import executions_frame
 
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 0):
             raise FilterError(f"limit must be a whole number of executions, 0 or more; got {limit!r}.")
-        where, values = self._filters(task, status, since, until, text, source)
+        where, values = where_clause(task, status, since, until, text, source)
         # Executions not yet timed by the service sort by when we first saw them.
         order = "COALESCE(e.executed_at, datetime(e.first_seen, 'unixepoch', 'localtime')) DESC, e.first_seen DESC"
         sql = f"{SELECT_EXECUTIONS} {where} ORDER BY {order}"
@@ -254,30 +255,6 @@ class History:
             for name in LIST_COLUMNS:
                 row[name] = row[name].split("\n") if row[name] else []
         return executions_frame(rows)
-
-    @staticmethod
-    def _filters(task: Any, status: Any, since: Any, until: Any, text: Any, source: Any) -> tuple[str, list[Any]]:
-        from ._filters import statuses, time_bound
-
-        clauses, values = [], []
-        if task:
-            clauses.append("e.task_id = ?")
-            values.append(str(task))
-        wanted = statuses(status)
-        if wanted:
-            clauses.append(f"e.status IN ({', '.join('?' * len(wanted))})")
-            values += wanted
-        for bound in (time_bound(since, end=False), time_bound(until, end=True)):
-            if bound is not None:
-                clauses.append(f"e.executed_at {bound[0]} ?")
-                values.append(bound[1])
-        if text:
-            clauses.append("LOWER(e.prompt) LIKE ?")
-            values.append(f"%{text.lower()}%")
-        if source:
-            clauses.append("e.source = ?")
-            values.append(source)
-        return ("WHERE " + " AND ".join(clauses)) if clauses else "", values
 
     def images(self, **filters: Any) -> pd.DataFrame:
         """One row per result image that succeeded, with its execution's parameters."""

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..service._models import FashionModel, Location, Task
+from ..service._catalogue import FashionModel, Location
+from ..service._models import Task
 
 __all__ = ["Job", "sweep"]
 

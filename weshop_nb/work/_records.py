@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..contract import FAILED, spec
-from ..service._models import Execution, FashionModel, Location, Task
+from ..service._catalogue import FashionModel, Location
+from ..service._models import Execution, Task
 from ._jobs import Job
 
 if TYPE_CHECKING:

@@ -22,18 +22,17 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..contract import FAILED, PENDING, STATUSES, SUCCESS, TERMINAL
-from ..service._errors import WaitTimeout, WeShopError
+from ..contract import FAILED, STATUSES, SUCCESS
+from ..service._errors import WaitTimeout
 from ..service._events import warn_once
 from ..service._models import Execution
 from . import _hooks
+from ._items import RunItem
 from ._jobs import Job, sweep
 from ._records import FAILED_WITHOUT_REASON, item_row
 from ._save import DEFAULT_FOLDER
-from ._shards import shard as shard_jobs
 from ._watch import TaskWatcher
 
 if TYPE_CHECKING:
@@ -42,44 +41,7 @@ if TYPE_CHECKING:
     from ..service._client import WeShopClient
     from ..service._thumbnails import ThumbnailCache
 
-__all__ = ["Job", "RunItem", "Run", "TaskWatcher", "sweep", "launch", "resume"]
-
-
-@dataclass
-class RunItem:
-    """One slot of a run: its job, the latest state of its execution, its thumbnails."""
-
-    job: Job
-    execution: Execution | None = None
-    error: str | None = None
-    thumbnails: list[bytes] = field(default_factory=list)
-    launch_error: WeShopError | None = field(default=None, repr=False)
-    #: ``time.monotonic()`` when the service accepted it (None when not launched by this kernel).
-    started_at: float | None = field(default=None, repr=False)
-
-    @property
-    def status(self) -> str:
-        if self.execution is None:
-            return FAILED if self.error else PENDING
-        return self.execution.status
-
-    @property
-    def done(self) -> bool:
-        return self.status in TERMINAL
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        """What could not be read from the service's latest record of this execution."""
-        return self.execution.warnings if self.execution is not None else ()
-
-    @property
-    def caption(self) -> str:
-        parts = [
-            self.job.prompt or "",
-            getattr(self.job.location, "name", ""),
-            getattr(self.job.fashion_model, "name", ""),
-        ]
-        return " · ".join(p for p in parts if p) or "(no prompt)"
+__all__ = ["Job", "RunItem", "Run", "TaskWatcher", "sweep"]
 
 
 class Run:
@@ -115,6 +77,8 @@ class Run:
         self.watchers: list[TaskWatcher] = []
         #: How the run was launched (``max_concurrent``, ``callback_url``): a retry launches the same way.
         self.launch_options: dict[str, Any] = {}
+        #: How this run was started (``_launch.launch``), so :meth:`retry` starts the same way.
+        self.launcher: Callable[..., Run] | None = None
         #: Why watching stopped early (say, the key was revoked), shown with the counts.
         self.notice: str | None = None
         self._subscribers: list[Callable[[Run, RunItem], None]] = []
@@ -367,7 +331,9 @@ class Run:
         """
         from ._retry import retry_jobs
 
-        return launch(
+        if self.launcher is None:
+            raise RuntimeError("This run was not started by weshop_nb's launch, so it cannot be launched again.")
+        return self.launcher(
             self.client,
             retry_jobs(self, which),
             thumbnails=self.thumbnails,
@@ -405,85 +371,3 @@ class Run:
             # Live while unfinished; the static HTML stays beside it for viewers without widgets.
             bundle.update(live)
         return bundle
-
-
-def launch(
-    client: WeShopClient,
-    jobs: Iterable[Job],
-    *,
-    shard: bool = True,
-    max_concurrent: int = 8,
-    thumbnails: ThumbnailCache | None = None,
-    poll_interval: float = 2.0,
-    max_interval: float = 15.0,
-    first_poll: float | None = None,
-    callback_url: str | None = None,
-    watch: bool = True,
-) -> Run:
-    """Execute every job at once (up to ``max_concurrent`` in flight) and start watching.
-
-    With ``shard`` (the default) the jobs are first spread over tasks of at most 20,
-    never two alike on one task (:func:`weshop_nb.work._shards.shard`); ``shard=False``
-    keeps every job on the task it names (``%%weshop run --task ID``). ``first_poll`` is
-    the expected latency in seconds (default ``poll_interval``). With ``watch=False`` no
-    thread is started; call ``run.start()`` or drive ``TaskWatcher.poll_once`` yourself.
-
-    A job the service refuses becomes a failed item carrying the reason; if every job
-    is refused for the same reason, that error is raised instead, since nothing started.
-    """
-    jobs = list(jobs)
-    placed = shard_jobs(client, jobs, max_concurrent=max_concurrent) if shard else [(job, None) for job in jobs]
-    items = [RunItem(job, error=str(error) if error else None, launch_error=error) for job, error in placed]
-    started: dict[int, Execution] = {}
-
-    def start(item: RunItem) -> None:
-        task = item.job.task
-        try:
-            if task.id:
-                started[id(item)] = client.execute(task.id, item.job.params, callback_url=callback_url)
-                item.started_at = time.monotonic()
-                return
-            # A draft task (the runs API): each job starts its own run, which makes its task.
-            execution = client.start(
-                str(task.agent_name),
-                item.job.params,
-                input={k: v for k, v in task.init_params.items()},
-                version=str(task.agent_version),
-                callback_url=callback_url,
-            )
-            started[id(item)] = execution
-            item.started_at = time.monotonic()
-            item.job = replace(item.job, task=replace(task, id=execution.task_id or ""))
-        except WeShopError as exc:
-            item.error, item.launch_error = str(exc), exc
-        except Exception as exc:  # a bug here must not lose the executions the other jobs started
-            item.error = f"could not launch: {type(exc).__name__}: {exc}"
-
-    with ThreadPoolExecutor(max_workers=max(1, max_concurrent), thread_name_prefix="weshop-launch") as pool:
-        list(pool.map(start, [item for item in items if item.error is None]))
-    refused = [item for item in items if id(item) not in started]
-    if items and len(refused) == len(items) and len({item.error for item in refused}) == 1 and refused[0].launch_error:
-        raise refused[0].launch_error
-    watching = {"poll_interval": poll_interval, "max_interval": max_interval, "first_poll": first_poll}
-    run = Run(client, items, thumbnails=thumbnails, max_concurrent=max_concurrent, **watching)
-    run.launch_options = {"max_concurrent": max_concurrent, "callback_url": callback_url}
-    for item in items:
-        if id(item) in started:
-            # An execute whose reply was lost may come back already finished (adopted from
-            # the task): record it like any update, so its error and pictures are kept.
-            execution = started[id(item)]
-            item.execution = replace(execution, status=PENDING, results=())
-            run.update(item, execution)
-    return run.start() if watch else run
-
-
-def resume(client: WeShopClient, unfinished: pd.DataFrame, **options: Any) -> Run:
-    """Watch again the executions of ``History.unfinished()`` (say, after a kernel restart).
-
-    ``options`` are those of :class:`Run` (``thumbnails``, ``poll_interval``, ``max_interval``).
-    The first poll is at once: these executions may have finished long ago.
-    """
-    from ._records import job_from_row
-
-    items = [RunItem(job, execution=execution) for job, execution in map(job_from_row, unfinished.to_dict("records"))]
-    return Run(client, items, **{**options, "first_poll": 0.0}).start()

@@ -19,8 +19,9 @@ from ..service._thumbnails import ThumbnailCache
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..service._catalogue import AgentInfo
     from ..service._client import WeShopClient
-    from ..service._models import AgentInfo, Task
+    from ..service._models import Task
     from ._estimate import SweepEstimate
     from ._history import History
     from ._plan import LaunchPlan
@@ -161,7 +162,7 @@ class Session:
     def launch(self, jobs: Iterable[Job], *, callback_url: str | None = None, shard: bool = True) -> Run:
         """Start ``jobs`` and watch them: spread over tasks of at most 20 unless ``shard=False``
         (jobs on a task the user named), first polled after the agent's expected latency."""
-        from ._runs import launch
+        from ._launch import launch
 
         jobs = list(jobs)
         run = launch(
@@ -227,7 +228,7 @@ class Session:
 
     def resume(self, unfinished: Any) -> Run:
         """Watch again the executions of ``History.unfinished()``."""
-        from ._runs import resume
+        from ._launch import resume
 
         run = resume(self.client, unfinished, **self._watching())
         self.runs.append(run)

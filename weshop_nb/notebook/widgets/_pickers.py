@@ -27,8 +27,8 @@ from ._form import AgentForm
 
 if TYPE_CHECKING:
     from ...contract import AgentSpec, Problem
+    from ...service._catalogue import AgentInfo, FashionModel, Location
     from ...service._images import ImageFile
-    from ...service._models import AgentInfo, FashionModel, Location
     from ...work._session import Session
 
 ALL = "(all)"
