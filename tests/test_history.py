@@ -218,7 +218,7 @@ def test_compare_lays_pictures_out_by_parameters(client, make_image) -> None:
     assert all(len(cell) == 2 for cell in comparison.table.to_numpy().ravel())
     page = comparison._repr_html_()
     assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page
-    assert page.count("data:image/jpeg;base64,") == 8
+    assert page.count("data:image/webp;base64,") == 8
     one = History().compare(["location_name"], fetch=client.fetch_image)
     assert one.table.shape == (2, 1)
     with pytest.raises(ValueError, match="compare by one or two of"):
@@ -232,7 +232,7 @@ def test_thumbnails_outlive_the_emulator(make_image) -> None:
         client.wait(client.execute(task.id, {"textDescription": "x", "batchCount": 1}).id, poll_interval=0.1)
         History().compare("prompt")._repr_html_()  # fetched while the emulator runs
     page = History().compare("prompt")._repr_html_()  # the emulator is gone; the disk cache is not
-    assert page.count("data:image/jpeg;base64,") == 1
+    assert page.count("data:image/webp;base64,") == 1
 
 
 def test_magic_history_and_compare(ip, make_image, tmp_path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from weshop_nb.service._errors import ImageValidationError
-from weshop_nb.service._images import MAX_BYTES, check_upload_rules, contact_sheet, prepare_upload, thumbnail
+from weshop_nb.service._images import MAX_BYTES, check_upload_rules, contact_sheet, embed, prepare_upload, thumbnail
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
@@ -120,6 +120,29 @@ def test_thumbnail_is_small_jpeg(make_image) -> None:
     with Image.open(io.BytesIO(small)) as image:
         assert image.format == "JPEG"
         assert max(image.size) == 256
+
+
+def test_embed_shrinks_to_the_width_shown_in_webp_or_jpeg(make_image) -> None:
+    photo = make_image(768, 1024)
+    with Image.open(io.BytesIO(embed(photo, 188))) as image:
+        assert (image.format, image.size) == ("WEBP", (188, 251))  # by width: a card is so many pixels wide
+    with Image.open(io.BytesIO(embed(photo, 188, format="jpeg"))) as image:
+        assert (image.format, image.size) == ("JPEG", (188, 251))
+    with Image.open(io.BytesIO(embed(make_image(600, 700), 2000))) as image:
+        assert image.size == (600, 700)  # never enlarged
+    with Image.open(io.BytesIO(embed(make_image(600, 1400), 188))) as image:
+        assert image.size == (161, 376)  # a very tall one is bounded by twice the width
+    with pytest.raises(ValueError, match="picture format 'gif': must be one of webp, jpeg"):
+        embed(photo, 100, format="gif")
+
+
+def test_embed_keeps_transparency_in_webp_and_lays_it_on_white_in_jpeg() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGBA", (600, 600), (255, 0, 0, 0)).save(buffer, format="PNG")
+    with Image.open(io.BytesIO(embed(buffer.getvalue(), 100))) as image:
+        assert image.mode == "RGBA" and image.getpixel((50, 50))[3] == 0
+    with Image.open(io.BytesIO(embed(buffer.getvalue(), 100, format="jpeg"))) as image:
+        assert all(channel > 245 for channel in image.getpixel((50, 50)))  # white, not black
 
 
 def test_contact_sheet_lays_pictures_side_by_side(make_image) -> None:

@@ -74,7 +74,7 @@ def test_info_tables_and_filters(demo, ip) -> None:
         ip.run_cell("%weshop info")
     assert len(captured.outputs) == 2
     html = captured.outputs[0].data["text/html"]
-    assert "White Studio" in html and "data:image/jpeg;base64," in html
+    assert "White Studio" in html and "data:image/webp;base64," in html
     with capture_output() as captured:
         ip.run_cell('%weshop info --tag "film grain" --category menswear')
     text = captured.outputs[0].data["text/plain"]
@@ -197,7 +197,7 @@ def test_status_and_delete(demo, ip, garment) -> None:
     with capture_output() as captured:
         ip.run_cell(f"%weshop status {execution_id}")
     assert "success" in captured.outputs[0].data["text/plain"]
-    assert captured.outputs[0].data["text/html"].count("data:image/jpeg;base64,") == 4
+    assert captured.outputs[0].data["text/html"].count("data:image/webp;base64,") == 4
     with capture_output() as captured:
         ip.run_cell(f"%weshop status --task {task_id}")
     assert execution_id in captured.outputs[0].data["text/html"]

@@ -122,7 +122,7 @@ def test_resume_finds_executions_of_a_task_with_none_recorded(make_image) -> Non
 
 
 def test_result_that_is_not_an_image_is_an_error_tile(client, emu) -> None:
-    cache = ThumbnailCache(client.fetch_image, max_side=64)
+    cache = ThumbnailCache(client.fetch_image, width=64)
     task = client.create_task(originalImage="https://cdn.test/garment.png")
     item = RunItem(Job(task, {"textDescription": "x"}))
     run = Run(client, [item], thumbnails=cache)

@@ -68,7 +68,7 @@ def test_poll_once_updates_items_and_thumbnails(make_image) -> None:
     with emulator.serve(api_key=API_KEY, latency=0) as emu:
         client = WeShopClient(api_key=API_KEY, base_url=emu.base_url)
         (task,) = _tasks(client, make_image(), 1)
-        cache = ThumbnailCache(client.fetch_image, max_side=64)
+        cache = ThumbnailCache(client.fetch_image, width=64)
         run = launch(client, [Job(task, {"textDescription": "x", "batchCount": 3})], thumbnails=cache, watch=False)
         seen = []
         run.on_update(lambda r, item: seen.append(item.status))
@@ -125,11 +125,31 @@ def test_wait_times_out_and_deleted_task_stops_watching(make_image) -> None:
 
 def test_static_html_escapes_and_embeds(client, make_image) -> None:
     (task,) = _tasks(client, make_image(), 1)
-    cache = ThumbnailCache(client.fetch_image, max_side=32)
+    cache = ThumbnailCache(client.fetch_image, width=32)
     run = launch(client, [Job(task, {"textDescription": "<script>alert(1)</script>"})], thumbnails=cache)
     run.wait(timeout=20)
     page = run._repr_html_()
     assert "<script>" not in page and "&lt;script&gt;" in page
-    assert page.count("data:image/jpeg;base64,") == 4
+    assert page.count("data:image/webp;base64,") == 4
     assert "127.0.0.1" not in page  # pictures embedded, not linked to the service
     assert run._repr_mimebundle_()["text/plain"].startswith("<Run of 1 executions")
+
+
+def test_on_finish_is_called_once_at_the_end_or_at_once_when_late(make_image) -> None:
+    with emulator.serve(api_key=API_KEY, latency=0) as emu:
+        client = WeShopClient(api_key=API_KEY, base_url=emu.base_url)
+        (task,) = _tasks(client, make_image(), 1)
+        run = launch(client, [Job(task, {"textDescription": f"p{n}"}) for n in range(2)], watch=False)
+        ended: list[str] = []
+        run.on_finish(lambda r: ended.append("early"))
+        (watcher,) = run.make_watchers()
+        assert not run.finished and ended == []
+        watcher.poll_once()
+        assert run.finished and ended == ["early"]  # once, after the last update
+        run.publish(run.items[0])
+        run.on_finish(lambda r: ended.append("late"))
+        assert ended == ["early", "late"]
+        stopped = launch(client, [Job(task, {"textDescription": "slow"})], watch=False)
+        stopped.on_finish(lambda r: ended.append("stopped"))
+        stopped.stop()  # watching stops before the execution finishes: its views end too
+        assert ended[-1] == "stopped" and not stopped.done

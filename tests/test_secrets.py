@@ -53,7 +53,7 @@ def test_the_key_is_nowhere(tutorials_run_with_a_key) -> None:
     places.append(log)
     assert len(places) > 8
     assert any(p.name.startswith("history.sqlite3") for p in places)
-    assert any(p.suffix == ".jpg" for p in places)
+    assert any(p.suffix == ".webp" for p in places)
     for place in places:
         assert SECRET.encode() not in place.read_bytes(), place
     outputs = [o for p in work.glob("*.ipynb") for c in nbformat.read(p, 4).cells for o in c.get("outputs", [])]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import ipywidgets as widgets
 import pytest
+
+# Every widget alive in this process (ipywidgets' own registry; its public alias is deprecated).
+from ipywidgets.widgets.widget import _instances as _live_widgets
 
 from weshop_nb import WeShopClient, emulator
 from weshop_nb.notebook.widgets._studio import Studio
@@ -22,8 +26,9 @@ def studio(emu, tmp_path):
     session.close()
 
 
-def _images(cell) -> list:
-    return [child for child in cell._pictures.children if isinstance(child, widgets.Image)]
+def _pictures(cell) -> list[str]:
+    """The data URIs of the pictures a cell's card shows."""
+    return re.findall(r'<img src="(data:[^"]+)"', cell.card)
 
 
 def test_sweep_of_two_locations_by_two_models_fills_the_grid(studio, make_image, tmp_path) -> None:
@@ -56,11 +61,13 @@ def test_sweep_of_two_locations_by_two_models_fills_the_grid(studio, make_image,
     assert len(cells) == 4
     for cell in cells:
         assert cell.item.status == "success"
-        assert len(_images(cell)) == 2 and all(image.value[:2] == b"\xff\xd8" for image in _images(cell))
-    assert grid._progress._bar.value == 4
-    cells[0]._buttons.children[1].click()  # enlarge the second picture
+        pictures = _pictures(cell)
+        assert len(pictures) == 2 and all(p.startswith("data:image/webp;base64,") for p in pictures)
+        assert 'width="94"' in cell.card  # two pictures share a card 192 px wide
+    assert '<progress value="4" max="4"' in grid._progress.value
+    cells[0].buttons.children[1].click()  # enlarge the second picture
     header, picture = studio.detail.children
-    assert isinstance(picture, widgets.Image) and len(picture.value) > len(_images(cells[0])[1].value)
+    assert isinstance(picture, widgets.Image) and len(picture.value) > len(_pictures(cells[0])[1]) * 3 / 4
     assert cells[0].item.execution.images[1] in header.children[1].value
 
 
@@ -118,7 +125,7 @@ def test_untrusted_names_are_escaped_in_every_widget(make_image, tmp_path) -> No
         run.wait(timeout=20)
         grid = studio.results.children[0]
         shown = [studio.summary.value, *(c.value for c in _html_widgets(studio))]
-        shown += [cell._caption.value for cell in grid._cells.values()]
+        shown += [cell.card for cell in grid._cells.values()]
         assert all("<img src=x" not in text for text in shown)
         assert any("&lt;img src=x" in text for text in shown)
         session.close()
@@ -170,7 +177,7 @@ def test_enlarged_picture_saves_and_failures_show_their_reason(studio, make_imag
     grid = studio.results.children[0]
     kept, failed = grid._cells.values()
     assert kept.tooltip is None and "asked to fail" in failed.tooltip
-    kept._buttons.children[0].click()
+    kept.buttons.children[0].click()
     header = studio.detail.children[0]
     assert "download" in header.children[1].value
     studio.save_button.click()
@@ -200,3 +207,17 @@ def test_saving_in_a_notebook_shows_a_bar(ip, client, make_image, tmp_path, monk
     counter.update(2, 2)
     counter.close()
     assert (counter.bar.value, counter.bar.bar_style) == (2, "success") and len(saved) == 3
+
+
+def test_catalogue_thumbnails_are_made_once_per_entry(studio) -> None:
+    info = studio.choices.info
+    beach, studio_white = info.location("Sunny Beach").id, info.location("White Studio").id
+    studio.choices.locations.value = (beach, studio_white)
+    first = list(studio.choices.previews.children)
+    before = len(_live_widgets)
+    for chosen in [(beach,), (), (studio_white, beach), (beach, studio_white)]:
+        studio.choices.locations.value = chosen
+    assert list(studio.choices.previews.children) == first  # the same tiles again
+    assert len(_live_widgets) == before  # no new widget: a saved notebook holds each icon once
+    (image, _caption) = first[0].children
+    assert image.format == "webp" and image.value[8:12] == b"WEBP"

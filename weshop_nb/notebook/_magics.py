@@ -16,7 +16,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.utils.text import dedent
-from traitlets import Float, Int, Unicode, observe, validate
+from traitlets import Enum, Float, Int, Unicode, observe, validate
 
 from ..config import API_KEY_VAR
 from ..service._errors import AuthenticationError, ServiceError, WaitTimeout, WeShopError
@@ -50,7 +50,15 @@ class WeShopMagics(Magics):
     generated_content = Unicode("freeCreation", help="generatedContent sent by `run` unless --mode is given.").tag(
         config=True
     )
-    thumbnail_size = Int(192, help="Width in pixels of the pictures in run grids.").tag(config=True)
+    thumbnail_size = Int(
+        192, help="CSS width in pixels of each execution's card in run grids; pictures are embedded at 2x."
+    ).tag(config=True)
+    picture_format = Enum(
+        ["webp", "jpeg"],
+        "webp",
+        help="Format of the pictures embedded in outputs: webp (smaller; every current browser, GitHub, "
+        "VS Code) or jpeg (for a front-end that cannot show webp).",
+    ).tag(config=True)
     max_concurrent_launches = Int(8, help="Executions started at the same time by one `run`.").tag(config=True)
     wait_timeout = Float(1800.0, help="Seconds `run --wait` blocks before returning the unfinished run.").tag(
         config=True
@@ -71,7 +79,7 @@ class WeShopMagics(Magics):
         trait = proposal["trait"]
         return check_setting(trait.name, proposal["value"], trait.help)
 
-    @observe("poll_interval", "max_poll_interval", "max_concurrent_launches", "thumbnail_size")
+    @observe("poll_interval", "max_poll_interval", "max_concurrent_launches", "thumbnail_size", "picture_format")
     def _on_setting_change(self, change: Any) -> None:
         # `%config` after the session started: the next run uses the new value.
         if self.session is not None:
@@ -80,6 +88,7 @@ class WeShopMagics(Magics):
     def _settings(self) -> dict[str, Any]:
         return {
             "thumbnail_size": self.thumbnail_size,
+            "picture_format": self.picture_format,
             "poll_interval": self.poll_interval,
             "max_poll_interval": self.max_poll_interval,
             "max_concurrent": self.max_concurrent_launches,
@@ -225,8 +234,9 @@ class WeShopMagics(Magics):
         if not args.execution_id:
             raise UsageError("Give an execution id, or --task ID.")
         execution = self.client.get_execution(args.execution_id)
-        thumbs = [self.session.thumbnail(url) for url in execution.images]
-        _show(execution_html(execution, thumbs), f"Execution {execution.id}: {execution.status}")
+        width = 160
+        thumbs = [self.session.thumbnail(url, width) for url in execution.images]
+        _show(execution_html(execution, thumbs, width), f"Execution {execution.id}: {execution.status}")
 
     def _cmd_delete(self, args: Any, cell: str | None) -> None:
         self.client.delete_task(args.task_id)

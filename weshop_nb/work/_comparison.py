@@ -66,5 +66,5 @@ class Comparison:
         from . import _html as display
         from ._save import public_fetch
 
-        cache = ThumbnailCache(self._fetch or public_fetch(), max_side=192, directory=home_dir() / "thumbnails")
+        cache = ThumbnailCache(self._fetch or public_fetch(), directory=home_dir() / "thumbnails")
         return display.comparison_html(self.table, self.by, cache.get_or_empty)

@@ -19,8 +19,8 @@ __all__ = ["RunViews", "set_views_loader", "views", "warn_once"]
 class RunViews(Protocol):
     """What the notebook layer offers for drawing a run."""
 
-    def live_bundle(self, run: Any, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
-        """A widget view of an unfinished run to show beside its static HTML, or None outside a kernel."""
+    def display(self, run: Any) -> None:
+        """Show ``run`` where IPython shows things: live until it ends, then its static picture."""
 
     def wait_progress(self, run: Any) -> Any:
         """Something shown while ``run.wait()`` blocks, with ``update()`` and ``close()``; or None."""

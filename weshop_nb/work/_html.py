@@ -1,9 +1,10 @@
 """Static HTML for runs, executions, tasks and the catalogue.
 
 What is drawn here is saved in the notebook as ``text/html``, so it renders on GitHub,
-nbviewer and in VS Code without a kernel or widgets. Pictures are embedded as small
-JPEG thumbnails (data URIs), never as links to the service. Every string that came
-from the service or the user is escaped.
+nbviewer and in VS Code without a kernel or widgets. Pictures are embedded (data URIs),
+never linked to the service, at the size they are shown: :func:`pixels` of their CSS
+width, so they stay sharp on high-density screens and weigh little in the saved file.
+Every string that came from the service or the user is escaped.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ if TYPE_CHECKING:
     from ..service._models import Execution, Task
     from ._runs import Run, RunItem
 
-__all__ = ["run_html", "task_html", "catalogue_html", "comparison_html", "banner_html"]
+__all__ = ["run_html", "task_html", "catalogue_html", "comparison_html", "banner_html", "pixels", "DENSITY"]
+
+#: Embedded pictures have this many pixels per CSS pixel: sharp on 2x (retina) screens,
+#: and no more, since every pixel is saved in the notebook.
+DENSITY = 2
+#: CSS width of a catalogue thumbnail (the `info` tables and the studio's previews).
+ICON_WIDTH = 64
 
 _BADGE_COLORS = {PENDING: "#8a8a8a", RUNNING: "#1f6feb", SUCCESS: "#1a7f37", FAILED: "#cf222e"}
 _BOX = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px;line-height:1.4"
@@ -37,12 +44,29 @@ def badge(status: str) -> str:
     )
 
 
-def image_tag(jpeg: bytes, width: int, title: str = "") -> str:
-    if not jpeg:
+def pixels(css_width: int) -> int:
+    """How many pixels wide a picture shown ``css_width`` CSS pixels wide is embedded."""
+    return DENSITY * css_width
+
+
+def picture_mime(data: bytes) -> str:
+    """The MIME type of encoded picture bytes, from their signature (WebP, PNG, else JPEG)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    return "image/jpeg"
+
+
+def image_tag(picture: bytes, width: int, title: str = "", *, margin: bool = True) -> str:
+    """``picture`` (WebP, JPEG or PNG bytes) embedded ``width`` CSS pixels wide."""
+    if not picture:
         return f'<div style="width:{width}px;height:{width}px;background:#eee;color:#999">image unavailable</div>'
-    data = base64.b64encode(jpeg).decode()
-    label = escape(title)
-    return f'<img src="data:image/jpeg;base64,{data}" width="{width}" alt="{label}" title="{label}" style="margin:1px">'
+    data = base64.b64encode(picture).decode()
+    # alt only: a title would repeat the caption in every picture's bytes; the card shows it.
+    source = f"data:{picture_mime(picture)};base64,{data}"
+    style = ' style="margin:1px"' if margin else ""
+    return f'<img src="{source}" width="{width}" alt="{escape(title)}"{style}>'
 
 
 def placeholder_html(status: str, width: int) -> str:
@@ -58,21 +82,27 @@ def _shorten(text: str, limit: int = 140) -> str:
 
 
 def thumb_width(count: int, width: int) -> int:
-    """Width of each picture in a card: one fills it, several go two per row."""
+    """CSS width of each picture in a card ``width`` wide: one fills it, several go two per row."""
     return width if count <= 1 else width // 2 - 2
 
 
-def item_card(item: RunItem, width: int = 192) -> str:
-    """One execution as a card: its pictures (or a placeholder), caption, status."""
+def item_card(item: RunItem, width: int = 192, *, boxed: bool = True) -> str:
+    """One execution as a card: its pictures (or a placeholder), caption, status.
+
+    ``boxed=False`` leaves the font to the enclosing box (as in :func:`run_html`): the
+    bytes of a card are saved once per execution.
+    """
     thumbs = item.thumbnails
     size = thumb_width(len(thumbs), width)
-    pictures = (
-        "".join(image_tag(t, size, item.caption) for t in thumbs) if thumbs else placeholder_html(item.status, width)
-    )
-    return f'<div style="width:{width}px">{pictures}</div>{item_caption(item)}'
+    alt = _shorten(item.caption, 40)  # in every picture; the caption under them says it all
+    shown = "".join(image_tag(t, size, alt, margin=False) for t in thumbs)
+    pictures = shown or placeholder_html(item.status, width)
+    # One gap for all pictures, rather than a margin on each.
+    box = f'<div style="width:{width}px;display:flex;flex-wrap:wrap;gap:2px">{pictures}</div>'
+    return box + item_caption(item, boxed=boxed)
 
 
-def item_caption(item: RunItem) -> str:
+def item_caption(item: RunItem, *, boxed: bool = True) -> str:
     """Status badge, prompt, scene and model names, error and id of one execution."""
     job = item.job
     lines = [f"{badge(item.status)} <b>{escape(_shorten(job.prompt or '(no prompt)'))}</b>"]
@@ -86,7 +116,7 @@ def item_caption(item: RunItem) -> str:
         lines.append(f'<span style="color:#9a6700;font-size:11px">{escape(_shorten(warning, 200))}</span>')
     if item.execution is not None:
         lines.append(f'<span style="color:#8a8a8a;font-size:11px">{escape(item.execution.id)}</span>')
-    return f'<div style="{_BOX}">{"<br>".join(lines)}</div>'
+    return f'<div style="{_BOX}">{"<br>".join(lines)}</div>' if boxed else f"<div>{'<br>'.join(lines)}</div>"
 
 
 def _grid(cards: Sequence[str], columns: int, width: int) -> str:
@@ -97,9 +127,10 @@ def _grid(cards: Sequence[str], columns: int, width: int) -> str:
     return f'<table style="border-collapse:separate;border-spacing:4px">{"".join(rows)}</table>'
 
 
-def run_html(run: Run, *, width: int = 192, columns: int = 4) -> str:
-    """The run as it stands: a summary line and a grid of cards."""
-    cards = [item_card(item, width) for item in run.items]
+def run_html(run: Run, *, width: int | None = None, columns: int = 4) -> str:
+    """The run as it stands: a summary line and a grid of cards ``width`` wide (the run's own by default)."""
+    width = width or run.width
+    cards = [item_card(item, width, boxed=False) for item in run.items]
     head = f"<b>WeShop run</b> · {escape(run.summary())}"
     return f'<div style="{_BOX}">{head}{_grid(cards, columns, width)}</div>'
 
@@ -122,7 +153,7 @@ def task_html(task: Task) -> str:
 
 
 def execution_html(execution: Execution, thumbnails: Iterable[bytes] = (), width: int = 160) -> str:
-    """One execution with its pictures."""
+    """One execution with its pictures (made :func:`pixels` of ``width`` wide)."""
     pictures = "".join(image_tag(t, width, execution.id) for t in thumbnails)
     prompt = escape(str(execution.params.get("textDescription") or "(no prompt)"))
     error = f'<br><span style="color:#cf222e">{escape(execution.error)}</span>' if execution.error else ""
@@ -137,7 +168,7 @@ def catalogue_html(entries: Sequence[Location | FashionModel], thumbnails: Seque
     for entry, thumb in zip(entries, thumbnails, strict=True):
         tags = ", ".join(t.name for t in entry.tags)
         profile = " · ".join(str(v) for v in (getattr(entry, "profile", None) or {}).values())
-        cells = [image_tag(thumb, 64, entry.name), f"<b>{escape(entry.name)}</b>", escape(str(entry.id))]
+        cells = [image_tag(thumb, ICON_WIDTH, entry.name), f"<b>{escape(entry.name)}</b>", escape(str(entry.id))]
         cells += [escape(", ".join(entry.categories)), escape(tags), escape(profile)]
         rows.append("<tr>" + "".join(f"<td {_LEFT}>{cell}</td>" for cell in cells) + "</tr>")
     header = "<tr><th></th><th>name</th><th>id</th><th>categories</th><th>tags</th><th>profile</th></tr>"
@@ -146,7 +177,10 @@ def catalogue_html(entries: Sequence[Location | FashionModel], thumbnails: Seque
 
 
 def comparison_html(table: Any, by: Sequence[str], thumbnail: Any, *, width: int = 96, per_cell: int = 4) -> str:
-    """A comparison table: each cell shows up to ``per_cell`` pictures of its executions."""
+    """A comparison table: each cell shows up to ``per_cell`` pictures of its executions.
+
+    ``thumbnail(url, pixel_width)`` gives the bytes of a picture.
+    """
     columns = [str(c) for c in table.columns]
     corner = escape(" / ".join(by))
     header = f"<tr><th>{corner}</th>" + "".join(f"<th>{escape(c)}</th>" for c in columns) + "</tr>"
@@ -155,7 +189,7 @@ def comparison_html(table: Any, by: Sequence[str], thumbnail: Any, *, width: int
         cells = []
         for urls in row:
             urls = urls if isinstance(urls, list) else []
-            shown = "".join(image_tag(thumbnail(u), width, u) for u in urls[:per_cell])
+            shown = "".join(image_tag(thumbnail(u, pixels(width)), width, u) for u in urls[:per_cell])
             more = f"<br>+{len(urls) - per_cell} more" if len(urls) > per_cell else ""
             cells.append(f"<td {_LEFT}>{shown or '—'}{more}</td>")
         rows.append(f'<tr><th style="text-align:left;max-width:220px">{escape(str(label))}</th>{"".join(cells)}</tr>')

@@ -40,6 +40,7 @@ def launch(
     poll_interval: float = 2.0,
     max_interval: float = 15.0,
     first_poll: float | None = None,
+    width: int = 192,
     callback_url: str | None = None,
     watch: bool = True,
 ) -> Run:
@@ -48,7 +49,8 @@ def launch(
     With ``shard`` (the default) the jobs are first spread over tasks of at most 20,
     never two alike on one task (:func:`weshop_nb.work._shards.shard`); ``shard=False``
     keeps every job on the task it names (``%%weshop run --task ID``). ``first_poll`` is
-    the expected latency in seconds (default ``poll_interval``). With ``watch=False`` no
+    the expected latency in seconds (default ``poll_interval``); ``width`` the CSS width of
+    an execution's card where the run is drawn. With ``watch=False`` no
     thread is started; call ``run.start()`` or drive ``TaskWatcher.poll_once`` yourself.
 
     A job the service refuses becomes a failed item carrying the reason; if every job
@@ -88,8 +90,8 @@ def launch(
     if items and len(refused) == len(items) and len({item.error for item in refused}) == 1 and refused[0].launch_error:
         raise refused[0].launch_error
     watching = {"poll_interval": poll_interval, "max_interval": max_interval, "first_poll": first_poll}
-    run = Run(client, items, thumbnails=thumbnails, max_concurrent=max_concurrent, **watching)
-    run.launch_options = {"max_concurrent": max_concurrent, "callback_url": callback_url}
+    run = Run(client, items, thumbnails=thumbnails, max_concurrent=max_concurrent, width=width, **watching)
+    run.launch_options = {"max_concurrent": max_concurrent, "callback_url": callback_url, "width": width}
     run.launcher = launch
     for item in items:
         if id(item) in started:
@@ -104,7 +106,7 @@ def launch(
 def resume(client: WeShopClient, unfinished: pd.DataFrame, **options: Any) -> Run:
     """Watch again the executions of ``History.unfinished()`` (say, after a kernel restart).
 
-    ``options`` are those of :class:`Run` (``thumbnails``, ``poll_interval``, ``max_interval``).
+    ``options`` are those of :class:`Run` (``thumbnails``, ``poll_interval``, ``max_interval``, ``width``).
     The first poll is at once: these executions may have finished long ago.
     """
     from ._records import job_from_row

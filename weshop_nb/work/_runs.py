@@ -10,9 +10,11 @@ and stops when everything is terminal or the key is refused.
 
 A run's items change in watcher threads and are read in the kernel's: every change and
 every read of more than one field holds the run's lock. Subscribers (the live grid, the
-progress bar) get every change through :meth:`Run.on_update`, called outside the lock;
-the notebook layer plugs its views in through :mod:`weshop_nb.work._hooks`, so this
-module knows no IPython. The watcher is in :mod:`weshop_nb.work._watch`.
+progress bar) get every change through :meth:`Run.on_update`, called outside the lock,
+and the end through :meth:`Run.on_finish` (a notebook replaces the run's live displays
+by its static picture then); the notebook layer plugs its views in through
+:mod:`weshop_nb.work._hooks`, so this module knows no IPython. The watcher is in
+:mod:`weshop_nb.work._watch`.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..contract import FAILED, STATUSES, SUCCESS
 from ..service._errors import WaitTimeout
-from ..service._events import warn_once
 from ..service._models import Execution
 from . import _hooks
+from ._ending import Ending, call_safely
+from ._html import pixels, thumb_width
 from ._items import RunItem
 from ._jobs import Job, sweep
 from ._records import FAILED_WITHOUT_REASON, item_row
@@ -51,6 +54,9 @@ class Run:
     ----------
     items : list of RunItem
         One per launched job, in launch order.
+    width : int
+        CSS width in pixels of each execution's card where the run is drawn; its pictures
+        are kept at the size they are shown there (see :func:`weshop_nb.work._html.pixels`).
     """
 
     def __init__(
@@ -63,10 +69,12 @@ class Run:
         max_interval: float = 15.0,
         first_poll: float | None = None,
         max_concurrent: int = 8,
+        width: int = 192,
     ) -> None:
         self.client = client
         self.items = items
         self.thumbnails = thumbnails
+        self.width = width
         self.poll_interval = poll_interval
         self.max_interval = max_interval
         #: Seconds before a watcher's first poll: the expected latency (default: the poll interval).
@@ -82,7 +90,9 @@ class Run:
         #: Why watching stopped early (say, the key was revoked), shown with the counts.
         self.notice: str | None = None
         self._subscribers: list[Callable[[Run, RunItem], None]] = []
+        self._stopped = False
         self._lock = threading.RLock()
+        self._ending = Ending(self._lock)
         self._changed = threading.Condition(self._lock)
         self._pool: ThreadPoolExecutor | None = None
 
@@ -134,15 +144,35 @@ class Run:
             else:
                 self._subscribers.append(callback)
 
+    def on_finish(self, callback: Callable[[Run], None], remove: bool = False) -> None:
+        """Call ``callback(run)`` once, when every execution is finished or watching stops.
+
+        It runs in the thread that saw the end (usually a watcher), after the last
+        :meth:`on_update` call; :meth:`wait` returns only after it has. Given after the
+        end, ``callback`` is called at once.
+        """
+        if remove:
+            self._ending.remove(callback)
+        else:
+            self._ending.add(callback, self)
+
+    @property
+    def finished(self) -> bool:
+        """True once the run has ended (all finished, or watching stopped) and its views were told."""
+        return self._ending.told
+
+    def _settle(self) -> None:
+        if self._ending.settle(self, lambda: self._stopped or all(item.done for item in self.items)):
+            with self._changed:
+                self._changed.notify_all()
+
     def publish(self, item: RunItem) -> None:
         """Tell every subscriber that ``item`` changed; a subscriber that fails is warned about once."""
         with self._lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:
-            try:
-                callback(self, item)
-            except Exception as exc:  # a broken view must not stop the watcher
-                warn_once(f"could not show a run update ({getattr(callback, '__qualname__', callback)})", exc)
+            call_safely(callback, self, item)
+        self._settle()
         with self._changed:
             self._changed.notify_all()
 
@@ -152,6 +182,9 @@ class Run:
             self.notice = reason
         for watcher in self.watchers:
             watcher.stop()
+        with self._lock:
+            self._stopped = True
+        self._settle()  # the run's live views end here: nothing more will come
         with self._changed:
             self._changed.notify_all()
 
@@ -173,8 +206,11 @@ class Run:
             for item, execution in changes:
                 kept = max(len(item.thumbnails), len(item.execution.images) if item.execution else 0)
                 fresh.append((item, execution, execution.images[kept:]))
-        wanted = [url for _, _, new in fresh for url in new] if self.thumbnails is not None else []
-        fetched = iter(self.fetch_all(self._thumbnail, wanted))
+        # Kept at the size the card shows them: one picture fills it, several share it.
+        wanted = [
+            (url, pixels(thumb_width(len(execution.images), self.width))) for _, execution, new in fresh for url in new
+        ]
+        fetched = iter(self.fetch_all(self._thumbnail, wanted if self.thumbnails is not None else []))
         changed = False
         for item, execution, new in fresh:
             thumbs = [next(fetched) for _ in new] if self.thumbnails is not None else []
@@ -189,9 +225,9 @@ class Run:
                 self.publish(item)
         return changed
 
-    def _thumbnail(self, url: str) -> bytes:
+    def _thumbnail(self, wanted: tuple[str, int]) -> bytes:
         try:
-            return self.thumbnails.get(url)  # type: ignore[union-attr]
+            return self.thumbnails.get(*wanted)  # type: ignore[union-attr]
         except Exception:
             return b""  # shown as a broken tile, never a crash
 
@@ -242,14 +278,19 @@ class Run:
             watcher.stop()
         with self._lock:
             self.notice = None
+            if not all(item.done for item in self.items):  # watched again: it can end again
+                self._stopped = False
+                self._ending.reset()
         for watcher in self.make_watchers():
             watcher.start()
+        self._settle()  # nothing left to watch (say, every launch was refused): ended already
         return self
 
     def stop(self) -> None:
         """Stop watching. The executions go on at the service, which has no cancel call.
 
         The run keeps what it has seen; :meth:`start` watches the unfinished ones again.
+        The run's live views end here (replaced by its static picture, with the notice).
         """
         from ._stop import stopped_message
 
@@ -280,9 +321,9 @@ class Run:
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             with self._changed:
-                # Ends when all is finished, or when nothing watches any more (stopped, or the
-                # key was refused): waiting longer could not change anything.
-                while not self.done and (self.watching or not self.watchers):
+                # Ends when the run ended and its views were told (a notebook's displays are
+                # final when the cell returns), or when nothing watches any more.
+                while not self.finished and (self.watching or not self.watchers):
                     if show:
                         show.update()
                     remaining = None if deadline is None else deadline - time.monotonic()
@@ -364,10 +405,11 @@ class Run:
             return run_html(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        bundle = {"text/plain": repr(self), "text/html": self._repr_html_()}
-        views = _hooks.views() if not self.done else None
-        live = views.live_bundle(self, include, exclude) if views is not None else None
-        if live:
-            # Live while unfinished; the static HTML stays beside it for viewers without widgets.
-            bundle.update(live)
-        return bundle
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
+    @property
+    def _ipython_display_(self) -> Callable[[], None] | None:
+        # IPython shows a run (a cell's result too) through this: live, replaced by its static
+        # picture when it ends (an Out[] could not be). None: the static bundle above.
+        views = _hooks.views()
+        return None if views is None else lambda: views.display(self)

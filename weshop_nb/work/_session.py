@@ -15,6 +15,7 @@ from ..service._errors import RateLimitError, ServiceError, WeShopError
 from ..service._events import warn_once
 from ..service._images import thumbnail
 from ..service._thumbnails import ThumbnailCache
+from ._html import ICON_WIDTH, pixels
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,40 +30,60 @@ if TYPE_CHECKING:
 
 
 class Session:
-    """One client and the settings that shape launches and pictures."""
+    """One client and the settings that shape launches and pictures.
+
+    Parameters
+    ----------
+    thumbnail_size : int
+        CSS width in pixels of an execution's card in run grids.
+    picture_format : {"webp", "jpeg"}
+        How pictures are embedded in outputs: WebP (smaller; every current browser, GitHub,
+        VS Code) or JPEG for a front-end that cannot show WebP.
+    """
 
     def __init__(
         self,
         client: WeShopClient,
         *,
         thumbnail_size: int = 192,
+        picture_format: str = "webp",
         poll_interval: float = 2.0,
         max_poll_interval: float = 15.0,
         max_concurrent: int = 8,
     ) -> None:
         self.client = client
-        folder = home_dir() / "thumbnails"
-        self.icons = ThumbnailCache(client.fetch_image, max_side=64, directory=folder)
         self.runs: list[Run] = []
         self._uploads: dict[tuple[str, str], str] = {}  # (service, sha256 of a picture) -> its uploaded URL
         self.configure(
             thumbnail_size=thumbnail_size,
+            picture_format=picture_format,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
             max_concurrent=max_concurrent,
         )
 
     def configure(
-        self, *, thumbnail_size: int, poll_interval: float, max_poll_interval: float, max_concurrent: int
+        self,
+        *,
+        thumbnail_size: int,
+        poll_interval: float,
+        max_poll_interval: float,
+        max_concurrent: int,
+        picture_format: str = "webp",
     ) -> None:
         """Change the settings; the next launch uses them (runs under way keep theirs)."""
+        self.width = thumbnail_size
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.max_concurrent = max_concurrent
         current = getattr(self, "thumbnails", None)
-        if current is None or current.max_side != thumbnail_size:
+        if current is None or current.format != picture_format:
+            # One cache for every small picture, each kept at the pixel widths it is shown at.
             folder = home_dir() / "thumbnails"
-            self.thumbnails = ThumbnailCache(self.client.fetch_image, max_side=thumbnail_size, directory=folder)
+            self.thumbnails = ThumbnailCache(
+                self.client.fetch_image, width=pixels(thumbnail_size), format=picture_format, directory=folder
+            )
+        self.thumbnails.width = pixels(thumbnail_size)
 
     def __repr__(self) -> str:
         return f"<Session {self.client!r}>"
@@ -70,13 +91,14 @@ class Session:
     def agent_info(self, agent: str, version: str) -> AgentInfo:
         return self.client.agent_info(agent, version)
 
-    def thumbnail(self, url: str | None) -> bytes:
-        """A small JPEG of ``url`` (cached on disk), or ``b""`` when it cannot be had."""
-        return self.thumbnails.get_or_empty(url) if url else b""
+    def thumbnail(self, url: str | None, width: int | None = None) -> bytes:
+        """``url`` small enough to show ``width`` CSS pixels wide (a card's by default), cached
+        on disk; or ``b""`` when it cannot be had."""
+        return self.thumbnails.get_or_empty(url, pixels(width or self.width)) if url else b""
 
     def icon(self, url: str | None) -> bytes:
-        """A 64 px JPEG of ``url`` for catalogue tables and pickers, or ``b""``."""
-        return self.icons.get_or_empty(url) if url else b""
+        """``url`` as a catalogue thumbnail (tables and pickers), or ``b""``."""
+        return self.thumbnail(url, ICON_WIDTH)
 
     def picture(self, url: str, max_side: int = 768) -> bytes:
         """A larger JPEG of ``url`` for a detail view (not cached)."""
@@ -203,6 +225,7 @@ class Session:
             "thumbnails": self.thumbnails,
             "poll_interval": self.poll_interval,
             "max_interval": self.max_poll_interval,
+            "width": self.width,
         }
 
     def unfinished(self, history: History) -> pd.DataFrame:

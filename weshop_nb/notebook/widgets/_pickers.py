@@ -7,7 +7,9 @@ widget for every other parameter, with pickers for its images beyond the main on
 Scenes and models come from ``agent_info`` (through the session), shown by name with a
 thumbnail of what is selected, and filterable by category and tag. Several prompts,
 scenes and models make a sweep, one execution per combination. What the choices mean is
-one :class:`~weshop_nb.work._plan.LaunchPlan`, checked like the magic's.
+one :class:`~weshop_nb.work._plan.LaunchPlan`, checked like the magic's. Each catalogue
+thumbnail is one widget made once per entry and reused, so a saved notebook holds each
+at most once however often the selection changes.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from ... import contract
 from ...service._errors import WeShopError
 from ...work._catalogue import filter_catalogue
+from ...work._html import ICON_WIDTH, picture_mime
 from ...work._plan import LaunchPlan
 from .._prompts import split_prompts
 from ._form import AgentForm
@@ -70,6 +74,8 @@ class ChoicesPanel(widgets.VBox):
         self.locations = widgets.SelectMultiple(description="Locations", layout=box)
         self.fashion_models = widgets.SelectMultiple(description="Models", layout=box)
         self.previews = widgets.HBox(layout={"flex_flow": "row wrap"})
+        self._tiles: dict[tuple[str, Any], widgets.VBox] = {}  # (kind, id) -> its thumbnail and name
+        self._tile_parts = (widgets.Layout(), HTMLStyle())  # shared by every tile: saved once
         batch = contract.spec(names[0]).param("batchCount")  # type: ignore[union-attr]
         # Not bounded: a number out of range is refused by the registry's rule, which says so.
         self.batch = widgets.IntText(
@@ -229,13 +235,20 @@ class ChoicesPanel(widgets.VBox):
         self._show_previews()
 
     def _show_previews(self) -> None:
-        tiles = []
-        for entry in self.chosen_locations() + self.chosen_models():
-            caption = widgets.HTML(f'<div style="width:76px;font-size:11px;line-height:1.2">{escape(entry.name)}</div>')
-            tiles.append(
-                widgets.VBox([widgets.Image(value=self.session.icon(entry.image), format="jpeg", width=64), caption])
-            )
-        self.previews.children = tiles
+        chosen = [("location", e) for e in self.chosen_locations()] + [("model", e) for e in self.chosen_models()]
+        self.previews.children = [self._tile(kind, entry) for kind, entry in chosen]
+
+    def _tile(self, kind: str, entry: Location | FashionModel) -> widgets.VBox:
+        tile = self._tiles.get((kind, entry.id))
+        if tile is None:
+            picture = self.session.icon(entry.image)
+            caption = f'<div style="width:76px;font-size:11px;line-height:1.2">{escape(entry.name)}</div>'
+            layout, style = self._tile_parts
+            kind_of_picture = picture_mime(picture).split("/")[1]
+            image = widgets.Image(value=picture, format=kind_of_picture, width=ICON_WIDTH, layout=layout)
+            name = widgets.HTML(caption, layout=layout, style=style)
+            tile = self._tiles[(kind, entry.id)] = widgets.VBox([image, name], layout=layout)
+        return tile
 
     # -- what the choices mean -------------------------------------------------------------
 

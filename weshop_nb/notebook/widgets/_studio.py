@@ -192,7 +192,7 @@ class Studio(widgets.VBox):
             self._refresh()
         self.run = run
         self.detail.children = []
-        self.results.children = [RunGrid(run, width=self.session.thumbnails.max_side, on_select=self._show_picture)]
+        self.results.children = [RunGrid(run, on_select=self._show_picture)]
         return run
 
     def _show_picture(self, item: RunItem, index: int) -> None:

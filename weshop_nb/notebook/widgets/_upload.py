@@ -18,8 +18,10 @@ import ipywidgets as widgets
 from ipyfilechooser import FileChooser
 
 from ...service._errors import ImageValidationError
-from ...service._images import ImageFile, check_upload_rules, thumbnail
+from ...service._images import ImageFile, check_upload_rules, embed
+from ...work._html import picture_mime, pixels
 
+_PREVIEW_WIDTH = 160
 PATTERNS = ["*.png", "*.jpg", "*.jpeg", "*.webp", "*.PNG", "*.JPG", "*.JPEG", "*.WEBP"]
 
 
@@ -52,7 +54,7 @@ class SourcePicker(widgets.VBox):
         self.chooser.register_callback(self._on_chooser_select)
         self.upload = widgets.FileUpload(accept="image/png,image/jpeg,image/webp", multiple=False, description="Upload")
         self.upload.observe(self._on_upload_value, names="value")
-        self.preview = widgets.Image(format="jpeg", width=160, layout={"display": "none"})
+        self.preview = widgets.Image(format="webp", width=_PREVIEW_WIDTH, layout={"display": "none"})
         self.label = widgets.HTML()
         self.message = widgets.HTML()
         self.describe(label)
@@ -104,7 +106,8 @@ class SourcePicker(widgets.VBox):
             self.message.value = f'<span style="color:#cf222e">✗ {escape(str(exc))}</span>'
         else:
             self.error = None
-            self.preview.value = thumbnail(data, 320)
+            picture = embed(data, pixels(_PREVIEW_WIDTH))
+            self.preview.format, self.preview.value = picture_mime(picture).split("/")[1], picture
             self.preview.layout.display = ""
             image = self.image
             self.message.value = (
