@@ -95,4 +95,4 @@ def test_the_saved_tutorial_shows_every_picture_without_javascript(tmp_path) -> 
     loaded = [source for width, source in images if width > 0]
     assert len(loaded) == len(images)  # none broken
     # 14 scene and model thumbnails, the 12 pictures of the waited sweep, and the 2 of the live run.
-    assert loaded.count("data:image/web") >= 14 + 12 + 2
+    assert loaded.count("data:image/webp") == len(images) == 14 + 12 + 2
