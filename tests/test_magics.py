@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import re
+
 import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
+from PIL import Image
 
 from weshop_nb import emulator
 
@@ -206,6 +211,20 @@ def test_status_and_delete(demo, ip, garment) -> None:
     assert f"Deleted task {task_id}" in captured.stdout
     with pytest.raises(UsageError, match="not found"):
         ip.run_cell(f"%weshop status --task {task_id}")
+
+
+def test_pictures_are_embedded_at_twice_the_size_shown_in_the_format_asked(ip, garment) -> None:
+    ip.run_cell("%config WeShopMagics.poll_interval = 0.2")
+    ip.run_cell('%config WeShopMagics.picture_format = "jpeg"')  # for a front-end without WebP
+    ip.run_cell("%weshop demo --latency 0.2")
+    with capture_output() as captured:
+        ip.run_cell(f"%%weshop run --image {garment} --batch 2 --wait -o run\nx")
+    (shown,) = [o for o in captured.outputs if "text/html" in o.data]
+    pictures = re.findall(r'<img src="data:image/jpeg;base64,([^"]+)" width="(\d+)"', shown.data["text/html"])
+    assert len(pictures) == 2
+    for data, width in pictures:
+        with Image.open(io.BytesIO(base64.b64decode(data))) as picture:
+            assert picture.format == "JPEG" and picture.width == 2 * int(width) == 188
 
 
 def test_login_asks_with_getpass_and_keeps_the_key_secret(ip, monkeypatch) -> None:

@@ -225,7 +225,7 @@ class WeShopMagics(Magics):
         return self.client.upload_image(local_file(args.path, "upload"))
 
     def _cmd_status(self, args: Any, cell: str | None) -> None:
-        from ..work._html import execution_html, task_html
+        from ..work._html import EXECUTION_WIDTH, execution_html, task_html
 
         if args.task:
             task = self.client.get_task(args.task)
@@ -234,9 +234,8 @@ class WeShopMagics(Magics):
         if not args.execution_id:
             raise UsageError("Give an execution id, or --task ID.")
         execution = self.client.get_execution(args.execution_id)
-        width = 160
-        thumbs = [self.session.thumbnail(url, width) for url in execution.images]
-        _show(execution_html(execution, thumbs, width), f"Execution {execution.id}: {execution.status}")
+        thumbs = [self.session.thumbnail(url, EXECUTION_WIDTH) for url in execution.images]
+        _show(execution_html(execution, thumbs), f"Execution {execution.id}: {execution.status}")
 
     def _cmd_delete(self, args: Any, cell: str | None) -> None:
         self.client.delete_task(args.task_id)

@@ -28,6 +28,8 @@ __all__ = ["run_html", "task_html", "catalogue_html", "comparison_html", "banner
 DENSITY = 2
 #: CSS width of a catalogue thumbnail (the `info` tables and the studio's previews).
 ICON_WIDTH = 64
+#: CSS width of each picture of one execution shown alone (`%weshop status`).
+EXECUTION_WIDTH = 160
 
 _BADGE_COLORS = {PENDING: "#8a8a8a", RUNNING: "#1f6feb", SUCCESS: "#1a7f37", FAILED: "#cf222e"}
 _BOX = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px;line-height:1.4"
@@ -152,7 +154,7 @@ def task_html(task: Task) -> str:
     return f'<div style="{_BOX}">{head}<table>{header}{rows}</table></div>'
 
 
-def execution_html(execution: Execution, thumbnails: Iterable[bytes] = (), width: int = 160) -> str:
+def execution_html(execution: Execution, thumbnails: Iterable[bytes] = (), width: int = EXECUTION_WIDTH) -> str:
     """One execution with its pictures (made :func:`pixels` of ``width`` wide)."""
     pictures = "".join(image_tag(t, width, execution.id) for t in thumbnails)
     prompt = escape(str(execution.params.get("textDescription") or "(no prompt)"))
