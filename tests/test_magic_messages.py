@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
+from PIL import Image
 
 from weshop_nb import emulator
 from weshop_nb.notebook._settings import SettingError
@@ -92,10 +95,13 @@ def test_settings_reach_the_next_run_after_the_session_started(ip, make_image, t
     ip.run_cell("%config WeShopMagics.poll_interval = 0.7")
     ip.run_cell("%config WeShopMagics.thumbnail_size = 64")
     ip.run_cell("%config WeShopMagics.max_concurrent_launches = 3")
+    ip.run_cell('%config WeShopMagics.picture_format = "jpeg"')
     assert _magics(ip).session is session  # the same session, changed in place
     ip.run_cell(f"%%weshop run --image {garment} --wait -o run\nhello")
     run = ip.user_ns["run"]
-    assert run.poll_interval == 0.7 and run.thumbnails.max_side == 64
+    assert run.poll_interval == 0.7 and run.width == 64 and run.thumbnails.format == "jpeg"
+    with Image.open(io.BytesIO(run.items[0].thumbnails[0])) as picture:
+        assert (picture.format, picture.width) == ("JPEG", 2 * (64 // 2 - 2))  # 2x its share of the 64 px card
     assert run.launch_options["max_concurrent"] == 3
 
 
