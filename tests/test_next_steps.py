@@ -152,7 +152,7 @@ def test_comparison_saves_one_self_contained_file_and_a_frame(client, make_image
     path = comparison.save(tmp_path / "shared" / "comparison")
     page = path.read_text(encoding="utf-8")
     assert path.name == "comparison.html" and page.startswith("<!DOCTYPE html>")
-    assert page.count("data:image/jpeg;base64,") == 4 and 'src="http' not in page  # nothing to load
+    assert page.count("data:image/webp;base64,") == 4 and 'src="http' not in page  # nothing to load
     assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page
     frame = comparison.to_frame()
     assert len(frame) == 4 and list(frame.columns[:3]) == ["prompt", "location_name", "status"]
