@@ -247,7 +247,7 @@ def _fetchers() -> set[threading.Thread]:
 
 def test_a_finished_run_leaves_no_thread_behind(client, make_image) -> None:
     task = client.create_task(originalImage=client.upload_image(make_image()))
-    cache = ThumbnailCache(client.fetch_image, max_side=32)
+    cache = ThumbnailCache(client.fetch_image, width=32)
     jobs = [Job(task, {"textDescription": f"p{n}", "batchCount": 1}) for n in range(21)]  # two tasks
     before = _fetchers()  # other tests' runs may still be watching
     run = launch(client, jobs, thumbnails=cache, poll_interval=0.1).wait(timeout=30)
