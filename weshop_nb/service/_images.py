@@ -203,8 +203,8 @@ def thumbnail(data: bytes, max_side: int = 256, quality: int = 80) -> bytes:
 #: WebP) with no knee in SSIM, so the budget decides: a finished picture should cost at
 #: most 3 KB in a saved notebook, about 0.6 KB of which go to the HTML and widget state
 #: around it and a third of the rest to base64, which leaves about 1.8 KB: WebP 40 (1.7 KB,
-#: SSIM 0.93 on photograph-like pictures 188 px wide). JPEG, the fallback, needs 40 for the
-#: same SSIM at twice the bytes.
+#: SSIM 0.93 on photograph-like pictures 188 px wide). JPEG, the fallback, needs 40 to
+#: match that SSIM, at twice the bytes.
 EMBED_QUALITY = {"webp": 40, "jpeg": 40}
 
 
@@ -224,12 +224,15 @@ def embed(data: bytes, width: int, *, format: str = "webp") -> bytes:
     if format not in EMBED_QUALITY:
         raise ValueError(f"picture format {format!r}: must be one of {', '.join(EMBED_QUALITY)}.")
     with Image.open(io.BytesIO(data)) as image:
-        image.thumbnail((width, 2 * width), Image.Resampling.LANCZOS)  # tall pictures stay in proportion
+        # Pillow's bicubic shrink, and libwebp's default effort (method 4), below: the same
+        # bytes and SSIM as Lanczos and method 6 within 1 %, for a fifth less CPU in the
+        # watcher threads (31 against 38 ms for a 384 px picture from a 768x1024 PNG).
+        image.thumbnail((width, 2 * width))  # tall pictures stay in proportion
         transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         picture = image.convert("RGBA" if transparent else "RGB")
     buffer = io.BytesIO()
     if format == "webp" and _writes_webp():
-        picture.save(buffer, format="WEBP", quality=EMBED_QUALITY["webp"], method=6)
+        picture.save(buffer, format="WEBP", quality=EMBED_QUALITY["webp"], method=4)
     else:
         if transparent:
             flat = Image.new("RGB", picture.size, "white")
