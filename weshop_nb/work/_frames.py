@@ -36,29 +36,50 @@ def executions_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def images_frame(executions: pd.DataFrame) -> pd.DataFrame:
-    """One row per result picture of ``executions`` (a frame of execution records).
+    """One row per result picture of ``executions`` (a frame of execution records), then one per video's poster.
 
-    ``image`` is the picture's URL and ``slot`` its place in its execution (from 0); the
-    other columns are its execution's, so pictures filter and group like executions.
+    ``image`` is the picture's URL and ``slot`` its place in its execution (from 0); for a
+    video, ``image`` is its poster (the still the service sends with it) and ``video`` its
+    URL (missing for a picture). The other columns are its execution's, so pictures
+    filter and group like executions.
     """
-    frame = executions[executions["n_images"] > 0].explode("images").rename(columns={"images": "image"})
+    pictures = executions[executions["n_images"] > 0].explode("images").rename(columns={"images": "image"})
+    pictures = pictures.assign(video=None)
+    posters = _video_rows(executions)
+    frame = pd.concat([pictures, posters[pictures.columns]]) if len(posters) else pictures
     frame["slot"] = frame.groupby("execution_id").cumcount().astype("Int64")
     frame["image"] = frame["image"].astype("string")
-    return frame.drop(columns=["n_images"]).reset_index(drop=True)
+    frame["video"] = frame["video"].astype("string")
+    return frame.drop(columns=["n_images", "posters"]).reset_index(drop=True)
+
+
+def _video_rows(executions: pd.DataFrame) -> pd.DataFrame:
+    """One row per video of ``executions``: ``video`` its URL, ``image`` its poster (or missing)."""
+    has_videos = executions["videos"].map(lambda v: isinstance(v, list) and len(v) > 0).astype(bool)
+    rows = executions[has_videos].drop(columns=["images"])
+    # Posters go with videos in order; a list of another length (an older record) is not trusted.
+    rows = rows.assign(
+        pair=[
+            list(zip(v, p if isinstance(p, list) and len(p) == len(v) else [""] * len(v), strict=True))
+            for v, p in zip(rows["videos"], rows["posters"], strict=True)
+        ]
+    ).explode("pair")
+    rows["video"] = [pair[0] for pair in rows["pair"]]
+    rows["image"] = [pair[1] or None for pair in rows["pair"]]
+    return rows.drop(columns=["pair"])
 
 
 def results_frame(executions: pd.DataFrame) -> pd.DataFrame:
-    """Every result file of ``executions``: the rows of :func:`images_frame`, then one per video.
+    """Every result file of ``executions``: the pictures of :func:`images_frame`, then one row per video.
 
     ``kind`` says which (``image`` or ``video``); a video's URL is in ``image`` too, so
-    one column holds what to download.
+    one column holds what to download (its poster is not a result file).
     """
-    pictures = images_frame(executions).assign(kind="image")
-    has_videos = executions["videos"].map(lambda v: isinstance(v, list) and len(v) > 0)
-    if not has_videos.any():
-        return pictures
-    videos = executions[has_videos].drop(columns=["images"]).explode("videos").rename(columns={"videos": "image"})
+    frame = images_frame(executions)
+    pictures = frame[frame["video"].isna()].assign(kind="image")
+    videos = frame[frame["video"].notna()]
+    if videos.empty:
+        return pictures.reset_index(drop=True)
+    videos = videos.assign(image=videos["video"], kind="video")
     videos["slot"] = videos.groupby("execution_id").cumcount().astype("Int64")
-    videos = videos.drop(columns=["n_images"]).assign(kind="video", videos=[[] for _ in range(len(videos))])
-    videos["image"] = videos["image"].astype("string")
-    return pd.concat([pictures, videos[pictures.columns]], ignore_index=True)
+    return pd.concat([pictures, videos], ignore_index=True)

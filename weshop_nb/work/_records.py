@@ -43,6 +43,7 @@ _MORE_VIDEOS = (
     "CASE WHEN LENGTH(COALESCE(excluded.videos, '')) >= LENGTH(COALESCE(videos, '')) "
     "THEN excluded.videos ELSE videos END"
 )
+_MORE_POSTERS = _MORE_VIDEOS.replace("videos", "posters")
 _KEEP = "COALESCE({0}, excluded.{0})"
 #: The one table of record columns: ``Run.to_frame()``, the history's schema, its inserts,
 #: its selects and the DataFrame dtypes all derive from it. Add a column here, and only here.
@@ -60,6 +61,8 @@ COLUMNS = (
     # Why an execution failed, in the service's words (or why it could not start).
     Column("error", "text", merge="COALESCE(excluded.error, error)"),
     Column("media", "text", merge="COALESCE(excluded.media, media)", attribute="media"),  # image or video
+    # The still of each video, in the same order ("" where the service sent none).
+    Column("posters", "list", merge=_MORE_POSTERS, attribute="posters"),
     Column("negative_prompt", "text", param="negTextDescription"),
     Column("mask_type", "text", param="maskType"),
     Column("generated_content", "text", param="generatedContent"),
@@ -95,7 +98,9 @@ def _attributes(execution: Execution | None, stored: bool) -> dict[str, Any]:
     for column, attribute in ATTRIBUTE_COLUMNS.items():
         value = getattr(execution, attribute, None) if execution is not None else None
         if isinstance(value, list):
-            value = "\n".join(value) if stored else list(value)
+            # A missing entry (a video without a poster) is "": the list keeps its order.
+            value = [entry or "" for entry in value]
+            value = "\n".join(value) if stored else value
         values[column] = value
     return values
 
