@@ -175,6 +175,9 @@ def test_a_valid_form_launches_and_the_grid_fills(studio, agent) -> None:
     if expected == "image":
         shown = re.findall(r'<img src="data:image/(?:webp|jpeg);base64,[^"]+"', cell.card)  # the card's pictures
         assert shown and len(shown) == len(item.execution.images)
+    else:  # a player per video, its poster embedded, the video itself by its URL
+        players = re.findall(r'<video controls [^>]*poster="data:image/[a-z]+;base64,[^"]+" src="([^"]+)"', cell.card)
+        assert players and players == item.execution.videos
 
 
 @pytest.mark.parametrize("studio", ["v1", "runs"], indirect=True)

@@ -234,7 +234,7 @@ class WeShopMagics(Magics):
         if not args.execution_id:
             raise UsageError("Give an execution id, or --task ID.")
         execution = self.client.get_execution(args.execution_id)
-        thumbs = [self.session.thumbnail(url, EXECUTION_WIDTH) for url in execution.images]
+        thumbs = [self.session.thumbnail(url, EXECUTION_WIDTH) for url in execution.stills]
         _show(execution_html(execution, thumbs), f"Execution {execution.id}: {execution.status}")
 
     def _cmd_delete(self, args: Any, cell: str | None) -> None:

@@ -170,6 +170,11 @@ class Execution:
         return [r.poster for r in self.results if r.video and r.status == SUCCESS]
 
     @property
+    def stills(self) -> list[str]:
+        """What shows each result as a picture: the images, then each video's poster (the video without one)."""
+        return [*self.images, *(poster or video for video, poster in zip(self.videos, self.posters, strict=True))]
+
+    @property
     def media(self) -> str | None:
         """``"image"`` or ``"video"``: what this execution makes (by its agent, else by its results)."""
         spec = _agent_spec(self.agent_name) if self.agent_name else None

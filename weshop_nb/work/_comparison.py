@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..config import home_dir
 
@@ -16,19 +16,32 @@ if TYPE_CHECKING:
 class Comparison:
     """Result pictures in a table whose rows and columns are parameters (say prompt x location).
 
-    ``table`` is the DataFrame behind it (cells are lists of image URLs); in a notebook it
-    renders as static HTML with thumbnails.
+    ``table`` is the DataFrame behind it (cells are lists of image URLs: the pictures, and
+    for a video its poster); ``videos`` maps each poster in it to its video. In a notebook
+    it renders as static HTML with thumbnails, a video as its poster in a player.
     """
 
     def __init__(self, executions: pd.DataFrame, by: Sequence[str], *, fetch: Callable[[str], bytes] | None) -> None:
         self.executions = executions
         self.by = list(by)
         self._fetch = fetch
-        frame = executions.assign(_all="all images")
+        self.videos: dict[str, str] = {}
+        stills = [self._stills(row) for row in executions[["images", "videos", "posters"]].itertuples(index=False)]
+        frame = executions.assign(_all="all images", _stills=stills)
         rows, columns = self.by[0], (self.by[1] if len(self.by) > 1 else "_all")
         frame[[rows, columns]] = frame[[rows, columns]].astype("object").fillna("(none)")
-        self.table = frame.groupby([rows, columns], sort=True)["images"].sum().unstack(columns)
+        self.table = frame.groupby([rows, columns], sort=True)["_stills"].sum().unstack(columns)
         self.table.columns.name = None if columns == "_all" else columns
+
+    def _stills(self, row: tuple[Any, Any, Any]) -> list[str]:
+        """An execution's pictures, then each video's poster (the video itself where it has none)."""
+        images, videos, posters = (value if isinstance(value, list) else [] for value in row)
+        posters = posters if len(posters) == len(videos) else [""] * len(videos)
+        shown = []
+        for video, poster in zip(videos, posters, strict=True):
+            self.videos[poster or video] = video
+            shown.append(poster or video)
+        return [*images, *shown]
 
     def __repr__(self) -> str:
         shape = "x".join(str(n) for n in self.table.shape)
@@ -67,4 +80,4 @@ class Comparison:
         from ._save import public_fetch
 
         cache = ThumbnailCache(self._fetch or public_fetch(), directory=home_dir() / "thumbnails")
-        return display.comparison_html(self.table, self.by, cache.get_or_empty)
+        return display.comparison_html(self.table, self.by, cache.get_or_empty, videos=self.videos)

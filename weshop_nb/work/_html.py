@@ -4,13 +4,15 @@ What is drawn here is saved in the notebook as ``text/html``, so it renders on G
 nbviewer and in VS Code without a kernel or widgets. Pictures are embedded (data URIs),
 never linked to the service, at the size they are shown: :func:`pixels` of their CSS
 width, so they stay sharp on high-density screens and weigh little in the saved file.
+A video is the exception: too heavy to embed, it is a ``<video>`` element that refers
+to its URL, showing its poster (embedded like a picture) until it is played.
 Every string that came from the service or the user is escaped.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +73,34 @@ def image_tag(picture: bytes, width: int, title: str = "", *, margin: bool = Tru
     return f'<img src="{source}" width="{width}" alt="{escape(title)}"{style}>'
 
 
+def video_tag(poster: bytes, width: int, url: str, title: str = "") -> str:
+    """The video at ``url`` in a player ``width`` CSS pixels wide, its ``poster`` (picture bytes) embedded.
+
+    A link under it opens the video itself, for what the browser's player cannot play
+    (the emulator's clips are animated WebP pictures).
+    """
+    link = escape(url)
+    still = f' poster="data:{picture_mime(poster)};base64,{base64.b64encode(poster).decode()}"' if poster else ""
+    player = (
+        f'<video controls preload="none" width="{width}"{still} src="{link}" aria-label="{escape(title)}">'
+        f'<a href="{link}">the video</a></video>'
+    )
+    opener = f'<a href="{link}" target="_blank" style="font-size:11px">▶ open the video</a>'
+    return f'<div style="width:{width}px">{player}<br>{opener}</div>'
+
+
+def media_html(thumbs: Sequence[bytes], execution: Execution | None, width: int, title: str = "") -> str:
+    """Each result of ``execution``: a picture, or a video's player; ``thumbs`` follow ``execution.stills``."""
+    videos = execution.videos if execution is not None else []
+    pictures = len(thumbs) - len(videos) if videos else len(thumbs)  # the stills of videos come last
+    return "".join(
+        image_tag(thumb, width, title, margin=False)
+        if index < pictures
+        else video_tag(thumb, width, videos[index - pictures], title)
+        for index, thumb in enumerate(thumbs)
+    )
+
+
 def placeholder_html(status: str, width: int) -> str:
     """A grey box the size of a picture, saying the status."""
     return (
@@ -97,7 +127,7 @@ def item_card(item: RunItem, width: int = 192, *, boxed: bool = True) -> str:
     thumbs = item.thumbnails
     size = thumb_width(len(thumbs), width)
     alt = _shorten(item.caption, 40)  # in every picture; the caption under them says it all
-    shown = "".join(image_tag(t, size, alt, margin=False) for t in thumbs)
+    shown = media_html(thumbs, item.execution, size, alt)
     pictures = shown or placeholder_html(item.status, width)
     # One gap for all pictures, rather than a margin on each.
     box = f'<div style="width:{width}px;display:flex;flex-wrap:wrap;gap:2px">{pictures}</div>'
@@ -155,8 +185,8 @@ def task_html(task: Task) -> str:
 
 
 def execution_html(execution: Execution, thumbnails: Iterable[bytes] = (), width: int = EXECUTION_WIDTH) -> str:
-    """One execution with its pictures (made :func:`pixels` of ``width`` wide)."""
-    pictures = "".join(image_tag(t, width, execution.id) for t in thumbnails)
+    """One execution with its pictures and videos (``thumbnails`` of its ``stills``, :func:`pixels` of ``width``)."""
+    pictures = media_html(list(thumbnails), execution, width, execution.id)
     prompt = escape(str(execution.params.get("textDescription") or "(no prompt)"))
     error = f'<br><span style="color:#cf222e">{escape(execution.error)}</span>' if execution.error else ""
     when = escape(str(execution.executed_at or ""))
@@ -178,11 +208,21 @@ def catalogue_html(entries: Sequence[Location | FashionModel], thumbnails: Seque
     return f'<div style="{_BOX}">{head}<table>{header}{"".join(rows)}</table></div>'
 
 
-def comparison_html(table: Any, by: Sequence[str], thumbnail: Any, *, width: int = 96, per_cell: int = 4) -> str:
+def comparison_html(
+    table: Any,
+    by: Sequence[str],
+    thumbnail: Any,
+    *,
+    width: int = 96,
+    per_cell: int = 4,
+    videos: Mapping[str, str] | None = None,
+) -> str:
     """A comparison table: each cell shows up to ``per_cell`` pictures of its executions.
 
-    ``thumbnail(url, pixel_width)`` gives the bytes of a picture.
+    ``thumbnail(url, pixel_width)`` gives the bytes of a picture; ``videos`` maps a
+    poster in the table to its video, shown as a player.
     """
+    videos = videos or {}
     columns = [str(c) for c in table.columns]
     corner = escape(" / ".join(by))
     header = f"<tr><th>{corner}</th>" + "".join(f"<th>{escape(c)}</th>" for c in columns) + "</tr>"
@@ -191,7 +231,12 @@ def comparison_html(table: Any, by: Sequence[str], thumbnail: Any, *, width: int
         cells = []
         for urls in row:
             urls = urls if isinstance(urls, list) else []
-            shown = "".join(image_tag(thumbnail(u, pixels(width)), width, u) for u in urls[:per_cell])
+            shown = "".join(
+                video_tag(thumbnail(u, pixels(width)), width, videos[u], u)
+                if u in videos
+                else image_tag(thumbnail(u, pixels(width)), width, u)
+                for u in urls[:per_cell]
+            )
             more = f"<br>+{len(urls) - per_cell} more" if len(urls) > per_cell else ""
             cells.append(f"<td {_LEFT}>{shown or '—'}{more}</td>")
         rows.append(f'<tr><th style="text-align:left;max-width:220px">{escape(str(label))}</th>{"".join(cells)}</tr>')

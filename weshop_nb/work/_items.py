@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..contract import FAILED, PENDING, TERMINAL
+from ..contract import FAILED, PENDING, TERMINAL, spec
 from ..service._errors import WeShopError
 from ..service._models import Execution
 from ._jobs import Job
@@ -33,6 +33,15 @@ class RunItem:
     @property
     def done(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def media(self) -> str:
+        """``"image"`` or ``"video"``: what this item makes (its execution says, else its agent)."""
+        found = self.execution.media if self.execution is not None else None
+        if found is None:
+            agent = spec(self.job.task.agent_name or "")
+            found = agent.output if agent is not None else "image"
+        return found
 
     @property
     def warnings(self) -> tuple[str, ...]:

@@ -201,14 +201,15 @@ class Run:
         """
         with self._lock:
             # Counted from the pictures already kept too: a malformed reply that showed
-            # fewer images must not make the same pictures be added twice.
+            # fewer images must not make the same pictures be added twice. A video shows
+            # as its poster (Execution.stills).
             fresh = []
             for item, execution in changes:
-                kept = max(len(item.thumbnails), len(item.execution.images) if item.execution else 0)
-                fresh.append((item, execution, execution.images[kept:]))
+                kept = max(len(item.thumbnails), len(item.execution.stills) if item.execution else 0)
+                fresh.append((item, execution, execution.stills[kept:]))
         # Kept at the size the card shows them: one picture fills it, several share it.
         wanted = [
-            (url, pixels(thumb_width(len(execution.images), self.width))) for _, execution, new in fresh for url in new
+            (url, pixels(thumb_width(len(execution.stills), self.width))) for _, execution, new in fresh for url in new
         ]
         fetched = iter(self.fetch_all(self._thumbnail, wanted if self.thumbnails is not None else []))
         changed = False

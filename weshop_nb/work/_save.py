@@ -215,6 +215,8 @@ def save_run(run: Run, folder: str | os.PathLike[str], progress: bool | Progress
 def save_picture(run: Run, execution_id: str, slot: int, folder: str | os.PathLike[str] = DEFAULT_FOLDER) -> Path:
     """One picture of ``run`` (its execution's ``slot``-th, from 0) saved into ``folder``; returns its path.
 
+    A video's slot (after its execution's pictures, as in ``Execution.stills``) saves the video.
+
     Raises
     ------
     WeShopError
@@ -226,6 +228,11 @@ def save_picture(run: Run, execution_id: str, slot: int, folder: str | os.PathLi
     chosen = pictures[(pictures["execution_id"] == execution_id) & (pictures["slot"] == slot)]
     if chosen.empty:
         raise WeShopError(f"Execution {execution_id} has no picture {slot + 1} (yet).")
+    if chosen["video"].notna().all():
+        # A video's row holds its poster: the video itself is kept, numbered among the
+        # execution's videos as save_run names it.
+        own = pictures[pictures["execution_id"] == execution_id]
+        chosen = chosen.assign(image=chosen["video"], kind="video", slot=slot - int(own["video"].isna().sum()))
     saved = save_pictures(chosen, folder, run.client.fetch_image, warn=False)
     if saved["outcome"].iloc[0] == "failed":
         raise WeShopError(str(saved["save_error"].iloc[0]))

@@ -104,6 +104,10 @@ class Session:
         """A larger JPEG of ``url`` for a detail view (not cached)."""
         return thumbnail(self.client.fetch_image(url), max_side)
 
+    def clip(self, url: str) -> bytes:
+        """The bytes of a short clip (an animated picture) for a detail view, as the service sends them."""
+        return self.client.fetch_image(url)
+
     def create_task(
         self,
         agent: str,

@@ -47,10 +47,11 @@ class ItemCell(widgets.HTML):
     """One execution's card: its pictures (or a placeholder), caption and status.
 
     Given ``on_select(item, index)``, :attr:`buttons` holds a button per picture that asks
-    for it full size, one per expected picture (the execution's ``batchCount``), shown as
-    pictures arrive. Every widget is made here, on the kernel's thread; :meth:`refresh`
-    runs in watcher threads and only sets trait values. ``layout``, ``style`` and
-    ``button`` (a button's layout and style) may be shared by the cells of a grid.
+    for it full size (or per video, that plays it), one per expected result (the
+    execution's ``batchCount``), shown as results arrive. Every widget is made here, on
+    the kernel's thread; :meth:`refresh` runs in watcher threads and only sets trait
+    values. ``layout``, ``style`` and ``button`` (a button's layout and style) may be
+    shared by the cells of a grid.
     """
 
     def __init__(
@@ -94,8 +95,12 @@ class ItemCell(widgets.HTML):
                 self.buttons.children = shown
 
     def _button(self, index: int, layout: widgets.Layout, style: widgets.ButtonStyle) -> widgets.Button:
+        video = self.item.media == "video"
         button = widgets.Button(
-            description=str(index + 1), tooltip=f"Show picture {index + 1} full size", layout=layout, style=style
+            description=f"▶{index + 1}" if video else str(index + 1),
+            tooltip=f"Play video {index + 1}" if video else f"Show picture {index + 1} full size",
+            layout=layout,
+            style=style,
         )
         button.on_click(lambda _: self.on_select(self.item, index))  # type: ignore[misc]
         return button

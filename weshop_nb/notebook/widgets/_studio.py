@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from ...service._errors import WeShopError
+from ...work._html import picture_mime
 from ...work._save import DEFAULT_FOLDER
 from ._grid import RunGrid
 from ._pickers import ChoicesPanel
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 #: Seconds an estimate waits for the choices to settle (typing a prompt changes them per key).
 ESTIMATE_PAUSE = 0.3
+#: Endings of video URLs that are animated pictures (the emulator's clips), shown as pictures.
+ANIMATED = (".webp", ".gif", ".png")
 
 
 def _error(message: str) -> str:
@@ -196,9 +199,13 @@ class Studio(widgets.VBox):
         return run
 
     def _show_picture(self, item: RunItem, index: int) -> None:
-        url = item.execution.images[index] if item.execution is not None else None
-        if not url:
+        execution = item.execution
+        if execution is None or index >= len(execution.stills):
             return
+        if index >= len(execution.images):  # the stills of videos come after the pictures
+            self._show_video(item, index, execution.videos[index - len(execution.images)])
+            return
+        url = execution.images[index]
         try:
             picture = widgets.Image(value=self.session.picture(url), format="jpeg", layout={"max_width": "768px"})
         except WeShopError as exc:
@@ -214,6 +221,31 @@ class Studio(widgets.VBox):
         save.on_click(lambda _: self._save_picture(item, index))
         self.save_button = save
         self.detail.children = [widgets.HBox([close, link, save, self.saved]), picture]
+
+    def _show_video(self, item: RunItem, index: int, url: str) -> None:
+        """Play the video at ``url``: in the browser's player, or as the animated picture it is."""
+        if url.split("?", 1)[0].lower().endswith(ANIMATED):
+            # The emulator's clips are animated pictures, which a <video> cannot play: they
+            # are fetched through the session and shown as a picture, which plays.
+            try:
+                clip = self.session.clip(url)
+            except WeShopError as exc:
+                self.detail.children = [widgets.HTML(_error(f"Could not fetch the video: {exc}"))]
+                return
+            player: widgets.Widget = widgets.Image(
+                value=clip, format=picture_mime(clip).split("/")[1], layout={"max_width": "768px"}
+            )
+        else:
+            # A real video is streamed by the browser from its URL, never through the kernel.
+            player = widgets.Video.from_url(url, autoplay=True, controls=True, layout={"max_width": "768px"})
+        link = widgets.HTML(f'<a href="{escape(url)}" target="_blank" title="{escape(url)}">Open the video</a>')
+        close = widgets.Button(description="Close", icon="times")
+        close.on_click(lambda _: setattr(self.detail, "children", []))
+        save = widgets.Button(description="Save video", icon="download", tooltip=f"Save into {DEFAULT_FOLDER}/")
+        self.saved = widgets.HTML()
+        save.on_click(lambda _: self._save_picture(item, index))
+        self.save_button = save
+        self.detail.children = [widgets.HBox([close, link, save, self.saved]), player]
 
     def _save_picture(self, item: RunItem, index: int) -> None:
         """Keep the enlarged picture in the kernel's folder (``weshop-pictures/``), under its readable name."""
