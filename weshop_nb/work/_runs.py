@@ -23,13 +23,13 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..contract import FAILED, STATUSES, SUCCESS
 from ..service._errors import WaitTimeout
 from ..service._models import Execution
 from . import _hooks
+from ._downloads import DownloadPool
 from ._ending import Ending, call_safely
 from ._html import pixels, thumb_width
 from ._items import RunItem
@@ -94,7 +94,7 @@ class Run:
         self._lock = threading.RLock()
         self._ending = Ending(self._lock)
         self._changed = threading.Condition(self._lock)
-        self._pool: ThreadPoolExecutor | None = None
+        self._downloads = DownloadPool(max_concurrent)
 
     # -- state -----------------------------------------------------------------------
 
@@ -234,29 +234,14 @@ class Run:
 
     def fetch_all(self, fetch: Callable[[Any], Any], keys: Sequence[Any]) -> list[Any]:
         """``[fetch(key) for key in keys]``, up to ``max_concurrent`` at once (in this run's own threads)."""
-        if len(keys) <= 1 or self.max_concurrent == 1:
-            return [fetch(key) for key in keys]
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.max_concurrent, thread_name_prefix="weshop-fetch")
-            pool = self._pool
-        try:
-            return list(pool.map(fetch, keys))
-        except RuntimeError:  # the run was stopped meanwhile and its threads let go: finish the tick here
-            return [fetch(key) for key in keys]
+        return self._downloads.map(fetch, keys)
 
     def watcher_finished(self, watcher: TaskWatcher) -> None:
         """``watcher``'s thread ends; the last one lets the download threads go."""
         with self._changed:
             self._changed.notify_all()
         if not any(other.alive for other in self.watchers if other is not watcher):
-            self._close_pool()
-
-    def _close_pool(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False)
+            self._downloads.close()
 
     # -- watching ----------------------------------------------------------------------
 
@@ -298,14 +283,14 @@ class Run:
         if self.done:
             for watcher in self.watchers:
                 watcher.stop()
-            self._close_pool()
+            self._downloads.close()
             return
         self.stop_watching(stopped_message(self))
         for item in self.items:  # so live views show the notice at once
             if not item.done:
                 self.publish(item)
                 break
-        self._close_pool()
+        self._downloads.close()
 
     def wait(self, timeout: float | None = None, *, progress: bool | None = None) -> Run:
         """Block until every execution is finished, showing a progress bar in a notebook.
