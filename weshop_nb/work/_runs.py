@@ -94,7 +94,8 @@ class Run:
         self._lock = threading.RLock()
         self._ending = Ending(self._lock)
         self._changed = threading.Condition(self._lock)
-        self._downloads = DownloadPool(max_concurrent)
+        #: The threads that fetch pictures and out-of-window executions for this run.
+        self.downloads = DownloadPool(max_concurrent)
 
     # -- state -----------------------------------------------------------------------
 
@@ -211,7 +212,7 @@ class Run:
         wanted = [
             (url, pixels(thumb_width(len(execution.stills), self.width))) for _, execution, new in fresh for url in new
         ]
-        fetched = iter(self.fetch_all(self._thumbnail, wanted if self.thumbnails is not None else []))
+        fetched = iter(self.downloads.map(self._thumbnail, wanted if self.thumbnails is not None else []))
         changed = False
         for item, execution, new in fresh:
             thumbs = [next(fetched) for _ in new] if self.thumbnails is not None else []
@@ -232,16 +233,12 @@ class Run:
         except Exception:
             return b""  # shown as a broken tile, never a crash
 
-    def fetch_all(self, fetch: Callable[[Any], Any], keys: Sequence[Any]) -> list[Any]:
-        """``[fetch(key) for key in keys]``, up to ``max_concurrent`` at once (in this run's own threads)."""
-        return self._downloads.map(fetch, keys)
-
     def watcher_finished(self, watcher: TaskWatcher) -> None:
         """``watcher``'s thread ends; the last one lets the download threads go."""
         with self._changed:
             self._changed.notify_all()
         if not any(other.alive for other in self.watchers if other is not watcher):
-            self._downloads.close()
+            self.downloads.close()
 
     # -- watching ----------------------------------------------------------------------
 
@@ -283,14 +280,14 @@ class Run:
         if self.done:
             for watcher in self.watchers:
                 watcher.stop()
-            self._downloads.close()
+            self.downloads.close()
             return
         self.stop_watching(stopped_message(self))
         for item in self.items:  # so live views show the notice at once
             if not item.done:
                 self.publish(item)
                 break
-        self._downloads.close()
+        self.downloads.close()
 
     def wait(self, timeout: float | None = None, *, progress: bool | None = None) -> Run:
         """Block until every execution is finished, showing a progress bar in a notebook.

@@ -108,7 +108,7 @@ class TaskWatcher:
                 return exc
 
         self.execution_queries += len(execution_ids)
-        found = dict(zip(execution_ids, self.run.fetch_all(fetch, execution_ids), strict=True))
+        found = dict(zip(execution_ids, self.run.downloads.map(fetch, execution_ids), strict=True))
         errors = [outcome for outcome in found.values() if isinstance(outcome, WeShopError)]
         refused = next((e for e in errors if isinstance(e, AuthenticationError)), None)
         if refused is not None:
