@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+import responses
 from IPython.core.interactiveshell import InteractiveShell
 from PIL import Image
 
@@ -100,3 +103,15 @@ def ip() -> Iterator[TestingShell]:
     yield shell
     shell.run_cell("%unload_ext weshop_nb")
     TestingShell.clear_instance()
+
+
+@pytest.fixture
+def recorded() -> Iterator[responses.RequestsMock]:
+    """Recorded HTTP for unit tests of the client: every request is answered from the recording."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def request_body(call: Any) -> dict:
+    """The JSON body a recorded call sent."""
+    return json.loads(call.request.body)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-import responses
 
 from weshop_nb import WeShopClient
 from weshop_nb.service._errors import (
@@ -19,6 +16,7 @@ from weshop_nb.service._errors import (
 )
 
 from .conftest import API_KEY
+from .conftest import request_body as _body
 from .fixtures import reference
 
 BASE = "https://openapi.weshop.ai"
@@ -28,16 +26,6 @@ API = BASE + "/openapi/v1"
 @pytest.fixture
 def client() -> WeShopClient:
     return WeShopClient(api_key=API_KEY, max_retries=0)
-
-
-@pytest.fixture
-def recorded():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-def _body(call) -> dict:
-    return json.loads(call.request.body)
 
 
 def test_create_task_sends_reference_body_with_raw_key(client, recorded) -> None:

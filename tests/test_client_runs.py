@@ -7,7 +7,6 @@ and skills references): ``{"success", "data", "meta"}`` and ``{"success": false,
 
 from __future__ import annotations
 
-import json
 import uuid
 import warnings
 
@@ -26,6 +25,7 @@ from weshop_nb.service._errors import (
 )
 
 from .conftest import API_KEY
+from .conftest import request_body as _body
 
 BASE = "https://openapi.weshop.ai"
 RUNS = BASE + "/openapi/agent/runs"
@@ -68,16 +68,6 @@ def _run(status: str, results: list | None = None, **execution) -> dict:
 def client(monkeypatch) -> WeShopClient:
     monkeypatch.setattr("weshop_nb.service._transport.retry_pause", lambda attempt, **kw: 0.0)
     return WeShopClient(api_key=API_KEY, max_retries=0, api="runs")
-
-
-@pytest.fixture
-def recorded():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-def _body(call) -> dict:
-    return json.loads(call.request.body)
 
 
 def _keys(recorded) -> list[str]:

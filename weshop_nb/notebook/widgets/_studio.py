@@ -211,16 +211,8 @@ class Studio(widgets.VBox):
         except WeShopError as exc:
             self.detail.children = [widgets.HTML(_error(f"Could not fetch the picture: {exc}"))]
             return
-        link = widgets.HTML(
-            f'<a href="{escape(url)}" target="_blank" download title="{escape(url)}">Download the original</a>'
-        )
-        close = widgets.Button(description="Close", icon="times")
-        close.on_click(lambda _: setattr(self.detail, "children", []))
-        save = widgets.Button(description="Save picture", icon="download", tooltip=f"Save into {DEFAULT_FOLDER}/")
-        self.saved = widgets.HTML()
-        save.on_click(lambda _: self._save_picture(item, index))
-        self.save_button = save
-        self.detail.children = [widgets.HBox([close, link, save, self.saved]), picture]
+        link = f'<a href="{escape(url)}" target="_blank" download title="{escape(url)}">Download the original</a>'
+        self._show_detail(item, index, link, "Save picture", picture)
 
     def _show_video(self, item: RunItem, index: int, url: str) -> None:
         """Play the video at ``url``: in the browser's player, or as the animated picture it is."""
@@ -238,14 +230,18 @@ class Studio(widgets.VBox):
         else:
             # A real video is streamed by the browser from its URL, never through the kernel.
             player = widgets.Video.from_url(url, autoplay=True, controls=True, layout={"max_width": "768px"})
-        link = widgets.HTML(f'<a href="{escape(url)}" target="_blank" title="{escape(url)}">Open the video</a>')
+        link = f'<a href="{escape(url)}" target="_blank" title="{escape(url)}">Open the video</a>'
+        self._show_detail(item, index, link, "Save video", player)
+
+    def _show_detail(self, item: RunItem, index: int, link: str, save_label: str, view: widgets.Widget) -> None:
+        """The enlarged view: a bar (close, a link to the original, save) above ``view``."""
         close = widgets.Button(description="Close", icon="times")
         close.on_click(lambda _: setattr(self.detail, "children", []))
-        save = widgets.Button(description="Save video", icon="download", tooltip=f"Save into {DEFAULT_FOLDER}/")
+        save = widgets.Button(description=save_label, icon="download", tooltip=f"Save into {DEFAULT_FOLDER}/")
         self.saved = widgets.HTML()
         save.on_click(lambda _: self._save_picture(item, index))
         self.save_button = save
-        self.detail.children = [widgets.HBox([close, link, save, self.saved]), player]
+        self.detail.children = [widgets.HBox([close, widgets.HTML(link), save, self.saved]), view]
 
     def _save_picture(self, item: RunItem, index: int) -> None:
         """Keep the enlarged picture in the kernel's folder (``weshop-pictures/``), under its readable name."""
