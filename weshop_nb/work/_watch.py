@@ -185,13 +185,17 @@ class TaskWatcher:
         return min(interval, max(MIN_PAUSE, min(finished) - min(waiting)))
 
     def _give_up(self, reason: str, items: list[RunItem] | None = None) -> None:
-        for item in self.unfinished if items is None else items:
-            item.error = reason
-            if item.execution is not None:
-                item.execution = replace(item.execution, status=FAILED, raw={"message": reason})
-            self.run.publish(item)
+        # Through the run's own update, so the items change under its lock like any other state.
+        ended = [
+            (item, replace(_execution_of(item), status=FAILED, raw={"message": reason}))
+            for item in (self.unfinished if items is None else items)
+        ]
+        self.run.update_many(ended)
+
+
+def _execution_of(item: RunItem) -> Execution:
+    return item.execution  # type: ignore[return-value]  # watched items have one
 
 
 def _id_of(item: RunItem) -> str:
-    execution: Execution = item.execution  # type: ignore[assignment]  # watched items have one
-    return execution.id
+    return _execution_of(item).id
