@@ -26,19 +26,19 @@ def start(*options: str, predrawn: bool = True) -> tuple[subprocess.Popen, str]:
 
 
 def main(argv: list[str]) -> int:
+    from _common import garment
+
     from weshop_nb.emulator import __main__ as cli
     from weshop_nb.emulator import pictures
 
     if "--predrawn" in argv:
         argv = [a for a in argv if a != "--predrawn"]
-        draw, drawn = pictures.render_result, []
-
-        def predrawn(*args: object, **kwargs: object) -> bytes:
-            if not drawn:  # the first request draws it; every later one is served that picture
-                drawn.append(draw(*args, **kwargs))
-            return drawn[0]
-
-        pictures.render_result = predrawn
+        # Drawn once, before the emulator listens: drawn on the first request instead, the
+        # first requests of a sweep (several at once) would each draw it, on the client's cores.
+        picture = pictures.render_result(
+            source=garment(), colors=None, scene="Sunny Beach", model="Eve", prompt="prompt 0", slot=0
+        )
+        pictures.render_result = lambda *args, **kwargs: picture
     return cli.main(argv)
 
 

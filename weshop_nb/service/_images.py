@@ -224,11 +224,13 @@ def embed(data: bytes, width: int, *, format: str = "webp") -> bytes:
     if format not in EMBED_QUALITY:
         raise ValueError(f"picture format {format!r}: must be one of {', '.join(EMBED_QUALITY)}.")
     with Image.open(io.BytesIO(data)) as image:
-        # Pillow's bicubic shrink, and libwebp's effort 2 (below): about 6 % more bytes than
-        # its default effort 4 and the same SSIM within 1 %, for 4 instead of 10.5 ms of
-        # encoding; the watcher threads shrink every picture of a sweep, and on two cores
-        # that CPU is what a `--wait` sweep waits for after the last status is final.
-        image.thumbnail((width, 2 * width))  # tall pictures stay in proportion
+        # The watcher threads shrink every picture of a sweep, and on two cores that CPU is
+        # what a `--wait` sweep waits for after the last status is final. So: averaging
+        # pixel blocks as far as whole factors go (reducing_gap 1), bicubic for the rest:
+        # a 768 px picture to 384 px in 1 ms instead of 8 for the same SSIM within 0.1 %
+        # (0.5 % at 188 px); and libwebp's effort 2 (below): about 6 % more bytes than its
+        # default effort 4 and the same SSIM within 1 %, for 4 instead of 10.5 ms.
+        image.thumbnail((width, 2 * width), reducing_gap=1.0)  # tall pictures stay in proportion
         transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         picture = image.convert("RGBA" if transparent else "RGB")
     buffer = io.BytesIO()
