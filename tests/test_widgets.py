@@ -43,7 +43,7 @@ def test_sweep_of_two_locations_by_two_models_fills_the_grid(studio, make_image,
     studio.choices.fashion_models.value = (info.fashion_model("Eve").id, info.fashion_model("Kenji").id)
     studio.choices.prompts.value = "summer look"
     studio.choices.batch.value = 2
-    assert len(studio.choices.previews.children) == 4
+    assert studio.choices.previews.value.count("<img ") == 4
     assert not studio.launch_button.disabled
     assert studio.launch_button.description.startswith("Launch 4 executions")
     assert studio.wait_estimate() is not None  # the cost, estimated in the background
@@ -63,9 +63,9 @@ def test_sweep_of_two_locations_by_two_models_fills_the_grid(studio, make_image,
         assert cell.item.status == "success"
         pictures = _pictures(cell)
         assert len(pictures) == 2 and all(p.startswith("data:image/webp;base64,") for p in pictures)
-        assert 'width="94"' in cell.card  # two pictures share a card 192 px wide
+        assert 'width="78"' in cell.card  # two pictures share a card 160 px wide
     assert '<progress value="4" max="4"' in grid._progress.value
-    cells[0].buttons.children[1].click()  # enlarge the second picture
+    cells[0].select(1)  # enlarge the second picture
     header, picture = studio.detail.children
     assert isinstance(picture, widgets.Image) and len(picture.value) > len(_pictures(cells[0])[1]) * 3 / 4
     assert cells[0].item.execution.images[1] in header.children[1].value
@@ -155,7 +155,8 @@ def test_panel_magic_prefills(ip, make_image, tmp_path) -> None:
     ip.run_cell("%weshop demo --latency 0.2")
     ip.run_cell(f"studio = %weshop panel --image {photo} --location 'sunny beach' --model Eve --prompt hello")
     studio = ip.user_ns["studio"]
-    assert studio.source.image is not None and studio.source.chooser.selected == str(photo)
+    assert studio.source.image is not None and "✓ garment.png" in studio.source.message.value
+    assert studio.source.chooser is None  # made only when Browse is clicked
     assert studio.choices.locations.value == (6000401,) and studio.choices.fashion_models.value == (4020095,)
     assert studio.launch_button.description.startswith("Launch 1 execution ·")
     from IPython.core.error import UsageError
@@ -168,6 +169,7 @@ def test_enlarged_picture_saves_and_failures_show_their_reason(studio, make_imag
     monkeypatch.chdir(tmp_path)
     photo = tmp_path / "garment.png"
     photo.write_bytes(make_image())
+    studio.source.browse_button.click()
     studio.source.choose_path(str(photo))
     assert studio.source.chooser.selected == str(photo)  # the chooser shows the photo as chosen
     assert "garment.png" in studio.source.chooser._label.value
@@ -177,7 +179,7 @@ def test_enlarged_picture_saves_and_failures_show_their_reason(studio, make_imag
     grid = studio.results.children[0]
     kept, failed = grid._cells.values()
     assert kept.tooltip is None and "asked to fail" in failed.tooltip
-    kept.buttons.children[0].click()
+    kept.select(0)
     header = studio.detail.children[0]
     assert "download" in header.children[1].value
     studio.save_button.click()
@@ -213,11 +215,12 @@ def test_catalogue_thumbnails_are_made_once_per_entry(studio) -> None:
     info = studio.choices.info
     beach, studio_white = info.location("Sunny Beach").id, info.location("White Studio").id
     studio.choices.locations.value = (beach, studio_white)
-    first = list(studio.choices.previews.children)
+    first = studio.choices.previews.value
     before = len(_live_widgets)
+    fetched = studio.session.thumbnails.downloads
     for chosen in [(beach,), (), (studio_white, beach), (beach, studio_white)]:
         studio.choices.locations.value = chosen
-    assert list(studio.choices.previews.children) == first  # the same tiles again
-    assert len(_live_widgets) == before  # no new widget: a saved notebook holds each icon once
-    (image, _caption) = first[0].children
-    assert image.format == "webp" and image.value[8:12] == b"WEBP"
+    assert studio.choices.previews.value == first  # the same strip again
+    # No new widget and no new download: one strip, whose saved state is the last selection's icons.
+    assert len(_live_widgets) == before and studio.session.thumbnails.downloads == fetched
+    assert first.count("<img ") == 2 and first.count('src="data:image/webp;base64,') == 2

@@ -185,9 +185,12 @@ class Session:
         task = self.create_task(plan.agent, plan.version, inputs=plan.inputs(), draft=True)
         return estimate_jobs(self.client, plan.jobs(task))
 
-    def launch(self, jobs: Iterable[Job], *, callback_url: str | None = None, shard: bool = True) -> Run:
+    def launch(
+        self, jobs: Iterable[Job], *, callback_url: str | None = None, shard: bool = True, width: int | None = None
+    ) -> Run:
         """Start ``jobs`` and watch them: spread over tasks of at most 20 unless ``shard=False``
-        (jobs on a task the user named), first polled after the agent's expected latency."""
+        (jobs on a task the user named), first polled after the agent's expected latency.
+        ``width``: the CSS width of the run's cards (the session's by default)."""
         from ._launch import launch
 
         jobs = list(jobs)
@@ -198,7 +201,7 @@ class Session:
             max_concurrent=self.max_concurrent,
             callback_url=callback_url,
             first_poll=self.expected_latency(jobs[0].task.agent_name) if jobs else None,
-            **self._watching(),
+            **{**self._watching(), **({"width": width} if width else {})},
         )
         self.runs.append(run)
         return run

@@ -16,10 +16,12 @@ import ipywidgets as widgets
 
 from ...contract import AgentSpec, AllowedWhen, ImageInput, Param
 from ...service._images import ImageFile
+from ._shared import layout, make, restyle
 from ._upload import SourcePicker
 
 NOT_SET = "(not set)"
 _STYLE = {"description_width": "150px"}
+_LAYOUT = {"width": "430px"}
 _BROKEN = "1px solid #cf222e"
 _HINTS = {"#rrggbb": "e.g. #ffffff", "url": "an http(s) URL", "seconds": "e.g. 5s"}
 
@@ -50,7 +52,7 @@ class Field:
         self.rules: tuple[AllowedWhen, ...] = ()
         name, tip = param.name, param.doc or param.name
         label = name + (" *" if param.required else "")
-        common: dict[str, Any] = {"description": label, "tooltip": tip, "style": _STYLE, "layout": {"width": "430px"}}
+        common: dict[str, Any] = {"description": label, "tooltip": tip, "style": _STYLE, "layout": _LAYOUT}
         self.widget: widgets.ValueWidget
         if param.kind == "enum" or choices is not None:
             options = list(choices) if choices is not None else [(c, c) for c in param.choices]
@@ -58,18 +60,18 @@ class Field:
             if not param.required and param.default is None:
                 # "" rather than None: a Dropdown whose value is None shows no option at all.
                 options.insert(0, (NOT_SET, ""))
-            self.widget = widgets.Dropdown(options=options, value=first, **common)
+            self.widget = make(widgets.Dropdown, options=options, value=first, **common)
         elif param.kind == "bool":
             # Unchecked leaves the flag out (the service's default) rather than sending false.
-            self.widget = widgets.Checkbox(value=bool(param.default), indent=True, **common)
+            self.widget = make(widgets.Checkbox, value=bool(param.default), indent=True, **common)
         elif param.kind == "int" and param.default is not None:
-            self.widget = widgets.IntText(value=param.default, **common)
+            self.widget = make(widgets.IntText, value=param.default, **common)
         else:
             # Text, so that a number without a documented default can be left blank (not sent);
             # what is typed is checked by the registry (a non-number says it must be an integer).
             hint = _range(param) if param.kind == "int" else _HINTS.get(param.pattern or "", param.doc)
             value = "" if param.default is None else str(param.default)
-            self.widget = widgets.Combobox(value=value, placeholder=hint, ensure_option=False, **common)
+            self.widget = make(widgets.Combobox, value=value, placeholder=hint, ensure_option=False, **common)
 
     @property
     def name(self) -> str:
@@ -135,11 +137,12 @@ class AgentForm(widgets.VBox):
             field.widget.observe(self._on_field_value, names="value")
         for picker in self.pickers.values():
             picker.on_change(lambda _: self._changed())
-        grid = widgets.GridBox(
+        grid = make(
+            widgets.GridBox,
             [f.widget for f in self.fields.values()],
             layout={"grid_template_columns": "repeat(2, 440px)", "grid_gap": "2px 12px"},
         )
-        super().__init__([grid, *self.pickers.values()])
+        super().__init__([grid, *self.pickers.values()], layout=layout())
         self._suggest()
 
     @staticmethod
@@ -186,6 +189,4 @@ class AgentForm(widgets.VBox):
     def mark(self, keys: Collection[str]) -> None:
         """Outline the fields whose keys a broken rule names; clear the others."""
         for name, field in self.fields.items():
-            border = _BROKEN if name in keys else ""
-            if field.widget.layout.border != border:
-                field.widget.layout.border = border
+            restyle(field.widget, border=_BROKEN if name in keys else "")

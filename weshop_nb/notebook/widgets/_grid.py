@@ -3,9 +3,9 @@
 Updated from the run's watcher threads by setting traits only (no ``print``, ``display``
 or output capture from a thread), so the notebook stays free. A card is the same HTML as
 the run's static picture (:func:`~weshop_nb.work._html.item_card`), so what is seen live
-is what is saved. Every widget here is state a notebook may save: cells share one layout
-and one style, and :meth:`RunGrid.release` empties and closes them all once the run's
-static picture stands in for the grid.
+is what is saved. Every widget here is state a notebook may save: cells wear the panels'
+shared layouts and styles (:mod:`._shared`), and :meth:`RunGrid.release` empties and
+closes the grid's own widgets once the run's static picture stands in for it.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-from ipywidgets.widgets.widget_string import HTMLStyle
 
 from ...work import _html as display
+from ._shared import layout, make, shared, style
 
 if TYPE_CHECKING:
     from ...work._runs import Run, RunItem
@@ -26,19 +26,13 @@ if TYPE_CHECKING:
 Select = Callable[["RunItem", int], None]
 
 
-def _int(value: object) -> int:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return 1
-
-
 def _tree(widget: Any) -> Iterator[Any]:
-    """``widget``, its layout and style, and the same of every descendant."""
+    """``widget``, its own layout and style, and the same of every descendant (not shared looks)."""
     yield widget
     for part in ("layout", "style"):
-        if isinstance(getattr(widget, part, None), widgets.Widget):
-            yield getattr(widget, part)
+        look = getattr(widget, part, None)
+        if isinstance(look, widgets.Widget) and not shared(look):
+            yield look
     for child in getattr(widget, "children", ()):
         yield from _tree(child)
 
@@ -46,35 +40,22 @@ def _tree(widget: Any) -> Iterator[Any]:
 class ItemCell(widgets.HTML):
     """One execution's card: its pictures (or a placeholder), caption and status.
 
-    Given ``on_select(item, index)``, :attr:`buttons` holds a button per picture that asks
-    for it full size (or per video, that plays it), one per expected result (the
-    execution's ``batchCount``), shown as results arrive. Every widget is made here, on
+    Given ``on_select(item, index)``, :attr:`buttons` is a row of buttons (one
+    ``ToggleButtons``: one widget, however many pictures), one per picture arrived, that
+    asks for it full size (or per video, that plays it). Every widget is made here, on
     the kernel's thread; :meth:`refresh` runs in watcher threads and only sets trait
-    values. ``layout``, ``style`` and ``button`` (a button's layout and style) may be
-    shared by the cells of a grid.
+    values. It wears shared looks (:mod:`._shared`).
     """
 
-    def __init__(
-        self,
-        item: RunItem,
-        width: int,
-        on_select: Select | None = None,
-        *,
-        layout: widgets.Layout | None = None,
-        style: HTMLStyle | None = None,
-        button: tuple[widgets.Layout, widgets.ButtonStyle] | None = None,
-    ) -> None:
+    def __init__(self, item: RunItem, width: int, on_select: Select | None = None) -> None:
         self.item = item
         self.width = width
         self.on_select = on_select
-        self.buttons: widgets.HBox | None = None
-        self._all_buttons: list[widgets.Button] = []
+        self.buttons: widgets.ToggleButtons | None = None
         if on_select is not None:
-            expected = max(1, _int(item.job.params.get("batchCount")), len(item.thumbnails))
-            parts = button or (widgets.Layout(width="34px"), widgets.ButtonStyle())
-            self._all_buttons = [self._button(n, *parts) for n in range(expected)]
-            self.buttons = widgets.HBox(layout=layout) if layout else widgets.HBox()
-        super().__init__(layout=layout or _cell_layout(width), style=style or HTMLStyle())
+            self.buttons = make(widgets.ToggleButtons, options=(), value=None, style={"button_width": "34px"})
+            self.buttons.observe(self._on_buttons_value, names="value")
+        super().__init__(layout=_cell_layout(width), style=style(widgets.HTML))
         self.refresh()
 
     @property
@@ -88,26 +69,39 @@ class ItemCell(widgets.HTML):
         self.value = display.item_card(self.item, self.width)
         self.tooltip = self.item.error or None  # the whole reason, where the caption shortens it
         if self.buttons is not None:
-            # The buttons of the pictures that arrived (each made on the kernel's thread):
-            # shown by the box's children, so every button shares one layout.
-            shown = tuple(self._all_buttons[: len(self.item.thumbnails)])
-            if self.buttons.children != shown:
-                self.buttons.children = shown
+            video = self.item.media == "video"
+            count = len(self.item.thumbnails)
+            labels = [(f"▶{n + 1}" if video else str(n + 1), n) for n in range(count)]
+            if list(self.buttons.options) != labels:
+                self.buttons.options = labels
+                self.buttons.tooltips = [
+                    f"Play video {n + 1}" if video else f"Show picture {n + 1} full size" for n in range(count)
+                ]
 
-    def _button(self, index: int, layout: widgets.Layout, style: widgets.ButtonStyle) -> widgets.Button:
-        video = self.item.media == "video"
-        button = widgets.Button(
-            description=f"▶{index + 1}" if video else str(index + 1),
-            tooltip=f"Play video {index + 1}" if video else f"Show picture {index + 1} full size",
-            layout=layout,
-            style=style,
-        )
-        button.on_click(lambda _: self.on_select(self.item, index))  # type: ignore[misc]
-        return button
+    def select(self, index: int) -> None:
+        """Ask for picture (or video) ``index`` full size, as a click on its button does."""
+        if self.buttons is not None:
+            self.buttons.value = index
+
+    def _on_buttons_value(self, change: dict[str, Any]) -> None:
+        index = change["new"]
+        if index is None or self.buttons is None:
+            return
+        self.buttons.value = None  # a button, not a switch: the same picture can be asked for again
+        self.on_select(self.item, index)  # type: ignore[misc]
 
 
 def _cell_layout(width: int) -> widgets.Layout:
-    return widgets.Layout(border="1px solid #d0d7de", padding="6px", width=f"{width + 14}px")
+    return layout(border="1px solid #d0d7de", padding="6px", width=f"{width + 14}px")
+
+
+def _row(cells: list[ItemCell], width: int) -> widgets.GridBox:
+    """Cards side by side, each one's buttons under it (one widget per row, its cells' looks shared)."""
+    return make(
+        widgets.GridBox,
+        children=[*cells, *(cell.buttons for cell in cells)],
+        layout={"grid_template_columns": f"repeat({len(cells)}, {width + 20}px)", "grid_gap": "2px 6px"},
+    )
 
 
 class CardRow(widgets.HTML):
@@ -118,11 +112,11 @@ class CardRow(widgets.HTML):
     its items changes; it runs in watcher threads and only sets the value.
     """
 
-    def __init__(self, items: list[RunItem], width: int, *, layout: widgets.Layout, style: HTMLStyle) -> None:
+    def __init__(self, items: list[RunItem], width: int) -> None:
         self.items = items
         self.width = width
         self._drawing = threading.Lock()
-        super().__init__(layout=layout, style=style)
+        super().__init__(layout=layout(), style=style(widgets.HTML))
         self.refresh()
 
     def refresh(self) -> None:
@@ -147,30 +141,18 @@ class RunGrid(widgets.VBox):
         self.run = run
         width = width or run.width
         self._progress = RunProgress(run)
-        # One layout and one style for every cell or row: the same box, saved once.
-        plain, style = widgets.Layout(), HTMLStyle()
         body: widgets.Widget
         self._cells: dict[int, ItemCell | CardRow]
         if on_select is None:  # rows of cards
             items = run.items
-            rows = [
-                CardRow(items[n : n + columns], width, layout=plain, style=style) for n in range(0, len(items), columns)
-            ]
+            rows = [CardRow(items[n : n + columns], width) for n in range(0, len(items), columns)]
             self._cells = {id(item): row for row in rows for item in row.items}
-            body = widgets.VBox(rows, layout=plain)
+            body = make(widgets.VBox, rows)
         else:  # a card and its buttons per execution
-            button = (widgets.Layout(width="34px"), widgets.ButtonStyle())
-            cells = {
-                id(item): ItemCell(item, width, on_select, layout=plain, style=style, button=button)
-                for item in run.items
-            }
-            self._cells = dict(cells)
-            boxed = _cell_layout(width)
-            body = widgets.GridBox(
-                children=[widgets.VBox([cell, cell.buttons], layout=boxed) for cell in cells.values()],
-                layout=widgets.Layout(grid_template_columns=f"repeat({columns}, {width + 20}px)", grid_gap="6px"),
-            )
-        super().__init__(children=[self._progress, body])
+            cells = [ItemCell(item, width, on_select) for item in run.items]
+            self._cells = {id(cell.item): cell for cell in cells}
+            body = make(widgets.VBox, [_row(cells[n : n + columns], width) for n in range(0, len(cells), columns)])
+        super().__init__(children=[self._progress, body], layout=layout())
         self.add_class("weshop-grid")  # a stable hook for styling and browser tests
         run.on_update(self._on_run_update)
 
@@ -191,8 +173,7 @@ class RunGrid(widgets.VBox):
         self.run.on_update(self._on_run_update, remove=True)
         for cell in set(self._cells.values()):
             cell.value = ""
-        buttons = [b for cell in set(self._cells.values()) for b in getattr(cell, "_all_buttons", ())]
-        for widget in [*_tree(self), *buttons]:
+        for widget in list(_tree(self)):
             widget.close()
 
 
@@ -209,7 +190,7 @@ class RunProgress(widgets.HTML):
     def __init__(self, run: Run) -> None:
         self.run = run
         self._drawing = threading.Lock()  # updated by every watcher of the run
-        super().__init__()
+        super().__init__(layout=layout(), style=style(widgets.HTML))
         self.update()
 
     def text(self) -> str:

@@ -7,9 +7,9 @@ widget for every other parameter, with pickers for its images beyond the main on
 Scenes and models come from ``agent_info`` (through the session), shown by name with a
 thumbnail of what is selected, and filterable by category and tag. Several prompts,
 scenes and models make a sweep, one execution per combination. What the choices mean is
-one :class:`~weshop_nb.work._plan.LaunchPlan`, checked like the magic's. Each catalogue
-thumbnail is one widget made once per entry and reused, so a saved notebook holds each
-at most once however often the selection changes.
+one :class:`~weshop_nb.work._plan.LaunchPlan`, checked like the magic's. The thumbnails
+of what is selected are one strip of HTML: a saved notebook holds the icons of the last
+selection once, however often the selection changed.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-from ipywidgets.widgets.widget_string import HTMLStyle
 
 from ... import contract
 from ...service._errors import WeShopError
 from ...work._catalogue import filter_catalogue
-from ...work._html import ICON_WIDTH, picture_mime
+from ...work._html import ICON_WIDTH, image_tag
 from ...work._plan import LaunchPlan
 from .._prompts import split_prompts
 from ._form import AgentForm
+from ._shared import layout, make, restyle
 
 if TYPE_CHECKING:
     from ...contract import AgentSpec, Problem
@@ -42,8 +42,11 @@ CATALOGUE = {"locationId": "locations", "fashionModelId": "fashion_models", "bac
 OWN = ("textDescription", "locationId", "fashionModelId", "batchCount")
 
 
+_LABELLED = {"description_width": "110px"}
+
+
 def _dropdown(description: str, options: Any, value: Any = None) -> widgets.Dropdown:
-    return widgets.Dropdown(description=description, options=options, value=value, style={"description_width": "110px"})
+    return make(widgets.Dropdown, description=description, options=options, value=value, style=_LABELLED)
 
 
 class ChoicesPanel(widgets.VBox):
@@ -67,47 +70,50 @@ class ChoicesPanel(widgets.VBox):
         names = contract.agents()
         self.agent = _dropdown("Agent", names, names[0])
         self.version = _dropdown("Version", [self.spec.version], self.spec.version)
-        self.about = widgets.HTML()
+        self.about = make(widgets.HTML)
         self.category = _dropdown("Category", [ALL], ALL)
         self.tag = _dropdown("Tag", [ALL], ALL)
         box = {"width": "300px", "height": "150px"}
-        self.locations = widgets.SelectMultiple(description="Locations", layout=box)
-        self.fashion_models = widgets.SelectMultiple(description="Models", layout=box)
-        self.previews = widgets.HBox(layout={"flex_flow": "row wrap"})
-        self._tiles: dict[tuple[str, Any], widgets.VBox] = {}  # (kind, id) -> its thumbnail and name
-        self._tile_parts = (widgets.Layout(), HTMLStyle())  # shared by every tile: saved once
+        self.locations = make(widgets.SelectMultiple, description="Locations", layout=box)
+        self.fashion_models = make(widgets.SelectMultiple, description="Models", layout=box)
+        self.previews = make(widgets.HTML)  # the chosen entries' thumbnails and names
+        self._tiles: dict[tuple[str, Any], str] = {}  # (kind, id) -> its thumbnail and name, as HTML
         batch = contract.spec(names[0]).param("batchCount")  # type: ignore[union-attr]
         # Not bounded: a number out of range is refused by the registry's rule, which says so.
-        self.batch = widgets.IntText(
+        self.batch = make(
+            widgets.IntText,
             value=1,
             description="batchCount",
             tooltip=f"{batch.doc} ({batch.minimum} to {batch.maximum})",  # type: ignore[union-attr]
-            style={"description_width": "110px"},
+            style=_LABELLED,
         )
-        self.prompts = widgets.Textarea(
+        self.prompts = make(
+            widgets.Textarea,
             placeholder="A prompt. Several prompts: separate them with a line holding only ---",
             description="Prompts",
             layout={"width": "620px", "height": "110px"},
         )
-        self.fields = widgets.VBox()
-        self.message = widgets.HTML()
-        self._scene_box = widgets.VBox(
+        self.fields = make(widgets.VBox)
+        self.message = make(widgets.HTML)
+        self._scene_box = make(
+            widgets.VBox,
             [
-                widgets.HBox([self.category, self.tag]),
-                widgets.HBox([self.locations, self.fashion_models]),
+                make(widgets.HBox, [self.category, self.tag]),
+                make(widgets.HBox, [self.locations, self.fashion_models]),
                 self.previews,
-            ]
+            ],
         )
         super().__init__(
             [
-                widgets.HBox([self.agent, self.version]),
+                make(widgets.HBox, [self.agent, self.version]),
                 self.about,
                 self._scene_box,
                 self.prompts,
                 self.batch,
                 self.fields,
                 self.message,
-            ]
+            ],
+            layout=layout(),
         )
         self.agent.observe(self._on_agent_value, names="value")
         self.version.observe(self._on_version_value, names="value")
@@ -176,15 +182,16 @@ class ChoicesPanel(widgets.VBox):
         spec = self.spec
         self.about.value = f'<div style="color:#57606a;margin:2px 0 6px 114px">{escape(spec.summary)}</div>'
         self._load_info()
-        self._scene_box.layout.display = "" if self.takes("locationId") or self.takes("fashionModelId") else "none"
-        self.locations.layout.display = "" if self.takes("locationId") else "none"
-        self.fashion_models.layout.display = "" if self.takes("fashionModelId") else "none"
+        shown = {True: "", False: "none"}
+        restyle(self._scene_box, display=shown[self.takes("locationId") or self.takes("fashionModelId")])
+        restyle(self.locations, display=shown[self.takes("locationId")])
+        restyle(self.fashion_models, display=shown[self.takes("fashionModelId")])
         prompt = spec.param("textDescription")
-        self.prompts.layout.display = "" if prompt is not None else "none"
+        restyle(self.prompts, display=shown[prompt is not None])
         if prompt is not None:
             self.prompts.description = "Prompts *" if prompt.required else "Prompts"
             self.prompts.tooltip = prompt.doc
-        self.batch.layout.display = "" if self.takes("batchCount") else "none"
+        restyle(self.batch, display=shown[self.takes("batchCount")])
         if spec.name not in self._forms:
             catalogue = {
                 name: [(entry.name, entry.id) for entry in getattr(self.info, kind, ())]
@@ -236,18 +243,17 @@ class ChoicesPanel(widgets.VBox):
 
     def _show_previews(self) -> None:
         chosen = [("location", e) for e in self.chosen_locations()] + [("model", e) for e in self.chosen_models()]
-        self.previews.children = [self._tile(kind, entry) for kind, entry in chosen]
+        tiles = "".join(self._tile(kind, entry) for kind, entry in chosen)
+        self.previews.value = f'<div style="display:flex;flex-wrap:wrap;gap:6px">{tiles}</div>' if tiles else ""
 
-    def _tile(self, kind: str, entry: Location | FashionModel) -> widgets.VBox:
+    def _tile(self, kind: str, entry: Location | FashionModel) -> str:
+        """An entry's thumbnail and name (the thumbnail fetched once per entry)."""
         tile = self._tiles.get((kind, entry.id))
         if tile is None:
-            picture = self.session.icon(entry.image)
-            caption = f'<div style="width:76px;font-size:11px;line-height:1.2">{escape(entry.name)}</div>'
-            layout, style = self._tile_parts
-            kind_of_picture = picture_mime(picture).split("/")[1]
-            image = widgets.Image(value=picture, format=kind_of_picture, width=ICON_WIDTH, layout=layout)
-            name = widgets.HTML(caption, layout=layout, style=style)
-            tile = self._tiles[(kind, entry.id)] = widgets.VBox([image, name], layout=layout)
+            picture = image_tag(self.session.icon(entry.image), ICON_WIDTH, entry.name, margin=False)
+            tile = self._tiles[(kind, entry.id)] = (
+                f'<div style="width:76px;font-size:11px;line-height:1.2">{picture}<br>{escape(entry.name)}</div>'
+            )
         return tile
 
     # -- what the choices mean -------------------------------------------------------------

@@ -22,6 +22,8 @@ from ...work._html import picture_mime
 from ...work._save import DEFAULT_FOLDER
 from ._grid import RunGrid
 from ._pickers import ChoicesPanel
+from ._shared import layout as make_layout
+from ._shared import make
 from ._upload import SourcePicker
 
 if TYPE_CHECKING:
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 
 #: Seconds an estimate waits for the choices to settle (typing a prompt changes them per key).
 ESTIMATE_PAUSE = 0.3
+#: CSS width of a card in the studio's grid: four side by side fit the panel's width, and
+#: a picture alone in its card is embedded 320 px wide (2x) rather than the magic's 384.
+CARD_WIDTH = 160
 #: Endings of video URLs that are animated pictures (the emulator's clips), shown as pictures.
 ANIMATED = (".webp", ".gif", ".png")
 
@@ -60,38 +65,42 @@ class Studio(widgets.VBox):
         self._estimating: threading.Thread | None = None
         self.source = SourcePicker(start_dir)
         self.choices = ChoicesPanel(session, start_dir=start_dir)
-        self.task_name = widgets.Text(
-            description="Task name", placeholder="optional", style={"description_width": "110px"}
+        self.task_name = make(
+            widgets.Text, description="Task name", placeholder="optional", style={"description_width": "110px"}
         )
-        self.launch_button = widgets.Button(
-            description="Launch", button_style="primary", icon="play", disabled=True, layout={"width": "auto"}
+        self.launch_button = make(
+            widgets.Button,
+            description="Launch",
+            button_style="primary",
+            icon="play",
+            disabled=True,
+            layout={"width": "auto"},
         )
-        self.summary = widgets.HTML()
-        self.cost = widgets.HTML()
-        self.error = widgets.HTML()
-        self.results = widgets.VBox()
-        self.detail = widgets.VBox()
+        self.summary = make(widgets.HTML)
+        self.cost = make(widgets.HTML)
+        self.error = make(widgets.HTML)
+        self.results = make(widgets.VBox)
+        self.detail = make(widgets.VBox)
         self.history = HistoryView(session)
-        create = widgets.VBox(
+        create = make(
+            widgets.VBox,
             [
-                widgets.HTML("<h3 style='margin:4px 0'>1 · Agent and its choices</h3>"),
+                _heading("1 · Agent and its choices"),
                 self.choices,
-                widgets.HTML("<h3 style='margin:4px 0'>2 · Source picture</h3>"),
+                _heading("2 · Source picture"),
                 self.source,
                 self.task_name,
-                widgets.HTML("<h3 style='margin:4px 0'>3 · Launch</h3>"),
-                widgets.HBox([self.launch_button, self.summary]),
+                _heading("3 · Launch"),
+                make(widgets.HBox, [self.launch_button, self.summary]),
                 self.cost,
                 self.error,
                 self.results,
                 self.detail,
-            ]
+            ],
         )
-        tabs = widgets.Tab(children=[create, self.history])
-        tabs.set_title(0, "Create")
-        tabs.set_title(1, "History")
+        tabs = make(widgets.Tab, children=[create, self.history], titles=("Create", "History"))
         tabs.observe(self._on_tabs_selected_index, names="selected_index")
-        super().__init__([tabs])
+        super().__init__([tabs], layout=make_layout())
         self.source.on_change(self._refresh)
         self.choices.on_change(self._refresh)
         self.launch_button.on_click(self._on_launch_button_click)
@@ -187,7 +196,7 @@ class Studio(widgets.VBox):
             plan = self.choices.plan(self.source.image)
             name = self.task_name.value.strip() or None
             task = self.session.create_task(plan.agent, plan.version, name=name, inputs=plan.inputs())
-            run = self.session.launch(plan.jobs(task))
+            run = self.session.launch(plan.jobs(task), width=min(CARD_WIDTH, self.session.width))
         except WeShopError as exc:
             self.error.value = _error(f"{type(exc).__name__}: {exc}")
             return None
@@ -207,9 +216,9 @@ class Studio(widgets.VBox):
             return
         url = execution.images[index]
         try:
-            picture = widgets.Image(value=self.session.picture(url), format="jpeg", layout={"max_width": "768px"})
+            picture = make(widgets.Image, value=self.session.picture(url), format="jpeg", layout={"max_width": "768px"})
         except WeShopError as exc:
-            self.detail.children = [widgets.HTML(_error(f"Could not fetch the picture: {exc}"))]
+            self.detail.children = [make(widgets.HTML, _error(f"Could not fetch the picture: {exc}"))]
             return
         link = f'<a href="{escape(url)}" target="_blank" download title="{escape(url)}">Download the original</a>'
         self._show_detail(item, index, link, "Save picture", picture)
@@ -222,26 +231,26 @@ class Studio(widgets.VBox):
             try:
                 clip = self.session.clip(url)
             except WeShopError as exc:
-                self.detail.children = [widgets.HTML(_error(f"Could not fetch the video: {exc}"))]
+                self.detail.children = [make(widgets.HTML, _error(f"Could not fetch the video: {exc}"))]
                 return
-            player: widgets.Widget = widgets.Image(
-                value=clip, format=picture_mime(clip).split("/")[1], layout={"max_width": "768px"}
+            player: widgets.Widget = make(
+                widgets.Image, value=clip, format=picture_mime(clip).split("/")[1], layout={"max_width": "768px"}
             )
         else:
             # A real video is streamed by the browser from its URL, never through the kernel.
-            player = widgets.Video.from_url(url, autoplay=True, controls=True, layout={"max_width": "768px"})
+            player = widgets.Video.from_url(url, autoplay=True, controls=True, layout=make_layout(max_width="768px"))
         link = f'<a href="{escape(url)}" target="_blank" title="{escape(url)}">Open the video</a>'
         self._show_detail(item, index, link, "Save video", player)
 
     def _show_detail(self, item: RunItem, index: int, link: str, save_label: str, view: widgets.Widget) -> None:
         """The enlarged view: a bar (close, a link to the original, save) above ``view``."""
-        close = widgets.Button(description="Close", icon="times")
+        close = make(widgets.Button, description="Close", icon="times")
         close.on_click(lambda _: setattr(self.detail, "children", []))
-        save = widgets.Button(description=save_label, icon="download", tooltip=f"Save into {DEFAULT_FOLDER}/")
-        self.saved = widgets.HTML()
+        save = make(widgets.Button, description=save_label, icon="download", tooltip=f"Save into {DEFAULT_FOLDER}/")
+        self.saved = make(widgets.HTML)
         save.on_click(lambda _: self._save_picture(item, index))
         self.save_button = save
-        self.detail.children = [widgets.HBox([close, widgets.HTML(link), save, self.saved]), view]
+        self.detail.children = [make(widgets.HBox, [close, make(widgets.HTML, link), save, self.saved]), view]
 
     def _save_picture(self, item: RunItem, index: int) -> None:
         """Keep the enlarged picture in the kernel's folder (``weshop-pictures/``), under its readable name."""
@@ -261,6 +270,10 @@ class Studio(widgets.VBox):
             self.history.refresh()
 
 
+def _heading(text: str) -> widgets.HTML:
+    return make(widgets.HTML, f"<h3 style='margin:4px 0'>{escape(text)}</h3>")
+
+
 def _cost_words(estimate: SweepEstimate, api: str) -> tuple[str, str]:
     """The estimate for the Launch button (short) and for the line below it (in full)."""
     if estimate.points is not None:
@@ -277,26 +290,37 @@ def _cost_words(estimate: SweepEstimate, api: str) -> tuple[str, str]:
 
 
 class HistoryView(widgets.VBox):
-    """The record of executions, and pictures compared by one or two columns."""
+    """The record of executions, and pictures compared by one or two columns.
+
+    Its controls are made the first time it is shown (:meth:`refresh`): a panel whose
+    history tab is never opened saves none of them.
+    """
 
     COLUMNS = ["prompt", "location_name", "fashion_model_name", "status", "n_images", "executed_at", "task_id"]
+    BY = ["prompt", "location_name", "fashion_model_name", "mask_type", "pose", "task_name"]
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        by = ["prompt", "location_name", "fashion_model_name", "mask_type", "pose", "task_name"]
-        self.rows = widgets.Dropdown(description="Rows", options=by, value="prompt")
-        self.columns = widgets.Dropdown(description="Columns", options=["(none)", *by], value="location_name")
-        self.limit = widgets.BoundedIntText(value=24, min=1, max=1000, description="Latest")
-        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
-        self.table = widgets.HTML()
-        self.comparison = widgets.HTML()
+        super().__init__(layout=make_layout())
+
+    def _build(self) -> None:
+        self.rows = make(widgets.Dropdown, description="Rows", options=self.BY, value="prompt")
+        self.columns = make(
+            widgets.Dropdown, description="Columns", options=["(none)", *self.BY], value="location_name"
+        )
+        self.limit = make(widgets.BoundedIntText, value=24, min=1, max=1000, description="Latest")
+        self.refresh_button = make(widgets.Button, description="Refresh", icon="refresh")
+        self.table = make(widgets.HTML)
+        self.comparison = make(widgets.HTML)
         self.refresh_button.on_click(lambda _: self.refresh())
-        controls = widgets.HBox([self.limit, self.rows, self.columns, self.refresh_button])
-        super().__init__([controls, self.table, self.comparison])
+        controls = make(widgets.HBox, [self.limit, self.rows, self.columns, self.refresh_button])
+        self.children = [controls, self.table, self.comparison]
 
     def refresh(self) -> None:
         from ...work._history import require_history
 
+        if not self.children:
+            self._build()
         history = require_history()
         try:
             frame = history.executions(limit=self.limit.value)

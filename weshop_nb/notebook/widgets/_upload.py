@@ -1,7 +1,9 @@
 """Choosing the source picture: a file on the kernel's machine, or one from the user's own.
 
 An ipyfilechooser ``FileChooser`` browses the kernel's files (filtered to png, jpg, jpeg,
-webp); a ``FileUpload`` takes a file from the user's computer (the only way on Binder).
+webp), made when *Browse* is first clicked (it is some thirty widgets, which a saved
+notebook would otherwise keep for every picker); a ``FileUpload`` takes a file from the
+user's computer (the only way on Binder).
 Either way the picture is previewed at once and checked against the upload rules
 locally; a broken rule is shown in plain words, and :attr:`SourcePicker.image` stays
 ``None`` until the picture is valid.
@@ -20,6 +22,7 @@ from ipyfilechooser import FileChooser
 from ...service._errors import ImageValidationError
 from ...service._images import ImageFile, check_upload_rules, embed
 from ...work._html import picture_mime, pixels
+from ._shared import layout, make, restyle
 
 _PREVIEW_WIDTH = 160
 PATTERNS = ["*.png", "*.jpg", "*.jpeg", "*.webp", "*.PNG", "*.JPG", "*.JPEG", "*.WEBP"]
@@ -39,27 +42,47 @@ class SourcePicker(widgets.VBox):
         The chosen picture once it passes every upload rule.
     error : str or None
         Why the last picture chosen was refused (None when it passed, or none was chosen).
+    chooser : FileChooser or None
+        The browser of the kernel's files, once *Browse* was clicked (:meth:`browse`).
     """
 
     def __init__(self, start_dir: str | None = None, *, label: str = "a garment photo") -> None:
         self.image: ImageFile | None = None
         self.error: str | None = None
         self._callbacks: list[Callable[[SourcePicker], None]] = []
-        self.chooser = FileChooser(
-            start_dir or os.getcwd(),
-            title="On the kernel's machine",
-            filter_pattern=PATTERNS,
-            layout={"width": "420px"},
+        self.start_dir = start_dir
+        self.chooser: FileChooser | None = None
+        self.browse_button = make(
+            widgets.Button, description="Browse the kernel's files", icon="folder-open", layout={"width": "auto"}
         )
-        self.chooser.register_callback(self._on_chooser_select)
-        self.upload = widgets.FileUpload(accept="image/png,image/jpeg,image/webp", multiple=False, description="Upload")
+        self.browse_button.on_click(lambda _: self.browse())
+        self.upload = make(
+            widgets.FileUpload, accept="image/png,image/jpeg,image/webp", multiple=False, description="Upload"
+        )
         self.upload.observe(self._on_upload_value, names="value")
-        self.preview = widgets.Image(format="webp", width=_PREVIEW_WIDTH, layout={"display": "none"})
-        self.label = widgets.HTML()
-        self.message = widgets.HTML()
+        self.preview = make(widgets.Image, format="webp", width=_PREVIEW_WIDTH, layout={"display": "none"})
+        self.label = make(widgets.HTML)
+        self.message = make(widgets.HTML)
         self.describe(label)
-        choose = widgets.VBox([self.chooser, widgets.HBox([widgets.Label("or from your computer:"), self.upload])])
-        super().__init__([self.label, widgets.HBox([choose, self.preview]), self.message])
+        buttons = make(widgets.HBox, [self.browse_button, make(widgets.Label, "or from your computer:"), self.upload])
+        self._choose = make(widgets.VBox, [buttons])
+        super().__init__([self.label, make(widgets.HBox, [self._choose, self.preview]), self.message], layout=layout())
+
+    def browse(self) -> FileChooser:
+        """Show the browser of the kernel's files (made on the first call), where *Browse* was."""
+        if self.chooser is None:
+            self.chooser = FileChooser(
+                self.start_dir or os.getcwd(),
+                title="On the kernel's machine",
+                filter_pattern=PATTERNS,
+                layout={"width": "420px"},
+            )
+            self.chooser.register_callback(self._on_chooser_select)
+            buttons = self._choose.children[0]
+            buttons.children = tuple(w for w in buttons.children if w is not self.browse_button)
+            self._choose.children = (self.chooser, buttons)
+            self.browse_button.close()
+        return self.chooser
 
     def describe(self, label: str) -> None:
         """Say what picture this is (the agent's input it fills); the message follows until one is chosen."""
@@ -77,11 +100,12 @@ class SourcePicker(widgets.VBox):
     def choose_path(self, path: str) -> None:
         """Choose a file on the kernel's machine, as a click in the file chooser would."""
         folder, name = os.path.split(os.path.abspath(os.path.expanduser(path)))
-        self.chooser.reset(path=folder, filename=name)
-        # reset() only fills the form; applying it shows the file as chosen, as a click on Select does.
-        apply = getattr(self.chooser, "_apply_selection", None)
-        if apply is not None:
-            apply()
+        if self.chooser is not None:  # shown: it shows the file as chosen
+            self.chooser.reset(path=folder, filename=name)
+            # reset() only fills the form; applying it shows the file as chosen, as a click on Select does.
+            apply = getattr(self.chooser, "_apply_selection", None)
+            if apply is not None:
+                apply()
         self._load(lambda: _read(path), name)
 
     def choose_bytes(self, data: bytes, name: str = "upload") -> None:
@@ -102,13 +126,13 @@ class SourcePicker(widgets.VBox):
             self.image = check_upload_rules(data, name)
         except (ImageValidationError, OSError) as exc:
             self.image, self.error = None, str(exc)
-            self.preview.layout.display = "none"
+            restyle(self.preview, display="none")
             self.message.value = f'<span style="color:#cf222e">✗ {escape(str(exc))}</span>'
         else:
             self.error = None
             picture = embed(data, pixels(_PREVIEW_WIDTH))
             self.preview.format, self.preview.value = picture_mime(picture).split("/")[1], picture
-            self.preview.layout.display = ""
+            restyle(self.preview, display="")
             image = self.image
             self.message.value = (
                 f'<span style="color:#1a7f37">✓ {escape(name)}: {image.format}, {image.width}x{image.height}, '
