@@ -150,3 +150,5 @@ def test_contact_sheet_lays_pictures_side_by_side(make_image) -> None:
     assert sheet.size == (4 + 75 + 4 + 100 + 4, 100 + 8)
     assert sheet.getpixel((4 + 75 + 4 + 50, 50)) == (255, 0, 0)
     assert contact_sheet([]).size == (8, 16)
+    # Shown and saved in a notebook as a JPEG only (a photograph's PNG is ten times larger).
+    assert sheet._repr_png_() is None and sheet._repr_jpeg_()[:2] == b"\xff\xd8"

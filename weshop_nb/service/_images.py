@@ -248,8 +248,9 @@ def embed(data: bytes, width: int, *, format: str = "webp") -> bytes:
 def contact_sheet(pictures: list[bytes], max_side: int = 192, gap: int = 8) -> Image.Image:
     """Pictures side by side on one light strip, each no larger than ``max_side``.
 
-    Returned as a PIL image, which Jupyter shows inline and saves as a small PNG, so the
-    notebook renders on GitHub without the service.
+    Returned as a PIL image, which Jupyter shows inline and saves as a JPEG (not also as
+    a PNG, ten times larger for photographs), so the notebook renders on GitHub without
+    the service.
     """
     tiles = []
     for data in pictures:
@@ -264,4 +265,5 @@ def contact_sheet(pictures: list[bytes], max_side: int = 192, gap: int = 8) -> I
     for tile in tiles:
         sheet.paste(tile, (x, gap))
         x += tile.width + gap
+    sheet._repr_png_ = lambda: None  # type: ignore[method-assign]  # IPython then saves the JPEG only
     return sheet
