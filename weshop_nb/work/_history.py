@@ -85,10 +85,7 @@ class History:
         """A connection, and None; or, on a full disk or read-only folder, a read-only one and the reason."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._migrate(conn)
+            conn = self._connect()
         except (sqlite3.DatabaseError, OSError) as exc:
             error = self._error(exc)
         else:
@@ -97,6 +94,27 @@ class History:
         if reader is None:
             raise error
         return reader, error
+
+    def _connect(self) -> sqlite3.Connection:
+        """A writable connection in WAL mode, its schema current.
+
+        Two kernels opening a new history at once: one's switch to WAL can be refused
+        ("database is locked") at once, without waiting for the busy timeout, so that
+        is tried again, for up to ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                self._migrate(conn)
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.05)
 
     def _reader(self) -> sqlite3.Connection | None:
         """The history opened read-only without its WAL index, when that reads everything it holds.
