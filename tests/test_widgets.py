@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import re
 from datetime import datetime, timezone
 
@@ -139,6 +141,26 @@ def _html_widgets(root) -> list:
             found.append(widget)
         stack.extend(getattr(widget, "children", ()))
     return found
+
+
+def test_a_panel_and_its_grid_save_each_look_once(studio, make_image) -> None:
+    """Layouts and styles are shared: no two of them in a launched panel hold the same traits."""
+    studio.source.choose_bytes(make_image(), "ok.png")
+    studio.choices.prompts.value = "one\n---\ntwo"
+    studio.launch().wait(timeout=20)
+    looks, stack, seen = {}, [studio], set()
+    while stack:
+        widget = stack.pop()
+        if id(widget) in seen:
+            continue
+        seen.add(id(widget))
+        for part in ("layout", "style"):
+            look = getattr(widget, part, None)
+            if isinstance(look, widgets.Widget):
+                looks[look.model_id] = json.dumps([type(look).__name__, look.get_state()], sort_keys=True)
+        stack.extend(getattr(widget, "children", ()))
+    assert len(seen) > 40 and len(looks) < 25  # 58 widgets wear 18 looks (they had over 75 layouts)
+    assert len(set(looks.values())) == len(looks)  # each look made once
 
 
 def test_key_is_not_in_widget_state(studio, make_image) -> None:
