@@ -130,9 +130,16 @@ def test_studio_launches_and_the_grid_shows_pictures(lab: str, tmp_path: Path) -
             except Exception:
                 page.screenshot(path=str(tmp_path / "no-tryon.png"), full_page=True)  # for the failure report
                 raise
+            # The file chooser is made on the first click of Browse, in place of the button.
+            browse = page.get_by_role("button", name="Browse the kernel's files")
+            buttons = browse.count()  # the source picture's, and one per extra picture of virtualtryon
+            browse.first.click()
+            page.get_by_text("On the kernel's machine").first.wait_for(timeout=30_000)
+            left = browse.count()
         finally:
             browser.close()
     assert len(loaded) >= 4
     assert all(width > 0 and height > 0 for width, height in loaded)
     assert len(tryon) == 1 and tryon[0][0] > 0 and tryon[0][1] > 0
+    assert buttons >= 2 and left == buttons - 1  # the clicked one gave way to its chooser, the others stay
     assert (tmp_path / "studio.png").stat().st_size > 10_000

@@ -66,7 +66,10 @@ class ItemCell(widgets.HTML):
     def refresh(self) -> None:
         # Runs after each change of the item is complete (Run.publish), so the last refresh
         # draws its final state even if an earlier one caught it halfway.
-        self.value = display.item_card(self.item, self.width)
+        # Held to the card's width: the widget's own box sizes to its content, and a caption
+        # (or an execution id, which has no place to break) would spill into the next card.
+        card = display.item_card(self.item, self.width)
+        self.value = f'<div style="width:{self.width}px;overflow:hidden">{card}</div>'
         self.tooltip = self.item.error or None  # the whole reason, where the caption shortens it
         if self.buttons is not None:
             video = self.item.media == "video"
