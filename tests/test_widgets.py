@@ -70,6 +70,12 @@ def test_sweep_of_two_locations_by_two_models_fills_the_grid(studio, make_image,
     header, picture = studio.detail.children
     assert isinstance(picture, widgets.Image) and len(picture.value) > len(_pictures(cells[0])[1]) * 3 / 4
     assert cells[0].item.execution.images[1] in header.children[1].value
+    header.children[0].click()  # Close: the enlarged picture is let go, emptied first (nbclient keeps closed widgets)
+    assert studio.detail.children == () and picture.comm is None and bytes(picture.value) == b""
+    studio.launch_button.click()  # a new launch lets the last grid go; its run goes on
+    assert grid.comm is None and cells[0].comm is None and cells[0].value == ""
+    assert studio.results.children[0] is not grid and studio.run is not run
+    studio.run.wait(timeout=30)
 
 
 def test_broken_rule_is_shown_and_launch_stays_disabled(studio, make_image) -> None:

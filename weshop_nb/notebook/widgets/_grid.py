@@ -11,30 +11,19 @@ closes the grid's own widgets once the run's static picture stands in for it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 from ...work import _html as display
-from ._shared import layout, make, shared, style
+from ._shared import discard, layout, make, style
 
 if TYPE_CHECKING:
     from ...work._runs import Run, RunItem
 
 
 Select = Callable[["RunItem", int], None]
-
-
-def _tree(widget: Any) -> Iterator[Any]:
-    """``widget``, its own layout and style, and the same of every descendant (not shared looks)."""
-    yield widget
-    for part in ("layout", "style"):
-        look = getattr(widget, part, None)
-        if isinstance(look, widgets.Widget) and not shared(look):
-            yield look
-    for child in getattr(widget, "children", ()):
-        yield from _tree(child)
 
 
 class ItemCell(widgets.HTML):
@@ -174,10 +163,7 @@ class RunGrid(widgets.VBox):
         savers (nbclient) keep the last state of closed widgets.
         """
         self.run.on_update(self._on_run_update, remove=True)
-        for cell in set(self._cells.values()):
-            cell.value = ""
-        for widget in list(_tree(self)):
-            widget.close()
+        discard(self)
 
 
 class RunProgress(widgets.HTML):
@@ -202,8 +188,7 @@ class RunProgress(widgets.HTML):
 
     def release(self) -> None:
         """Close the bar's widgets (once its display shows something else)."""
-        for widget in list(_tree(self)):
-            widget.close()
+        discard(self)
 
     def update(self) -> None:
         with self._drawing:

@@ -13,11 +13,12 @@ A shared look is never changed in place (every widget wearing it would change):
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
-__all__ = ["layout", "make", "restyle", "shared", "style"]
+__all__ = ["discard", "layout", "make", "restyle", "shared", "style"]
 
 W = TypeVar("W", bound=widgets.Widget)
 
@@ -68,3 +69,29 @@ def restyle(widget: widgets.Widget, **changes: Any) -> None:
 def shared(widget: widgets.Widget) -> bool:
     """True for a shared look, which a panel closing its own widgets must leave open."""
     return hasattr(widget, _TRAITS)
+
+
+def _tree(widget: Any) -> Iterator[Any]:
+    """``widget``, its own layout and style, and the same of every descendant (not shared looks)."""
+    yield widget
+    for part in ("layout", "style"):
+        look = getattr(widget, part, None)
+        if isinstance(look, widgets.Widget) and not shared(look):
+            yield look
+    for child in getattr(widget, "children", ()):
+        yield from _tree(child)
+
+
+def discard(*roots: widgets.Widget) -> None:
+    """Empty and close ``roots``, their descendants and their own looks (shared looks stay).
+
+    A front-end drops a closed widget's state, but a saver that keeps closed widgets
+    (nbclient) keeps their last state: pictures and HTML are emptied first, so what it
+    keeps of them is small.
+    """
+    for widget in [part for root in roots for part in _tree(root)]:
+        if isinstance(widget, (widgets.Image, widgets.Video)):
+            widget.value = b""
+        elif isinstance(widget, widgets.HTML):
+            widget.value = ""
+        widget.close()

@@ -22,8 +22,8 @@ from ...work._html import picture_mime
 from ...work._save import DEFAULT_FOLDER
 from ._grid import RunGrid
 from ._pickers import ChoicesPanel
+from ._shared import discard, make
 from ._shared import layout as make_layout
-from ._shared import make
 from ._upload import SourcePicker
 
 if TYPE_CHECKING:
@@ -203,7 +203,10 @@ class Studio(widgets.VBox):
         finally:
             self._refresh()
         self.run = run
-        self.detail.children = []
+        self._show_in_detail([])
+        for grid in self.results.children:  # the last launch's: its run goes on, its widgets are let go
+            if isinstance(grid, RunGrid):
+                grid.release()
         self.results.children = [RunGrid(run, on_select=self._show_picture)]
         return run
 
@@ -218,7 +221,7 @@ class Studio(widgets.VBox):
         try:
             picture = make(widgets.Image, value=self.session.picture(url), format="jpeg", layout={"max_width": "768px"})
         except WeShopError as exc:
-            self.detail.children = [make(widgets.HTML, _error(f"Could not fetch the picture: {exc}"))]
+            self._show_in_detail([make(widgets.HTML, _error(f"Could not fetch the picture: {exc}"))])
             return
         link = f'<a href="{escape(url)}" target="_blank" download title="{escape(url)}">Download the original</a>'
         self._show_detail(item, index, link, "Save picture", picture)
@@ -231,7 +234,7 @@ class Studio(widgets.VBox):
             try:
                 clip = self.session.clip(url)
             except WeShopError as exc:
-                self.detail.children = [make(widgets.HTML, _error(f"Could not fetch the video: {exc}"))]
+                self._show_in_detail([make(widgets.HTML, _error(f"Could not fetch the video: {exc}"))])
                 return
             player: widgets.Widget = make(
                 widgets.Image, value=clip, format=picture_mime(clip).split("/")[1], layout={"max_width": "768px"}
@@ -245,12 +248,19 @@ class Studio(widgets.VBox):
     def _show_detail(self, item: RunItem, index: int, link: str, save_label: str, view: widgets.Widget) -> None:
         """The enlarged view: a bar (close, a link to the original, save) above ``view``."""
         close = make(widgets.Button, description="Close", icon="times")
-        close.on_click(lambda _: setattr(self.detail, "children", []))
+        close.on_click(lambda _: self._show_in_detail([]))
         save = make(widgets.Button, description=save_label, icon="download", tooltip=f"Save into {DEFAULT_FOLDER}/")
         self.saved = make(widgets.HTML)
         save.on_click(lambda _: self._save_picture(item, index))
         self.save_button = save
-        self.detail.children = [make(widgets.HBox, [close, make(widgets.HTML, link), save, self.saved]), view]
+        self._show_in_detail([make(widgets.HBox, [close, make(widgets.HTML, link), save, self.saved]), view])
+
+    def _show_in_detail(self, shown: list[widgets.Widget]) -> None:
+        """Put ``shown`` in the enlarged view, discarding what it showed: a notebook saved
+        later keeps no picture that was looked at and closed."""
+        before = self.detail.children
+        self.detail.children = shown
+        discard(*before)
 
     def _save_picture(self, item: RunItem, index: int) -> None:
         """Keep the enlarged picture in the kernel's folder (``weshop-pictures/``), under its readable name."""
