@@ -93,7 +93,6 @@ class ChoicesPanel(widgets.VBox):
             description="Prompts",
             layout={"width": "620px", "height": "110px"},
         )
-        self.fields = make(widgets.VBox)
         self.message = make(widgets.HTML)
         self._scene_box = make(
             widgets.VBox,
@@ -103,18 +102,9 @@ class ChoicesPanel(widgets.VBox):
                 self.previews,
             ],
         )
-        super().__init__(
-            [
-                make(widgets.HBox, [self.agent, self.version]),
-                self.about,
-                self._scene_box,
-                self.prompts,
-                self.batch,
-                self.fields,
-                self.message,
-            ],
-            layout=layout(),
-        )
+        # The chosen agent's form goes between these and the message (no box of its own).
+        self._above_form = (make(widgets.HBox, [self.agent, self.version]), self.about, self._scene_box, self.prompts)
+        super().__init__([*self._above_form, self.batch, self.message], layout=layout())
         self.agent.observe(self._on_agent_value, names="value")
         self.version.observe(self._on_version_value, names="value")
         for control in (self.category, self.tag):
@@ -201,7 +191,7 @@ class ChoicesPanel(widgets.VBox):
             form = AgentForm(spec, skip=OWN, catalogue=catalogue, start_dir=self.start_dir)
             form.on_change(lambda _: self._changed())
             self._forms[spec.name] = form
-        self.fields.children = [self.form]
+        self.children = (*self._above_form, self.batch, self.form, self.message)
 
     # -- catalogue ------------------------------------------------------------------------
 

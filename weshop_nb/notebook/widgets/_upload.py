@@ -57,16 +57,20 @@ class SourcePicker(widgets.VBox):
         )
         self.browse_button.on_click(lambda _: self.browse())
         self.upload = make(
-            widgets.FileUpload, accept="image/png,image/jpeg,image/webp", multiple=False, description="Upload"
+            widgets.FileUpload,
+            accept="image/png,image/jpeg,image/webp",
+            multiple=False,
+            description="Upload from your computer",
+            layout={"width": "auto"},
         )
         self.upload.observe(self._on_upload_value, names="value")
         self.preview = make(widgets.Image, format="webp", width=_PREVIEW_WIDTH, layout={"display": "none"})
         self.label = make(widgets.HTML)
         self.message = make(widgets.HTML)
         self.describe(label)
-        buttons = make(widgets.HBox, [self.browse_button, make(widgets.Label, "or from your computer:"), self.upload])
-        self._choose = make(widgets.VBox, [buttons])
-        super().__init__([self.label, make(widgets.HBox, [self._choose, self.preview]), self.message], layout=layout())
+        # Few boxes: each is state a saved notebook keeps (the chooser goes above the row).
+        self._row = make(widgets.HBox, [self.browse_button, self.upload, self.preview])
+        super().__init__([self.label, self._row, self.message], layout=layout())
 
     def browse(self) -> FileChooser:
         """Show the browser of the kernel's files (made on the first call), where *Browse* was."""
@@ -78,9 +82,8 @@ class SourcePicker(widgets.VBox):
                 layout={"width": "420px"},
             )
             self.chooser.register_callback(self._on_chooser_select)
-            buttons = self._choose.children[0]
-            buttons.children = tuple(w for w in buttons.children if w is not self.browse_button)
-            self._choose.children = (self.chooser, buttons)
+            self._row.children = tuple(w for w in self._row.children if w is not self.browse_button)
+            self.children = (self.label, self.chooser, self._row, self.message)
             self.browse_button.close()
         return self.chooser
 
