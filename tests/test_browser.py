@@ -83,6 +83,7 @@ def _studio_with_virtualtryon(page) -> list[list[int]]:
     page.wait_for_function(
         """() => {
              const grid = document.querySelector('.weshop-grid');
+             if (!grid) return false;  // between the last grid and the new one
              const shown = [...grid.querySelectorAll('img')].filter(img => img.complete && img.naturalWidth > 0);
              return grid.textContent.includes('Walking through a park') && shown.length >= 1;
            }""",

@@ -204,10 +204,11 @@ class Studio(widgets.VBox):
             self._refresh()
         self.run = run
         self._show_in_detail([])
-        for grid in self.results.children:  # the last launch's: its run goes on, its widgets are let go
+        last = self.results.children
+        self.results.children = [RunGrid(run, on_select=self._show_picture)]
+        for grid in last:  # the last launch's grid, once replaced: its run goes on, its widgets are let go
             if isinstance(grid, RunGrid):
                 grid.release()
-        self.results.children = [RunGrid(run, on_select=self._show_picture)]
         return run
 
     def _show_picture(self, item: RunItem, index: int) -> None:
