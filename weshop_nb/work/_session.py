@@ -201,7 +201,7 @@ class Session:
             max_concurrent=self.max_concurrent,
             callback_url=callback_url,
             first_poll=self.expected_latency(jobs[0].task.agent_name) if jobs else None,
-            **{**self._watching(), **({"width": width} if width else {})},
+            **self._watching(width),
         )
         self.runs.append(run)
         return run
@@ -226,13 +226,13 @@ class Session:
             learnt = None
         return self.poll_interval if learnt is None else learnt
 
-    def _watching(self) -> dict[str, Any]:
-        """How this session's runs are watched and drawn."""
+    def _watching(self, width: int | None = None) -> dict[str, Any]:
+        """How this session's runs are watched and drawn (cards ``width`` wide, the session's by default)."""
         return {
             "thumbnails": self.thumbnails,
             "poll_interval": self.poll_interval,
             "max_interval": self.max_poll_interval,
-            "width": self.width,
+            "width": width or self.width,
         }
 
     def unfinished(self, history: History) -> pd.DataFrame:

@@ -27,7 +27,7 @@ from ...work._html import ICON_WIDTH, image_tag
 from ...work._plan import LaunchPlan
 from .._prompts import split_prompts
 from ._form import AgentForm
-from ._shared import layout, make, restyle
+from ._shared import layout, make, show
 
 if TYPE_CHECKING:
     from ...contract import AgentSpec, Problem
@@ -172,16 +172,15 @@ class ChoicesPanel(widgets.VBox):
         spec = self.spec
         self.about.value = f'<div style="color:#57606a;margin:2px 0 6px 114px">{escape(spec.summary)}</div>'
         self._load_info()
-        shown = {True: "", False: "none"}
-        restyle(self._scene_box, display=shown[self.takes("locationId") or self.takes("fashionModelId")])
-        restyle(self.locations, display=shown[self.takes("locationId")])
-        restyle(self.fashion_models, display=shown[self.takes("fashionModelId")])
+        show(self._scene_box, self.takes("locationId") or self.takes("fashionModelId"))
+        show(self.locations, self.takes("locationId"))
+        show(self.fashion_models, self.takes("fashionModelId"))
         prompt = spec.param("textDescription")
-        restyle(self.prompts, display=shown[prompt is not None])
+        show(self.prompts, prompt is not None)
         if prompt is not None:
             self.prompts.description = "Prompts *" if prompt.required else "Prompts"
             self.prompts.tooltip = prompt.doc
-        restyle(self.batch, display=shown[self.takes("batchCount")])
+        show(self.batch, self.takes("batchCount"))
         if spec.name not in self._forms:
             catalogue = {
                 name: [(entry.name, entry.id) for entry in getattr(self.info, kind, ())]

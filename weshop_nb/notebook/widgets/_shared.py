@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
-__all__ = ["discard", "layout", "make", "restyle", "shared", "style"]
+__all__ = ["discard", "layout", "make", "restyle", "show", "style"]
 
 W = TypeVar("W", bound=widgets.Widget)
 
@@ -66,8 +66,13 @@ def restyle(widget: widgets.Widget, **changes: Any) -> None:
         widget.layout = wanted
 
 
-def shared(widget: widgets.Widget) -> bool:
-    """True for a shared look, which a panel closing its own widgets must leave open."""
+def show(widget: widgets.Widget, visible: bool) -> None:
+    """Show or hide ``widget`` (through :func:`restyle`)."""
+    restyle(widget, display="" if visible else "none")
+
+
+def _is_shared(widget: widgets.Widget) -> bool:
+    """True for a shared look, which closing a panel's own widgets must leave open."""
     return hasattr(widget, _TRAITS)
 
 
@@ -76,7 +81,7 @@ def _tree(widget: Any) -> Iterator[Any]:
     yield widget
     for part in ("layout", "style"):
         look = getattr(widget, part, None)
-        if isinstance(look, widgets.Widget) and not shared(look):
+        if isinstance(look, widgets.Widget) and not _is_shared(look):
             yield look
     for child in getattr(widget, "children", ()):
         yield from _tree(child)

@@ -22,7 +22,7 @@ from ipyfilechooser import FileChooser
 from ...service._errors import ImageValidationError
 from ...service._images import ImageFile, check_upload_rules, embed
 from ...work._html import picture_mime, pixels
-from ._shared import layout, make, restyle
+from ._shared import layout, make, show
 
 _PREVIEW_WIDTH = 160
 PATTERNS = ["*.png", "*.jpg", "*.jpeg", "*.webp", "*.PNG", "*.JPG", "*.JPEG", "*.WEBP"]
@@ -129,13 +129,13 @@ class SourcePicker(widgets.VBox):
             self.image = check_upload_rules(data, name)
         except (ImageValidationError, OSError) as exc:
             self.image, self.error = None, str(exc)
-            restyle(self.preview, display="none")
+            show(self.preview, False)
             self.message.value = f'<span style="color:#cf222e">✗ {escape(str(exc))}</span>'
         else:
             self.error = None
             picture = embed(data, pixels(_PREVIEW_WIDTH))
             self.preview.format, self.preview.value = picture_mime(picture).split("/")[1], picture
-            restyle(self.preview, display="")
+            show(self.preview, True)
             image = self.image
             self.message.value = (
                 f'<span style="color:#1a7f37">✓ {escape(name)}: {image.format}, {image.width}x{image.height}, '
