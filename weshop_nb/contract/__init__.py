@@ -51,6 +51,7 @@ from ._limits import (
 )
 from ._spec import (
     KINDS,
+    LOCAL_IMAGE,
     PATTERNS,
     AgentSpec,
     AllowedWhen,
@@ -63,6 +64,8 @@ from ._spec import (
     Problem,
     RequiredWhen,
     Rule,
+    is_url,
+    stand_in,
 )
 
 
@@ -132,6 +135,7 @@ __all__ = [
     "GENERATED_CONTENT",
     "GENERATE_VERSIONS",
     "KINDS",
+    "LOCAL_IMAGE",
     "MASK_TYPES",
     "PATTERNS",
     "POSES",
@@ -150,6 +154,8 @@ __all__ = [
     "Rule",
     "agents",
     "check",
+    "is_url",
     "spec",
+    "stand_in",
     "validate",
 ]

@@ -280,14 +280,27 @@ def _kind_problem(param: Param, value: Any) -> Problem | None:
     return None
 
 
-def _is_url(value: Any) -> bool:
+def is_url(value: Any) -> bool:
+    """True when ``value`` is an http(s) URL: the one rule for "already online, no upload needed"."""
     return isinstance(value, str) and re.fullmatch(PATTERNS["url"], value) is not None
+
+
+#: A local image as the checks see it before it is uploaded: any URL will do, the checks
+#: only need to see that an image is there (it becomes a URL when uploaded).
+LOCAL_IMAGE = "https://local.invalid/image"
+
+
+def stand_in(value: Any) -> Any:
+    """``value`` as the checks see it: URLs as they are, anything else (a path, bytes) as :data:`LOCAL_IMAGE`."""
+    if isinstance(value, (list, tuple)):
+        return [stand_in(v) for v in value]
+    return value if value is None or is_url(value) else LOCAL_IMAGE
 
 
 def _image_problems(agent: str, image: ImageInput, value: Any) -> list[Problem]:
     name = image.name
     if not image.multiple:
-        if not _is_url(value):
+        if not is_url(value):
             return [Problem(name, "type", f"{name} must be an http(s) image URL, got {value!r:.80}.")]
         return []
     if not isinstance(value, list):
@@ -295,7 +308,7 @@ def _image_problems(agent: str, image: ImageInput, value: Any) -> list[Problem]:
     problems = [
         Problem(name, "type", f"{name}[{i}] must be an http(s) image URL, got {v!r:.80}.")
         for i, v in enumerate(value)
-        if not _is_url(v)
+        if not is_url(v)
     ]
     if image.max_count is not None and len(value) > image.max_count:
         noun = "image" if image.max_count == 1 else "images"

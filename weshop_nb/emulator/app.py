@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from ..contract import is_url
 from . import agent_info, agent_pictures, bodies, pictures, runs_api
 from . import catalogue as default_catalogue
 from .callbacks import Callbacks
@@ -266,7 +267,7 @@ class Emulator:
             background_ids={entry["id"] for entry in default_catalogue.BACKGROUNDS},
         )
         callback = body.get("callbackUrl")
-        if callback is not None and not (isinstance(callback, str) and callback.startswith(("http://", "https://"))):
+        if callback is not None and not is_url(callback):
             raise Refusal("callbackUrl must be a complete URL starting with http:// or https://.", code=40002)
         record = self.store.execute(task, params, request.host_url, callback)
         if callback:

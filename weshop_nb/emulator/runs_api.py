@@ -149,7 +149,7 @@ class RunsApi:
             api="runs",
         )
         callback = body.get("callbackUrl")
-        if callback is not None and not (isinstance(callback, str) and callback.startswith(("http://", "https://"))):
+        if callback is not None and not contract.is_url(callback):
             raise Refusal("callbackUrl must be a complete URL starting with http:// or https://.", code=40002)
         if body.get("safeGenerate") not in (None, "on", "off"):
             raise Refusal(f"safeGenerate must be on or off, got {body.get('safeGenerate')!r}.", code=40003)

@@ -13,11 +13,7 @@ from pathlib import Path
 
 from IPython.core.error import UsageError
 
-__all__ = ["is_url", "local_file", "missing_file_message"]
-
-
-def is_url(text: str) -> bool:
-    return text.startswith(("http://", "https://"))
+__all__ = ["local_file", "missing_file_message"]
 
 
 def missing_file_message(path: str, option: str) -> str:

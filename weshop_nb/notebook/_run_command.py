@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from .. import contract
+from ..contract import is_url
 from ..service._errors import WaitTimeout
 from ..work._stop import WaitInterrupted, interrupted_message
 from . import _parsers as magic_parsers
-from ._paths import is_url, local_file
+from ._paths import local_file
 from ._prompts import prompts_from_cell
 
 __all__ = ["RunCommand"]
@@ -74,7 +76,7 @@ class RunCommand:
 
         if plan.custom_mask is not None:
             # The mask's URL is part of the body; on v1 nothing is sent, so any URL stands in.
-            url = self._as_url(plan.custom_mask) if self.client.api == "runs" else "https://local.invalid/mask.png"
+            url = self._as_url(plan.custom_mask) if self.client.api == "runs" else contract.LOCAL_IMAGE
             plan = replace(plan, extra={"customMaskUrl": url})
         task = self._task_for(args, plan, draft=True)
         estimate = estimate_jobs(self.client, plan.jobs(task))

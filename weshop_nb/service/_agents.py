@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import contract
+from ..contract import LOCAL_IMAGE, is_url
 from . import _events as events
 from . import _runs_api
 from ._catalogue import AgentInfo, Estimate
@@ -31,15 +32,10 @@ __all__ = ["AgentCalls", "UncheckedAgentWarning", "read_info_pages"]
 #: A catalogue is read a page at a time; this many at most (the service allows 100 per page).
 INFO_PAGE_SIZE, INFO_MAX_PAGES = 100, 50
 _POINTS = re.compile(r"(\d+)\s*points?", re.IGNORECASE)
-_HERE = "https://local.invalid/"  # stands for a local image in the checks, before it is uploaded
 
 
 class UncheckedAgentWarning(UserWarning):
     """An agent (or version) the registry does not describe: its parameters are sent unchecked."""
-
-
-def _is_url(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(("http://", "https://"))
 
 
 def read_info_pages(get: Any, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,7 +108,7 @@ class AgentCalls:
             if isinstance(value, ImageFile):
                 return True
             if isinstance(value, str):  # a path for an image input of a known agent, else a value as given
-                return images is not None and key in images and not _is_url(value)
+                return images is not None and key in images and not is_url(value)
             return not isinstance(value, (int, float, bool, type(None), Mapping))
 
         def prepare(key: str, value: Any) -> Any:
@@ -254,7 +250,7 @@ def _stand_in(value: Any) -> Any:
 
     if isinstance(value, list):
         return [_stand_in(v) for v in value]
-    return _HERE + "image" if isinstance(value, ImageFile) else value
+    return LOCAL_IMAGE if isinstance(value, ImageFile) else value
 
 
 def _number(value: Any) -> int | None:

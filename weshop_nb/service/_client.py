@@ -19,6 +19,7 @@ from typing import Any
 import requests
 
 from ..config import API_KEY_VAR, API_VAR, BASE_URL_VAR, insecure_allowed
+from ..contract import is_url
 from . import _events as events
 from . import _runs_api, _settings, _transport
 from ._agents import AgentCalls, check_api, read_info_pages
@@ -234,7 +235,7 @@ class WeShopClient(ExecuteCalls, AgentCalls):
         PIL image) is uploaded first.
         """
         source = init_params.get("originalImage")
-        if source is not None and not (isinstance(source, str) and source.startswith(("http://", "https://"))):
+        if source is not None and not is_url(source):
             init_params["originalImage"] = self.upload_image(source)
         body = {"agentName": agent_name, "agentVersion": agent_version, "initParams": init_params}
         # A task holds nothing until it is executed, so a create whose reply was lost is

@@ -18,7 +18,7 @@ from typing import IO, Any, Union
 from PIL import Image
 
 # The numbers of the rules are the contract's; the emulator enforces the same ones.
-from ..contract import MAX_ASPECT_RATIO, MAX_BYTES, MAX_PIXELS, MIN_SIDE
+from ..contract import MAX_ASPECT_RATIO, MAX_BYTES, MAX_PIXELS, MIN_SIDE, is_url
 from ._errors import ImageValidationError
 
 __all__ = [
@@ -91,7 +91,7 @@ def _read_source(source: Any) -> tuple[bytes, str]:
         return _encode_pil(source), "image.png"
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
-        if path.startswith(("http://", "https://")):
+        if is_url(path):
             raise ImageValidationError(
                 f"{path!r} is already a URL: pass it as originalImage directly, no upload needed.",
                 rule="source",

@@ -43,7 +43,6 @@ FLAGS = {
 }
 _HINTS = {"textDescription": "write a prompt", "locationId": "--location", "fashionModelId": "--model"}
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
-_HERE = "https://local.invalid/"  # a local image as the checks see it, before it is uploaded
 
 
 class PlanError(ValueError):
@@ -71,14 +70,6 @@ def convert(spec: contract.AgentSpec | None, key: str, value: Any) -> Any:
     if param.kind == "bool" and text.lower() in _TRUE + _FALSE:
         return text.lower() in _TRUE
     return value
-
-
-def _stand_in(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_stand_in(v) for v in value]
-    if isinstance(value, str) and value.startswith(("http://", "https://")):
-        return value
-    return _HERE + "image"  # any URL will do: the checks only see that an image is there
 
 
 @dataclass(frozen=True)
@@ -205,13 +196,13 @@ class LaunchPlan:
         if problems:
             return problems
         inputs = self.inputs()
-        stand_in = None if inputs is None else {k: _stand_in(v) for k, v in inputs.items()}
+        stand_in = None if inputs is None else {k: contract.stand_in(v) for k, v in inputs.items()}
         per_job = {
             "textDescription": self.prompts[0] if self.prompts else None,
             "locationId": 0 if self.locations else None,  # names are looked up later; the rules only count them
             "fashionModelId": 0 if self.fashion_models else None,
             # A custom mask is uploaded after the checks; until then it stands in as a URL.
-            "customMaskUrl": _stand_in(self.custom_mask) if self.custom_mask and not self.extra else None,
+            "customMaskUrl": contract.stand_in(self.custom_mask) if self.custom_mask and not self.extra else None,
         }
         shared = {**self.params(), **per_job}
         found = [

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .. import contract
 from ..config import home_dir
 from ..service._errors import RateLimitError, ServiceError, WeShopError
 from ..service._events import warn_once
@@ -154,7 +155,7 @@ class Session:
         def one(value: Any) -> Any:
             if isinstance(value, list):
                 return [one(v) for v in value]
-            if isinstance(value, str) and value.startswith(("http://", "https://")):
+            if contract.is_url(value):
                 return value
             return prepare_upload(os.path.expanduser(value) if isinstance(value, str) else value)
 
