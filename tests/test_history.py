@@ -106,11 +106,13 @@ def test_migration_from_schema_one(tmp_path) -> None:
         )
     history = History(path)
     frame = history.executions()
-    assert history.schema_version == 2
+    assert history.schema_version == len(MIGRATIONS) == 3
     assert frame.loc[0, "prompt"] == "kept" and frame.loc[0, "images"] == ["http://old/1.png"]
     assert pd.isna(frame.loc[0, "location_name"])  # no names known yet
     history.record("agent_info", _info_with_studio(), "http://old")  # the v2 table works on the migrated file
     assert History(path).executions().loc[0, "location_name"] == "White Studio"
+    History(path).rate("e1", 4)  # the v3 tables work on the migrated file
+    assert list(History(path).ratings()["stars"]) == [4]
 
 
 def _info_with_studio():

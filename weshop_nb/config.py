@@ -17,6 +17,7 @@ __all__ = [
     "APIS",
     "HOME_VAR",
     "HISTORY_VAR",
+    "RATER_VAR",
     "home_dir",
     "history_enabled",
     "insecure_allowed",
@@ -31,6 +32,8 @@ API_VAR = "WESHOP_API"
 APIS = ("v1", "runs")
 HOME_VAR = "WESHOP_NB_HOME"
 HISTORY_VAR = "WESHOP_NB_HISTORY"
+#: Who rates and judges pictures (else the operating system's user name).
+RATER_VAR = "WESHOP_NB_RATER"
 _OFF = ("off", "0", "false", "no")
 _ON = ("on", "1", "true", "yes")
 #: Less free space than this is a full disk: SQLite alone wants 32 KB to open a history.

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ._comparison import Comparison
+    from ._judgement import Judging
 
 __all__ = ["History", "default_history", "require_history", "record_event"]
 
@@ -272,7 +273,16 @@ class History:
         for row in rows:
             for name in LIST_COLUMNS:
                 row[name] = row[name].split("\n") if row[name] else []
-        return executions_frame(rows)
+        return self._with_stars(executions_frame(rows))
+
+    def _with_stars(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with ``stars`` (the mean over its pictures and raters) and ``n_ratings`` per execution."""
+        from ._judgement import stars_by_execution
+
+        stars = stars_by_execution(self)
+        merged = frame.merge(stars, on=["source", "execution_id"], how="left")
+        merged["n_ratings"] = merged["n_ratings"].fillna(0).astype("int64")
+        return merged
 
     def images(self, **filters: Any) -> pd.DataFrame:
         """One row per result image that succeeded, with its execution's parameters."""
@@ -366,6 +376,71 @@ class History:
         if not keys or len(keys) > 2 or unknown:
             raise ValueError(f"compare by one or two of: {', '.join(frame.columns)} (got {', '.join(keys) or 'none'}).")
         return Comparison(frame, keys, fetch=fetch)
+
+    # -- what people thought ---------------------------------------------------------------
+
+    def rate(self, execution_id: str, stars: int | None, picture: int = 0, *, source: str | None = None) -> None:
+        """Give one picture 1 to 5 stars (``None`` clears), as ``WESHOP_NB_RATER`` (else your user name).
+
+        ``picture`` is the picture's place in its execution (0 is the first). A rater's latest
+        rating of a picture is the one that counts. Stars out of range, an execution the
+        history has not seen, or a picture it does not have: :class:`RatingError`, nothing stored.
+        """
+        from ._judgement import rate
+
+        rate(self, execution_id, stars, picture, source=source)
+
+    def ratings(self, *, rater: str | None = None, **filters: Any) -> pd.DataFrame:
+        """One row per rating: ``rater``, ``stars``, ``rated_at``, ``picture``, ``image``, then the execution's columns.
+
+        ``filters`` are those of :meth:`executions`; ``rater`` keeps one person's.
+        """
+        from ._judgement import ratings_frame
+
+        return ratings_frame(self, rater, **filters)
+
+    def rank(
+        self,
+        by: str | Sequence[str] = "prompt",
+        *,
+        method: str = "stars",
+        rater: str | None = None,
+        **filters: Any,
+    ) -> pd.DataFrame:
+        """Values of ``by`` ranked by what people preferred, best first.
+
+        ``by`` is one column or several (a comma-separated string or a list); ``filters``
+        are those of :meth:`executions`; ``rater`` ranks one person's judgements (all
+        pooled by default). One row per value with ``n``, ``mean``, ``low`` and ``high``,
+        where ``low``..``high`` is a 95 % interval: two values whose intervals overlap are
+        not yet told apart.
+
+        ``method="stars"`` ranks star ratings: ``n`` ratings, their plain ``mean``, and
+        Student's t interval of the mean with the spread estimated as if one more rating
+        lay half a star away (a conjugate prior), so that a few identical ratings do not claim
+        certainty and one rating gives 1 to 5; clipped to 1..5.
+
+        ``method="pairwise"`` ranks blind judgements (:meth:`judge`) with the Bradley-Terry
+        model (a tie is half a win each): ``mean`` is the chance of beating a value of
+        average strength, its interval from the model's standard errors; plus ``wins``,
+        ``losses``, ``ties``.
+        """
+        from ._judgement import rank
+
+        return rank(self, by, method=method, rater=rater, **filters)
+
+    def judge(self, by: str | Sequence[str] = "prompt", *, seed: int | None = None, **filters: Any) -> Judging:
+        """Blind pairs of pictures that differ only in ``by``: pick left, right or tie.
+
+        Returns a :class:`Judging`, shown in a notebook as a panel with the two pictures
+        and Left, Tie and Right buttons. From Python: ``judging.pair`` (the two pictures
+        shown: execution id, picture place, URL), ``judging.choose("left")`` records and
+        moves on, ``judging.done`` when no pair is left. Judgements are kept in the history
+        (who, when) and ranked by ``rank(by, method="pairwise")``.
+        """
+        from ._judgement import Judging
+
+        return Judging(self, by, seed=seed, **filters)
 
 
 _default: History | None = None

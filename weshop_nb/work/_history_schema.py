@@ -24,7 +24,7 @@ _STORED = [c for c in COLUMNS if c.home == "executions"]
 _EXECUTION_COLUMNS = [(c.name, _SQL_TYPES[c.kind], c.merge) for c in _STORED] + list(_BOOKKEEPING)
 _KEY = ("source", "execution_id")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATIONS = (
     # v1: tasks and executions (images were once kept in a table of their own; no longer written).
     """
@@ -45,6 +45,19 @@ MIGRATIONS = (
         PRIMARY KEY (source, kind, id));
     CREATE INDEX executions_by_task ON executions (source, task_id);
     CREATE INDEX executions_by_time ON executions (executed_at);
+    """,
+    # v3: what people thought (weshop_nb.work._judgement): star ratings, a rater's latest per picture;
+    # blind pairwise judgements.
+    """
+    CREATE TABLE ratings (
+        source TEXT NOT NULL, execution_id TEXT NOT NULL, picture INTEGER NOT NULL, rater TEXT NOT NULL,
+        stars INTEGER NOT NULL, rated_at REAL NOT NULL,
+        PRIMARY KEY (source, execution_id, picture, rater));
+    CREATE TABLE preferences (
+        source TEXT NOT NULL, by_columns TEXT NOT NULL, left_execution TEXT NOT NULL, left_picture INTEGER NOT NULL,
+        right_execution TEXT NOT NULL, right_picture INTEGER NOT NULL, choice TEXT NOT NULL, rater TEXT NOT NULL,
+        judged_at REAL NOT NULL);
+    CREATE INDEX preferences_by_columns ON preferences (by_columns);
     """,
 )
 

@@ -6,11 +6,11 @@ intervals overlap are not yet told apart.
 
 **Stars** (:func:`rank_stars`). ``mean`` is the plain mean of the ratings. The interval is
 Student's t interval of the mean, with the spread estimated as in a conjugate normal
-model whose prior is one pseudo-rating one star away from the mean. Why: the plain t
+model whose prior is one pseudo-rating half a star away from the mean. Why: the plain t
 interval claims certainty when a few ratings agree (three 5s give a zero-width interval)
 and is undefined for one rating; one pseudo-rating of spread keeps a handful of identical
-ratings honest (three 5s: 4.2 to 5) and fades as ratings accumulate (with 30 ratings it
-moves the bound by about 1 %). The interval is clipped to the scale, 1 to 5.
+ratings honest (three 5s: 4.47 to 5; one rating: 1 to 5) and fades as ratings accumulate.
+The interval is clipped to the scale, 1 to 5.
 
 **Pairs** (:func:`rank_pairs`). Blind judgements are fitted with the Bradley-Terry model
 (each value has a strength; value i beats j with chance s_i / (s_i + s_j)); a tie counts
@@ -49,8 +49,8 @@ _T975 = (
     2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
 )  # fmt: skip
 _Z975 = 1.959964
-#: The prior spread of the stars model: one pseudo-rating this many stars from the mean.
-_PRIOR_SPREAD = 1.0
+#: The prior spread of the stars model: one pseudo-rating this many stars from the mean (half a star).
+_PRIOR_SPREAD = 0.5
 
 
 def t_quantile(df: float) -> float:

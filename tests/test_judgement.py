@@ -1,0 +1,153 @@
+"""Ratings and blind pairs in a real history: kept, shared between processes, ranked, judged fairly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from weshop_nb.config import home_dir
+from weshop_nb.work._history import History
+from weshop_nb.work._judgement import RatingError
+
+PROMPTS = ("golden hour", "plain studio", "rainy street")
+
+
+@pytest.fixture
+def made(client, make_image):
+    """Three prompts x two scenes, two pictures each, all finished and in the history."""
+    task = client.create_task(originalImage=client.upload_image(make_image()), taskName="judged")
+    info = client.agent_info()
+    ids = {}
+    for prompt in PROMPTS:
+        for scene in ("Sunny Beach", "White Studio"):
+            params = {"textDescription": prompt, "locationId": info.location(scene).id, "batchCount": 2}
+            ids[(prompt, scene)] = client.execute(task.id, params).id
+    for execution_id in ids.values():
+        client.wait(execution_id, poll_interval=0.1, timeout=30)
+    return ids
+
+
+def _env() -> dict:
+    import os
+
+    return {**os.environ, "WESHOP_NB_HOME": str(home_dir())}
+
+
+def test_a_rating_is_kept_changed_and_cleared(made, monkeypatch) -> None:
+    monkeypatch.setenv("WESHOP_NB_RATER", "ana")
+    history = History()
+    first = made[("golden hour", "Sunny Beach")]
+    history.rate(first, 4)
+    history.rate(first, 5)  # the latest counts
+    history.rate(first, 2, picture=1)
+    ratings = history.ratings()
+    assert sorted(zip(ratings["picture"], ratings["stars"], strict=True)) == [(0, 5), (1, 2)]
+    assert set(ratings["rater"]) == {"ana"} and set(ratings["prompt"]) == {"golden hour"}
+    assert set(ratings["location_name"]) == {"Sunny Beach"}
+    assert ratings["image"].str.startswith("http").all()
+    row = history.executions().set_index("execution_id").loc[first]
+    assert row["stars"] == pytest.approx(3.5) and row["n_ratings"] == 2
+    history.rate(first, None, picture=1)
+    assert list(history.ratings()["stars"]) == [5]
+    assert history.executions()["n_ratings"].sum() == 1
+
+
+@pytest.mark.parametrize(
+    ("stars", "picture", "words"),
+    [(0, 0, "from 1 to 5"), (6, 0, "from 1 to 5"), (True, 0, "whole number"), (2.5, 0, "whole number"),
+     (3, 2, "has 2 pictures (0 to 1); picture 2"), (3, -1, "picture -1")],
+)  # fmt: skip
+def test_a_bad_rating_says_why_and_stores_nothing(made, stars, picture, words) -> None:
+    history = History()
+    with pytest.raises(RatingError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        history.rate(made[("plain studio", "White Studio")], stars, picture=picture)
+    assert history.ratings().empty
+
+
+def test_an_unknown_execution_is_named(made) -> None:
+    with pytest.raises(RatingError, match="No execution 'nope'"):
+        History().rate("nope", 3)
+    assert History().ratings().empty
+
+
+def test_ratings_outlive_the_process_and_two_raters_at_once_lose_nothing(made) -> None:
+    rater = textwrap.dedent(
+        """
+        import sys
+        from weshop_nb.work._history import History
+        history = History()
+        for n, execution_id in enumerate(sys.argv[2:]):
+            for picture in (0, 1):
+                history.rate(execution_id, 1 + (n + picture) % 5, picture=picture)
+        """
+    )
+    ids = list(made.values())
+    writers = [
+        subprocess.Popen([sys.executable, "-c", rater, name, *ids], env={**_env(), "WESHOP_NB_RATER": name})
+        for name in ("ana", "ben")
+    ]
+    assert [w.wait(timeout=60) for w in writers] == [0, 0]
+    ratings = History().ratings()
+    assert len(ratings) == 2 * len(ids) * 2
+    assert ratings.groupby("rater").size().to_dict() == {"ana": 12, "ben": 12}
+    assert len(History().ratings(rater="ben")) == 12
+
+
+def test_rank_puts_the_clearly_better_prompt_first(made) -> None:
+    history = History()
+    for (prompt, _scene), execution_id in made.items():
+        for picture in (0, 1):
+            stars = {"golden hour": 5, "plain studio": 2, "rainy street": 3}[prompt]
+            history.rate(execution_id, stars - picture % 2 * (prompt == "golden hour"), picture=picture)
+    ranked = history.rank(by="prompt")
+    assert list(ranked["prompt"]) == ["golden hour", "rainy street", "plain studio"]
+    assert list(ranked.columns) == ["prompt", "n", "mean", "low", "high"]
+    assert (ranked["n"] == 4).all()
+    assert ranked.iloc[0]["low"] > ranked.iloc[1]["high"]
+    both = history.rank(by="prompt, location_name")
+    assert len(both) == 6 and list(both.columns[:2]) == ["prompt", "location_name"]
+    with pytest.raises(ValueError, match="Rank or judge by one or more of"):
+        history.rank(by="fabric")
+
+
+def test_the_judge_pairs_only_pictures_alike_but_for_the_judged_column(made, monkeypatch) -> None:
+    monkeypatch.setenv("WESHOP_NB_RATER", "ana")
+    history = History()
+    frame = history.executions().set_index("execution_id")
+    judging = history.judge(by="prompt", seed=3)
+    # 2 scenes x 3 pairs of prompts x 2 pictures each
+    assert judging.remaining == 12 and not judging.done
+    shown = []
+    while not judging.done:
+        left, right = judging.pair
+        assert left.picture == right.picture and left.image != right.image
+        a, b = frame.loc[left.execution_id], frame.loc[right.execution_id]
+        assert a["prompt"] != b["prompt"]
+        for column in ("location_name", "location_id", "original_image", "agent_name", "batch_count", "task_id"):
+            assert a[column] == b[column], column
+        shown.append(frozenset((left.execution_id, right.execution_id, left.picture)))
+        winner = "left" if a["prompt"] == "golden hour" else "right" if b["prompt"] == "golden hour" else "tie"
+        judging.choose(winner)
+    assert len(set(shown)) == 12
+    with pytest.raises(RatingError, match="No pair is left"):
+        judging.choose("left")
+    # A new judging for the same rater has nothing left; another rater has every pair.
+    assert History().judge(by="prompt").done
+    monkeypatch.setenv("WESHOP_NB_RATER", "ben")
+    assert History().judge(by="prompt").remaining == 12
+    ranked = history.rank(by="prompt", method="pairwise")
+    assert ranked.iloc[0]["prompt"] == "golden hour"
+    assert list(ranked.columns) == ["prompt", "n", "mean", "low", "high", "wins", "losses", "ties"]
+    golden = ranked.set_index("prompt").loc["golden hour"]
+    assert (golden["wins"], golden["losses"], golden["ties"], golden["n"]) == (8, 0, 0, 8)
+    assert golden["mean"] > 0.5 > ranked.iloc[-1]["mean"]
+
+
+def test_the_judge_refuses_a_choice_it_does_not_know(made) -> None:
+    judging = History().judge(by="location_name")
+    assert judging.remaining == 3 * 2  # each prompt: one pair of scenes, two pictures
+    with pytest.raises(RatingError, match="left, right, tie"):
+        judging.choose("both")
