@@ -151,3 +151,22 @@ def test_the_judge_refuses_a_choice_it_does_not_know(made) -> None:
     assert judging.remaining == 3 * 2  # each prompt: one pair of scenes, two pictures
     with pytest.raises(RatingError, match="left, right, tie"):
         judging.choose("both")
+
+
+def test_the_judge_panel_shows_pairs_blind_and_records_clicks(made, monkeypatch) -> None:
+    from weshop_nb.notebook.widgets._judge import JudgePanel
+
+    monkeypatch.setenv("WESHOP_NB_RATER", "ana")
+    panel = JudgePanel(History().judge(by="prompt", seed=1))
+    assert panel.pictures.value.count("<img") == 2 and "image unavailable" not in panel.pictures.value
+    for prompt in PROMPTS:  # blind: no word of which prompt made which picture
+        assert prompt not in panel.pictures.value and prompt not in panel.message.value
+    assert "12 left" in panel.message.value
+    first = panel.judging.pair
+    panel.left.click()
+    assert panel.judging.pair != first and "11 left" in panel.message.value
+    for _ in range(11):
+        panel.tie.click()
+    assert panel.judging.done and panel.left.disabled and "No pair left" in panel.message.value
+    judged = History().rank(by="prompt", method="pairwise")
+    assert judged["wins"].sum() == 1 and judged["ties"].sum() == 22
