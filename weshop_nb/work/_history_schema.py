@@ -47,7 +47,8 @@ MIGRATIONS = (
     CREATE INDEX executions_by_time ON executions (executed_at);
     """,
     # v3: what people thought (weshop_nb.work._judgement): star ratings, a rater's latest per picture;
-    # blind pairwise judgements.
+    # blind pairwise judgements. And where each picture was uploaded, by content, so a garment set
+    # launched again (another kernel, another day) uploads nothing.
     """
     CREATE TABLE ratings (
         source TEXT NOT NULL, execution_id TEXT NOT NULL, picture INTEGER NOT NULL, rater TEXT NOT NULL,
@@ -58,6 +59,9 @@ MIGRATIONS = (
         right_execution TEXT NOT NULL, right_picture INTEGER NOT NULL, choice TEXT NOT NULL, rater TEXT NOT NULL,
         judged_at REAL NOT NULL);
     CREATE INDEX preferences_by_columns ON preferences (by_columns);
+    CREATE TABLE uploads (
+        source TEXT NOT NULL, sha256 TEXT NOT NULL, url TEXT NOT NULL, uploaded_at REAL NOT NULL,
+        PRIMARY KEY (source, sha256));
     """,
 )
 
