@@ -377,6 +377,21 @@ class History:
             raise ValueError(f"compare by one or two of: {', '.join(frame.columns)} (got {', '.join(keys) or 'none'}).")
         return Comparison(frame, keys, fetch=fetch)
 
+    # -- uploads ---------------------------------------------------------------------------
+
+    def known_upload(self, source: str, sha256: str) -> str | None:
+        """The URL ``source`` gave the picture whose content hashes to ``sha256``, if it was uploaded before."""
+        rows = self._read("SELECT url FROM uploads WHERE source = ? AND sha256 = ?", (source, sha256))
+        return rows[0][0] if rows else None
+
+    def remember_upload(self, source: str, sha256: str, url: str | None) -> None:
+        """Keep where a picture was uploaded (``url=None`` forgets it: the service refused it)."""
+        if url is None:
+            self._write([("DELETE FROM uploads WHERE source = ? AND sha256 = ?", (source, sha256))])
+        else:
+            sql = "INSERT OR REPLACE INTO uploads (source, sha256, url, uploaded_at) VALUES (?, ?, ?, ?)"
+            self._write([(sql, (source, sha256, url, time.time()))])
+
     # -- what people thought ---------------------------------------------------------------
 
     def rate(self, execution_id: str, stars: int | None, picture: int = 0, *, source: str | None = None) -> None:
