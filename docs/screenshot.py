@@ -7,9 +7,9 @@ Playwright and Debian's Chromium, as the browser test does)::
 
 It opens a copy of notebooks/04-studio.ipynb in JupyterLab (no token, its own config
 folders, an empty history), runs every cell, clicks *Launch*, waits until the grid's four
-pictures have loaded, and saves the studio's output area, shrunk and reduced to a palette so
-the file stays small. Re-run it whenever the studio changes, so the README shows what a
-newcomer will see.
+pictures have loaded, and saves the studio from its source picture to the filled grid
+(what goes in and what comes out), shrunk and reduced to a palette so the file stays
+small. Re-run it whenever the studio changes, so the README shows what a newcomer will see.
 """
 
 from __future__ import annotations
