@@ -65,6 +65,22 @@ def test_without_key_the_error_says_how_to_get_one(ip) -> None:
     assert "%weshop demo" in str(caught.value)
 
 
+def test_a_blank_key_is_no_key(ip, monkeypatch) -> None:
+    # The client's rule (blank means unset): the magic says what to do, not the client's refusal.
+    monkeypatch.setenv("WESHOP_API_KEY", "   ")
+    with pytest.raises(UsageError) as caught:
+        ip.run_cell("%weshop info")
+    assert str(caught.value).startswith("No WeShop API key in this session. Run `%weshop login`")
+    assert "AuthenticationError" not in str(caught.value)
+    with emulator.serve(api_key=API_KEY, latency=0) as emu:  # a key from the environment, then blanked
+        monkeypatch.setenv("WESHOP_API_KEY", API_KEY)
+        monkeypatch.setenv("WESHOP_BASE_URL", emu.base_url)
+        ip.run_cell("%weshop info")
+        monkeypatch.setenv("WESHOP_API_KEY", " ")
+        with pytest.raises(UsageError, match=r"^No WeShop API key in this session\."):
+            ip.run_cell("%weshop info")
+
+
 def test_demo_shows_a_banner_and_uses_the_emulator(ip) -> None:
     with capture_output() as captured:
         ip.run_cell("%weshop demo --latency 0.1")

@@ -30,6 +30,7 @@ from .. import contract
 from ..config import API_KEY_VAR
 from ..contract import is_url
 from ..service._errors import AuthenticationError, ServiceError, WaitTimeout, WeShopError
+from ..service._settings import environ_value
 from ..work._catalogue import catalogue_choices, filter_catalogue
 from ..work._filters import FilterError
 from ..work._retry import RetryError
@@ -126,19 +127,20 @@ class WeShopMagics(Magics):
         return self._session().client
 
     def _session(self) -> Any:
+        # A blank WESHOP_API_KEY is no key, as for the client (environ_value): our message, not its.
         from ..service._client import WeShopClient
 
         changed = self._env.changed()
-        if changed and self.session is not None and (self._from_env or os.environ.get(API_KEY_VAR)):
+        if changed and self.session is not None and (self._from_env or environ_value(API_KEY_VAR)):
             # The environment moved under a running session: follow it, as `%weshop login` would.
             self.session.close()
             self.session = None
-            if os.environ.get(API_KEY_VAR):
+            if environ_value(API_KEY_VAR):
                 self._use(WeShopClient(), from_env=True)
                 names = " and ".join(changed)
                 print(f"{names} changed in the environment: now using {self.session.client.base_url}.")
         if self.session is None:
-            if not os.environ.get(API_KEY_VAR):
+            if not environ_value(API_KEY_VAR):
                 raise UsageError(_NO_CLIENT)
             self._use(WeShopClient(), from_env=True)
         return self.session
