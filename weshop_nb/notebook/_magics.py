@@ -127,7 +127,6 @@ class WeShopMagics(Magics):
         return self._session().client
 
     def _session(self) -> Any:
-        # A blank WESHOP_API_KEY is no key, as for the client (environ_value): our message, not its.
         from ..service._client import WeShopClient
 
         changed = self._env.changed()
@@ -140,6 +139,7 @@ class WeShopMagics(Magics):
                 names = " and ".join(changed)
                 print(f"{names} changed in the environment: now using {self.session.client.base_url}.")
         if self.session is None:
+            # A blank key is no key (environ_value, the client's rule): this message, not the client's refusal.
             if not environ_value(API_KEY_VAR):
                 raise UsageError(_NO_CLIENT)
             self._use(WeShopClient(), from_env=True)

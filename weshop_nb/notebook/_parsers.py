@@ -73,7 +73,8 @@ def read(parser: MagicArgumentParser, argv: list[str], name: str) -> Any:
         return parser.parse_args(argv)
     except UsageError as exc:
         hints = _option_hints(parser, argv)
-        raise UsageError(f"{exc}.{hints} `%weshop help {name}` lists every option.") from None
+        said = str(exc).rstrip(".")  # argparse's own messages have no period; our type checks do
+        raise UsageError(f"{said}.{hints} `%weshop help {name}` lists every option.") from None
 
 
 def _option_hints(parser: MagicArgumentParser, argv: list[str]) -> str:
