@@ -456,7 +456,7 @@ class Subcommand:
     usage : str
         What follows the name in the overview, e.g. ``[AGENT [VERSION]]``.
     hint : str
-        What the overview adds after the summary: its main options, or where to read more.
+        What the overview adds after the summary: its main options.
     details : str
         What ``%weshop help NAME`` adds under the summary.
     cell : bool
