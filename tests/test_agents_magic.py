@@ -146,7 +146,7 @@ LOCAL_RULES = {
 def test_each_local_rule_is_refused_with_no_request(demo, ip, photos, case) -> None:
     options, body, words = LOCAL_RULES[case]
     garment, person = photos
-    emu = demo._emulator
+    emu = demo.emulator
     before = dict(emu.stats()["requests"])
     line = f"weshop run --image {garment} {options.format(garment=garment, person=person)}"
     with pytest.raises(UsageError) as refused:
@@ -221,7 +221,7 @@ def test_values_are_converted_by_the_registry_kinds(demo, ip, photos) -> None:
 
 def test_estimate_prints_the_whole_sweep_and_launches_nothing(demo, ip, photos, api) -> None:
     garment, _ = photos
-    emu = demo._emulator
+    emu = demo.emulator
     line = f"%weshop run --image {garment} {TRYON} --param aspectRatio=3:4 --param aspectRatio=9:16 --batch 2"
     with capture_output() as captured:
         ip.run_cell(f"{line} --estimate -o cost")

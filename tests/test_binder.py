@@ -30,7 +30,7 @@ from textwrap import dedent
 
 import pytest
 
-from weshop_nb.notebook._parsers import OVERVIEW
+from weshop_nb.notebook._magics import OVERVIEW
 
 from ._lab import CHROMIUM, CHROMIUM_FLAGS, NO_CHROMIUM, QUIET_LAB, free_port, running_lab
 

@@ -51,7 +51,7 @@ def test_missing_files_name_the_folder_and_close_matches(ip, make_image, tmp_pat
     (tmp_path / "garment.jpg").write_bytes(make_image(fmt="JPEG"))
     monkeypatch.chdir(tmp_path)
     ip.run_cell("%weshop demo --latency 0")
-    launched = _magics(ip)._emulator.stats()["executions_created"]
+    launched = _magics(ip).emulator.stats()["executions_created"]
     with pytest.raises(UsageError) as caught:
         ip.run_cell("%%weshop run --image garment.jpgg\nhello")
     message = str(caught.value)
@@ -59,7 +59,7 @@ def test_missing_files_name_the_folder_and_close_matches(ip, make_image, tmp_pat
         message
         == f"--image: no file garment.jpgg in the kernel's working folder, {tmp_path}. Close matches: garment.jpg."
     )
-    assert _magics(ip)._emulator.stats()["executions_created"] == launched and "requests" not in message
+    assert _magics(ip).emulator.stats()["executions_created"] == launched and "requests" not in message
     with pytest.raises(UsageError, match=r"upload: no file garmnt\.jpg in .*Close matches: garment\.jpg"):
         ip.run_cell("%weshop upload garmnt.jpg")
     with pytest.raises(UsageError, match=r"--custom-mask: no file mask\.png"):

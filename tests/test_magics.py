@@ -65,6 +65,22 @@ def test_without_key_the_error_says_how_to_get_one(ip) -> None:
     assert "%weshop demo" in str(caught.value)
 
 
+def test_a_blank_key_is_no_key(ip, monkeypatch) -> None:
+    # The client's rule (blank means unset): the magic says what to do, not the client's refusal.
+    monkeypatch.setenv("WESHOP_API_KEY", "   ")
+    with pytest.raises(UsageError) as caught:
+        ip.run_cell("%weshop info")
+    assert str(caught.value).startswith("No WeShop API key in this session. Run `%weshop login`")
+    assert "AuthenticationError" not in str(caught.value)
+    with emulator.serve(api_key=API_KEY, latency=0) as emu:  # a key from the environment, then blanked
+        monkeypatch.setenv("WESHOP_API_KEY", API_KEY)
+        monkeypatch.setenv("WESHOP_BASE_URL", emu.base_url)
+        ip.run_cell("%weshop info")
+        monkeypatch.setenv("WESHOP_API_KEY", " ")
+        with pytest.raises(UsageError, match=r"^No WeShop API key in this session\."):
+            ip.run_cell("%weshop info")
+
+
 def test_demo_shows_a_banner_and_uses_the_emulator(ip) -> None:
     with capture_output() as captured:
         ip.run_cell("%weshop demo --latency 0.1")
@@ -93,10 +109,10 @@ def test_upload_returns_url_and_refuses_bad_images_locally(demo, ip, garment, ma
     assert ip.user_ns["url"].startswith(demo.client.base_url)
     small = tmp_path / "small.png"
     small.write_bytes(make_image(640, 300))
-    uploads = demo._emulator.stats()["uploads"]
+    uploads = demo.emulator.stats()["uploads"]
     with pytest.raises(UsageError, match="height 300 px, must be above 512 px"):
         ip.run_cell(f"%weshop upload {small}")
-    assert demo._emulator.stats()["uploads"] == uploads
+    assert demo.emulator.stats()["uploads"] == uploads
 
 
 def test_run_sweep_with_quoting_interpolation_and_wait(demo, ip, garment) -> None:
@@ -123,7 +139,7 @@ def test_run_sweep_with_quoting_interpolation_and_wait(demo, ip, garment) -> Non
 
 
 def test_run_without_wait_returns_at_once(demo, ip, garment) -> None:
-    demo._emulator.emulator.store.latency = 5
+    demo.emulator.emulator.store.latency = 5
     ip.run_cell(f"%%weshop run --image {garment} -o quick\na prompt")
     run = ip.user_ns["quick"]
     assert not run.done  # the cell did not block
@@ -188,11 +204,11 @@ def test_aipose_run(demo, ip, garment) -> None:
     ],
 )
 def test_run_mistakes_are_usage_errors(demo, ip, garment, line, body, message) -> None:
-    executions = demo._emulator.stats()["executions_created"]
+    executions = demo.emulator.stats()["executions_created"]
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
         cell = f"%%weshop run {line.format(g=garment)}\n{body}" if body else f"%weshop run {line.format(g=garment)}"
         ip.run_cell(cell)
-    assert demo._emulator.stats()["executions_created"] == executions  # nothing launched
+    assert demo.emulator.stats()["executions_created"] == executions  # nothing launched
 
 
 def test_status_and_delete(demo, ip, garment) -> None:

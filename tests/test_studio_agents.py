@@ -118,7 +118,7 @@ def test_the_form_is_exactly_the_registry(studio, agent) -> None:
         elif param.kind == "int" and name != "backgroundId":
             assert isinstance(widget, (widgets.IntText, widgets.Combobox))
     takes_catalogue = spec.param("locationId") is not None or spec.param("fashionModelId") is not None
-    assert (studio.choices._scene_box.layout.display != "none") == takes_catalogue
+    assert (studio.choices.scenes.layout.display != "none") == takes_catalogue
     assert (studio.choices.fashion_models.layout.display != "none") == (spec.param("fashionModelId") is not None)
     assert (studio.choices.prompts.layout.display != "none") == (spec.param("textDescription") is not None)
 
@@ -171,7 +171,7 @@ def test_a_valid_form_launches_and_the_grid_fills(studio, agent) -> None:
     expected = contract.spec(agent).output
     assert item.execution.media == expected
     grid = studio.results.children[0]
-    [cell] = grid._cells.values()
+    [cell] = grid.cells
     if expected == "image":
         shown = re.findall(r'<img src="data:image/(?:webp|jpeg);base64,[^"]+"', cell.card)  # the card's pictures
         assert shown and len(shown) == len(item.execution.images)

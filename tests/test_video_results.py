@@ -95,7 +95,7 @@ def test_the_studio_grid_and_enlarged_view_play_videos(make_image, tmp_path, mon
         run = studio.launch()
         run.wait(timeout=30, progress=False)
         execution = run.items[0].execution
-        [cell] = studio.results.children[0]._cells.values()
+        [cell] = studio.results.children[0].cells
         assert cell.card.count("<video controls") == 2 and cell.card.count("▶ open the video") == 2
         assert cell.buttons.options[1] == ("▶2", 1) and cell.buttons.tooltips[1] == "Play video 2"
         cell.select(1)
@@ -110,7 +110,7 @@ def test_the_studio_grid_and_enlarged_view_play_videos(make_image, tmp_path, mon
         assert [p.suffix for p in saved] == [".webp"] and saved[0].stem.endswith("-v2")
         assert saved[0].read_bytes() == clip  # the video itself, not its poster
         # A real video is streamed by the browser from its URL: an ipywidgets Video, nothing fetched.
-        studio._show_video(run.items[0], 0, "https://cdn.example/clip.mp4")
+        studio.show_video(run.items[0], 0, "https://cdn.example/clip.mp4")
         player = studio.detail.children[1]
         assert isinstance(player, widgets.Video) and player.format == "url"
         assert bytes(player.value) == b"https://cdn.example/clip.mp4" and player.controls

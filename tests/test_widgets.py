@@ -58,14 +58,14 @@ def test_sweep_of_two_locations_by_two_models_fills_the_grid(studio, make_image,
     assert run is not None and len(run.items) == 4
     run.wait(timeout=30)
     grid = studio.results.children[0]
-    cells = list(grid._cells.values())
+    cells = list(grid.cells)
     assert len(cells) == 4
     for cell in cells:
         assert cell.item.status == "success"
         pictures = _pictures(cell)
         assert len(pictures) == 2 and all(p.startswith("data:image/webp;base64,") for p in pictures)
         assert 'width="78"' in cell.card  # two pictures share a card 160 px wide
-    assert '<progress value="4" max="4"' in grid._progress.value
+    assert '<progress value="4" max="4"' in grid.progress.value
     cells[0].select(1)  # enlarge the second picture
     header, picture = studio.detail.children
     assert isinstance(picture, widgets.Image) and len(picture.value) > len(_pictures(cells[0])[1]) * 3 / 4
@@ -112,7 +112,7 @@ def test_filters_and_aipose(studio) -> None:
     names = [name for name, _ in studio.choices.locations.options]
     assert names == ["Neon Street at Night", "Tokyo Crosswalk"]
     studio.choices.agent.value = "aipose"
-    assert studio.choices._scene_box.layout.display == "none"
+    assert studio.choices.scenes.layout.display == "none"
     assert studio.choices.params() == {"generateVersion": "lite", "batchCount": 1}
 
 
@@ -132,7 +132,7 @@ def test_untrusted_names_are_escaped_in_every_widget(make_image, tmp_path) -> No
         run.wait(timeout=20)
         grid = studio.results.children[0]
         shown = [studio.summary.value, *(c.value for c in _html_widgets(studio))]
-        shown += [cell.card for cell in grid._cells.values()]
+        shown += [cell.card for cell in grid.cells]
         assert all("<img src=x" not in text for text in shown)
         assert any("&lt;img src=x" in text for text in shown)
         session.close()
@@ -199,12 +199,12 @@ def test_enlarged_picture_saves_and_failures_show_their_reason(studio, make_imag
     studio.source.browse_button.click()
     studio.source.choose_path(str(photo))
     assert studio.source.chooser.selected == str(photo)  # the chooser shows the photo as chosen
-    assert "garment.png" in studio.source.chooser._label.value
+    assert any("garment.png" in shown.value for shown in _html_widgets(studio.source.chooser))
     studio.choices.prompts.value = "keep me\n---\n#fail <b>me</b>"
     studio.launch_button.click()
     studio.run.wait(timeout=30)
     grid = studio.results.children[0]
-    kept, failed = grid._cells.values()
+    kept, failed = grid.cells
     assert kept.tooltip is None and "asked to fail" in failed.tooltip
     kept.select(0)
     header = studio.detail.children[0]

@@ -1,5 +1,9 @@
 """``%weshop`` and ``%%weshop``: the service from a notebook cell.
 
+Every subcommand is one row of :data:`SUBCOMMANDS`: its name, the magic's method that
+does it, its one-line summary and its arguments (declared in :mod:`._parsers`). The
+dispatch, ``%weshop help`` and the overview all read that table.
+
 Settings are traitlets (``%config WeShopMagics.poll_interval = 2``); arguments parse
 like a shell; user mistakes and service refusals raise ``UsageError``, which IPython
 shows as one line, without a traceback. Heavy modules (requests, Pillow, pandas,
@@ -8,29 +12,45 @@ ipywidgets, werkzeug) are imported by the subcommands that need them, not at loa
 
 from __future__ import annotations
 
+import difflib
 import getpass
 import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.utils.text import dedent
+from IPython.core.magic_arguments import MagicArgumentParser
+from IPython.utils.process import arg_split
 from traitlets import Enum, Float, Int, Unicode, observe, validate
 
+from .. import contract
 from ..config import API_KEY_VAR
-from ..service._errors import AuthenticationError, ServiceError, WeShopError
+from ..contract import is_url
+from ..service._errors import AuthenticationError, ServiceError, WaitTimeout, WeShopError
+from ..service._settings import environ_value
 from ..work._catalogue import catalogue_choices, filter_catalogue
 from ..work._filters import FilterError
 from ..work._retry import RetryError
-from ..work._stop import NO_CANCEL
+from ..work._stop import NO_CANCEL, WaitInterrupted, interrupted_message
 from . import _parsers as magic_parsers
 from ._display import show as _show
 from ._paths import local_file
-from ._prompts import PromptError
-from ._run_command import RunCommand
+from ._prompts import PromptError, prompts_from_cell
 from ._settings import RANGES, EnvWatch, check_setting
 
-__all__ = ["WeShopMagics", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = [
+    "WeShopMagics",
+    "Subcommand",
+    "SUBCOMMANDS",
+    "OVERVIEW",
+    "help_for",
+    "parse",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
 
 _NO_CLIENT = (
     "No WeShop API key in this session. Run `%weshop login` (asks for the key without echoing it), "
@@ -39,7 +59,7 @@ _NO_CLIENT = (
 
 
 @magics_class
-class WeShopMagics(RunCommand, Magics):
+class WeShopMagics(Magics):
     """The ``%weshop`` magic. Its settings are traitlets, set with ``%config``."""
 
     poll_interval = Float(2.0, help="Seconds between polls of a task while its executions change.").tag(config=True)
@@ -71,6 +91,11 @@ class WeShopMagics(RunCommand, Magics):
         self._emulator: Any = None
         self._env = EnvWatch()
         self._from_env = False  # the session's client came from WESHOP_API_KEY
+
+    @property
+    def emulator(self) -> Any:
+        """The offline emulator ``%weshop demo`` started in this kernel (``.stats()``, ``.base_url``), or None."""
+        return self._emulator
 
     # -- settings --------------------------------------------------------------------------
 
@@ -105,16 +130,17 @@ class WeShopMagics(RunCommand, Magics):
         from ..service._client import WeShopClient
 
         changed = self._env.changed()
-        if changed and self.session is not None and (self._from_env or os.environ.get(API_KEY_VAR)):
+        if changed and self.session is not None and (self._from_env or environ_value(API_KEY_VAR)):
             # The environment moved under a running session: follow it, as `%weshop login` would.
             self.session.close()
             self.session = None
-            if os.environ.get(API_KEY_VAR):
+            if environ_value(API_KEY_VAR):
                 self._use(WeShopClient(), from_env=True)
                 names = " and ".join(changed)
                 print(f"{names} changed in the environment: now using {self.session.client.base_url}.")
         if self.session is None:
-            if not os.environ.get(API_KEY_VAR):
+            # A blank key is no key (environ_value, the client's rule): this message, not the client's refusal.
+            if not environ_value(API_KEY_VAR):
                 raise UsageError(_NO_CLIENT)
             self._use(WeShopClient(), from_env=True)
         return self.session
@@ -141,25 +167,22 @@ class WeShopMagics(RunCommand, Magics):
     @line_cell_magic
     def weshop(self, line: str = "", cell: str | None = None) -> Any:
         """Use the WeShop AI service. ``%weshop help`` lists the subcommands."""
-        command, args = magic_parsers.parse(line)
-        if command == "help":
-            return self._help(args.topic)
-        if cell is not None and command != "run":
-            raise UsageError(f"Only `%%weshop run` takes a cell body; use `%weshop {command}` on one line.")
+        subcommand, args = parse(line)
+        # help reads no cell body and refuses none: `%%weshop` alone shows the overview.
+        if cell is not None and not subcommand.cell and subcommand.name != "help":
+            name = subcommand.name
+            raise UsageError(f"Only `%%weshop run` takes a cell body; use `%weshop {name}` on one line.")
         try:
-            return getattr(self, f"_cmd_{command}")(args, cell)
+            return subcommand.handler(self, args, cell)
         except (WeShopError, PromptError, FilterError, RetryError) as exc:
             raise UsageError(f"{type(exc).__name__}: {exc}") from None
         except OSError as exc:  # a local file that is missing or unreadable
             raise UsageError(str(exc)) from None
 
-    def _help(self, topic: str | None) -> None:
-        if topic:
-            print(magic_parsers.help_for(topic))
-        else:
-            print(dedent(magic_parsers.OVERVIEW))
+    # -- subcommands (each one a row of SUBCOMMANDS) ---------------------------------------
 
-    # -- subcommands ---------------------------------------------------------------------
+    def _cmd_help(self, args: Any, cell: str | None) -> None:
+        print(help_for(args.topic) if args.topic else OVERVIEW)
 
     def _cmd_demo(self, args: Any, cell: str | None) -> None:
         from .. import emulator
@@ -329,6 +352,84 @@ class WeShopMagics(RunCommand, Magics):
 
         print(agents_text())
 
+    # -- run: from the cell to a launched run --------------------------------------------
+    # The arguments become a checked launch plan (weshop_nb.work._plan) before any request;
+    # local files are looked for, names are looked up in the catalogue, the task is made, and
+    # the session launches the plan's jobs. --estimate prices the sweep instead.
+
+    def _cmd_run(self, args: Any, cell: str | None) -> Any:
+        prompts = prompts_from_cell(cell, self.shell.user_ns if self.shell is not None else {})
+        client = self.client
+        agent, version = args.agent or self.agent, args.version or self.agent_version
+        plan = magic_parsers.launch_plan(
+            args,
+            prompts,
+            agent=agent,
+            version=version,
+            defaults=(self.mask_type, self.generated_content),
+            api=client.api,
+        )
+        # Local files are looked for before anything is sent.
+        pictures = [("--image", args.image), ("--custom-mask", args.custom_mask)]
+        pictures += [(f"--input {key}", value) for key, value in getattr(args, "input", None) or []]
+        for option, path in pictures:
+            if isinstance(path, str) and path and not is_url(path):
+                local_file(path, option)
+        if plan.locations or plan.fashion_models:  # names or ids as typed: look them up
+            info = client.agent_info(agent, version)
+            plan = replace(
+                plan,
+                locations=[info.location(key) for key in plan.locations],
+                fashion_models=[info.fashion_model(key) for key in plan.fashion_models],
+            )
+        if args.estimate:
+            return self._estimate(args, plan)
+        if plan.custom_mask is not None:
+            plan = replace(plan, extra={"customMaskUrl": self._as_url(plan.custom_mask)})
+        task = self._task_for(args, plan)
+        # A task the user named keeps every execution; tasks made here are sharded (20 at most each).
+        run = self.session.launch(plan.jobs(task), callback_url=args.callback, shard=not args.task)
+        return self._finish(run, args)
+
+    def _estimate(self, args: Any, plan: Any) -> None:
+        """Print what the launch would cost (nothing is started; the runs API needs the images uploaded)."""
+        from ..work._estimate import estimate_jobs
+
+        if plan.custom_mask is not None:
+            # The mask's URL is part of the body; on v1 nothing is sent, so any URL stands in.
+            url = self._as_url(plan.custom_mask) if self.client.api == "runs" else contract.LOCAL_IMAGE
+            plan = replace(plan, extra={"customMaskUrl": url})
+        task = self._task_for(args, plan, draft=True)
+        estimate = estimate_jobs(self.client, plan.jobs(task))
+        if args.output:
+            self.shell.user_ns[args.output] = estimate
+        print(estimate)
+
+    def _as_url(self, source: str) -> str:
+        if is_url(source):
+            return source
+        return self.client.upload_image(local_file(source, "--custom-mask"))
+
+    def _task_for(self, args: Any, plan: Any, *, draft: bool = False) -> Any:
+        if args.task:
+            return self.client.get_task(args.task)
+        return self.session.create_task(plan.agent, plan.version, name=args.name, inputs=plan.inputs(), draft=draft)
+
+    def _finish(self, run: Any, args: Any) -> Any:
+        """Store a run in ``-o VAR`` and wait for it when asked (the run options of ``run``, ``retry``, ``resume``)."""
+        if args.output:
+            self.shell.user_ns[args.output] = run
+        if args.wait:
+            try:
+                run.wait(timeout=self.wait_timeout)
+            except WaitTimeout:
+                name = args.output or "the run"
+                print(f"Still running after {self.wait_timeout:g} s; {name} keeps updating (call .wait() again).")
+            except WaitInterrupted:
+                # Ctrl-C: the run is returned (and shown) as it stands; `_` holds it without -o.
+                print(interrupted_message(run, args.output or "_"))
+        return run
+
 
 def _ask_key() -> str:
     """The key typed at a getpass prompt (never echoed), or UsageError when none was."""
@@ -336,6 +437,223 @@ def _ask_key() -> str:
     if not key:
         raise UsageError("No key entered; nothing changed.")
     return key
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One row of :data:`SUBCOMMANDS`: what ``%weshop NAME`` does, what it accepts, how it is listed.
+
+    Parameters
+    ----------
+    name : str
+        The word after ``%weshop``.
+    handler : callable
+        The magic's method that does it, called as ``handler(magics, args, cell)``.
+    summary : str
+        One line: the overview's, and (as a sentence) the head of ``%weshop help NAME``.
+    arguments : callable, optional
+        Declares its arguments on its parser (:mod:`weshop_nb.notebook._parsers`); None when it takes none.
+    usage : str
+        What follows the name in the overview, e.g. ``[AGENT [VERSION]]``.
+    hint : str
+        What the overview adds after the summary: its main options.
+    details : str
+        What ``%weshop help NAME`` adds under the summary.
+    cell : bool
+        Run as a cell, ``%%weshop NAME``, whose body the handler reads (``run``'s prompts).
+    """
+
+    name: str
+    handler: Callable[[WeShopMagics, Any, str | None], Any]
+    summary: str
+    arguments: magic_parsers.Arguments | None = None
+    usage: str = ""
+    hint: str = ""
+    details: str = ""
+    cell: bool = False
+
+    @property
+    def magic(self) -> str:
+        """How it is typed: ``%weshop NAME``, or ``%%weshop NAME`` for a cell."""
+        return f"{'%%' if self.cell else '%'}weshop {self.name}"
+
+    @cached_property
+    def parser(self) -> MagicArgumentParser:
+        """Its argument parser, made when first needed (``%weshop help NAME`` prints its help)."""
+        description = self.summary[0].upper() + self.summary[1:] + "."
+        if self.details:
+            description += "\n" + self.details
+        return magic_parsers.make_parser(self.magic, description, self.arguments)
+
+
+#: Every subcommand, in the order of the overview.
+SUBCOMMANDS: dict[str, Subcommand] = {
+    row.name: row
+    for row in (
+        Subcommand(
+            "demo",
+            WeShopMagics._cmd_demo,
+            "start the offline emulator in this kernel and use it",
+            magic_parsers.demo_arguments,
+        ),
+        Subcommand(
+            "login",
+            WeShopMagics._cmd_login,
+            "ask for your API key (never echoed or saved) and use it",
+            magic_parsers.login_arguments,
+        ),
+        Subcommand(
+            "info",
+            WeShopMagics._cmd_info,
+            "show an agent's presets: locations, fashion models, backgrounds",
+            magic_parsers.info_arguments,
+            usage="[AGENT [VERSION]]",
+            hint="[--category C] [--tag T]",
+        ),
+        Subcommand(
+            "upload",
+            WeShopMagics._cmd_upload,
+            "upload a picture (rules checked first) and return its URL",
+            magic_parsers.upload_arguments,
+            usage="PATH",
+        ),
+        Subcommand(
+            "run",
+            WeShopMagics._cmd_run,
+            "launch executions; the cell body holds the prompt(s)",
+            magic_parsers.run_arguments,
+            usage="--image PATH|URL",
+            hint="[--agent NAME] [--param KEY=VALUE]... [--input KEY=PATH|URL]... [--estimate]",
+            cell=True,
+        ),
+        Subcommand(
+            "agents",
+            WeShopMagics._cmd_agents,
+            "list the agents of the registry: name, version, what each makes",
+        ),
+        Subcommand(
+            "status",
+            WeShopMagics._cmd_status,
+            "show one execution, or a task's recent executions (--task ID)",
+            magic_parsers.status_arguments,
+            usage="EXEC_ID",
+        ),
+        Subcommand(
+            "delete",
+            WeShopMagics._cmd_delete,
+            "delete a task and its executions on the service",
+            magic_parsers.delete_arguments,
+            usage="TASK_ID",
+        ),
+        Subcommand(
+            "history",
+            WeShopMagics._cmd_history,
+            "every execution ever seen (kept on disk), as a DataFrame",
+            magic_parsers.history_arguments,
+            hint="[--sync]",
+        ),
+        Subcommand(
+            "compare",
+            WeShopMagics._cmd_compare,
+            "result pictures side by side, by one or two columns of the history",
+            magic_parsers.compare_arguments,
+            usage="[--by COLUMNS]",
+        ),
+        Subcommand(
+            "retry",
+            WeShopMagics._cmd_retry,
+            "launch the last run's failed executions again, same parameters (a new run)",
+            magic_parsers.retry_arguments,
+            usage="[EXEC_ID...]",
+            hint="[--wait] [-o VAR]",
+        ),
+        Subcommand(
+            "stop",
+            WeShopMagics._cmd_stop,
+            "stop watching this session's runs (the service has no cancel call)",
+            details="The executions go on at the service; run.start() or %weshop resume watches them again.",
+        ),
+        Subcommand(
+            "resume",
+            WeShopMagics._cmd_resume,
+            "watch again every execution the history holds as unfinished",
+            magic_parsers.run_options,
+            hint="[--wait] [-o VAR]",
+        ),
+        Subcommand(
+            "panel",
+            WeShopMagics._cmd_panel,
+            "open the studio: pick a photo, choose, launch, watch",
+            magic_parsers.panel_arguments,
+            hint="[--image PATH]",
+        ),
+        Subcommand(
+            "help",
+            WeShopMagics._cmd_help,
+            "list the subcommands, every option of one, or one agent's parameters",
+            magic_parsers.help_arguments,
+            usage="[SUBCOMMAND|AGENT]",
+        ),
+    )
+}
+
+
+def parse(line: str) -> tuple[Subcommand, Any]:
+    """The subcommand of a ``%weshop`` line and its parsed arguments; mistakes are ``UsageError``."""
+    argv = arg_split(line or "", posix=True)
+    if not argv or argv[0] in ("-h", "--help"):
+        argv = ["help"]
+    subcommand = SUBCOMMANDS.get(argv[0])
+    if subcommand is None:
+        close = difflib.get_close_matches(argv[0], SUBCOMMANDS, n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        raise UsageError(f"Unknown subcommand {argv[0]!r}.{hint} `%weshop help` lists them.")
+    return subcommand, magic_parsers.read(subcommand.parser, argv[1:], subcommand.name)
+
+
+def help_for(topic: str) -> str:
+    """The options of a subcommand, or the inputs, parameters and rules of an agent."""
+    from ._agent_help import agent_help
+
+    found = contract.spec(topic)
+    if found is not None:
+        return agent_help(found)
+    if topic not in SUBCOMMANDS:
+        raise UsageError(f"No subcommand or agent {topic!r}; `%weshop help` and `%weshop agents` list them.")
+    return SUBCOMMANDS[topic].parser.format_help()
+
+
+_EXAMPLES = """\
+Examples:
+  %%weshop run --image garment.jpg --location "Sunny Beach" --model Eve --wait -o run
+  A young woman walking on the beach in {season}
+  ---
+  The same outfit at golden hour
+
+  %%weshop run --agent virtualtryon --image garment.jpg --input fashionModelImage=person.jpg \\
+      --param generateVersion=weshopPro --param descriptionType=auto \\
+      --param aspectRatio=3:4 --param aspectRatio=9:16
+
+Several prompts (split by a line holding only ---), several --location, several
+--model and a --param key given several values make a sweep: one execution per
+combination, all launched at once. {name} takes a value from the notebook; {{ and }}
+are literal braces.
+"""
+
+
+def _overview() -> str:
+    """``%weshop help``: a line per row of :data:`SUBCOMMANDS`, then examples."""
+    lines = ["%weshop: the WeShop AI service from a notebook.", ""]
+    for row in SUBCOMMANDS.values():
+        line = f"  {f'{row.magic} {row.usage}'.rstrip():<32}  {row.summary}"
+        if row.hint:  # beside the summary, or under it when the line would grow too long
+            line += f"   {row.hint}" if len(line) + len(row.hint) <= 105 else f"\n{'':<36}{row.hint}"
+        lines.append(line)
+    return "\n".join([*lines, "", _EXAMPLES])
+
+
+#: What ``%weshop help`` prints.
+OVERVIEW = _overview()
 
 
 def load_ipython_extension(ipython: Any) -> None:

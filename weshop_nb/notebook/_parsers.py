@@ -1,7 +1,12 @@
-"""Arguments of ``%weshop``: one parser per subcommand.
+"""Arguments of ``%weshop``: what each subcommand accepts, and how its words are read.
 
-The checks of a launch are the launch plan's (:mod:`weshop_nb.work._plan`), shared with
-the studio; ``run``'s arguments become a plan in :func:`launch_plan`.
+One function here declares the arguments of one subcommand; the magic's subcommand table
+(:data:`weshop_nb.notebook._magics.SUBCOMMANDS`) names it beside the handler and the
+summary, and builds the parser from it with :func:`make_parser`. The options of commands
+that launch or watch a run (``--wait``, ``-o VAR``) are declared once, in
+:func:`run_options`. The checks of a launch are the launch plan's
+(:mod:`weshop_nb.work._plan`), shared with the studio; ``run``'s arguments become a plan
+in :func:`launch_plan`.
 
 Parsers are IPython's ``MagicArgumentParser`` (argparse that raises ``UsageError``),
 fed by IPython's shell-like splitter, so ``--name "spring look"`` works as in a shell.
@@ -11,69 +16,16 @@ from __future__ import annotations
 
 import argparse
 import difflib
-from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser, MagicHelpFormatter
-from IPython.utils.process import arg_split
 
-from .. import contract
 from ..contract import BATCH_RANGE, GENERATED_CONTENT, MASK_TYPES, POSES, STATUSES
 
-OVERVIEW = """
-    %weshop: the WeShop AI service from a notebook.
-
-      %weshop demo                      use the offline emulator (no key needed)
-      %weshop login                     ask for your API key (never echoed or saved)
-      %weshop info [AGENT [VERSION]]    locations, fashion models, backgrounds   [--category C] [--tag T]
-      %weshop upload PATH               upload a picture, get its URL
-      %%weshop run --image PATH|URL     launch executions; the cell body is the prompt
-                 [--agent NAME] [--param KEY=VALUE]... [--input KEY=PATH|URL]... [--estimate]
-      %weshop agents                    the agents and what they make   (help AGENT: its parameters)
-      %weshop status EXEC_ID            one execution   (or --task ID for a task)
-      %weshop delete TASK_ID            delete a task and its executions
-      %weshop history                   every execution ever seen, as a DataFrame   [--sync]
-      %weshop compare --by prompt,location_name   pictures side by side
-      %weshop retry                     launch the last run's failed executions again   [--wait] [-o VAR]
-      %weshop stop                      stop watching runs (the service has no cancel call)
-      %weshop resume                    watch again what was unfinished when a kernel died   [--wait]
-      %weshop panel                     the studio: pick, choose, launch, watch   [--image PATH]
-      %weshop help SUBCOMMAND           every option of one subcommand
-
-    Examples:
-      %%weshop run --image garment.jpg --location "Sunny Beach" --model Eve --wait -o run
-      A young woman walking on the beach in {season}
-      ---
-      The same outfit at golden hour
-
-      %%weshop run --agent virtualtryon --image garment.jpg --input fashionModelImage=person.jpg \
-          --param generateVersion=weshopPro --param descriptionType=auto \
-          --param aspectRatio=3:4 --param aspectRatio=9:16
-
-    Several prompts (split by a line holding only ---), several --location, several
-    --model and a --param key given several values make a sweep: one execution per
-    combination, all launched at once. {name} takes a value from the notebook; {{ and }}
-    are literal braces.
-"""
-
-COMMANDS = (
-    "resume",
-    "retry",
-    "stop",
-    "help",
-    "agents",
-    "demo",
-    "login",
-    "info",
-    "upload",
-    "run",
-    "status",
-    "history",
-    "compare",
-    "delete",
-    "panel",
-)
+#: Adds a subcommand's arguments to its parser.
+Arguments = Callable[[MagicArgumentParser], None]
 
 
 def _variable_name(text: str) -> str:
@@ -92,6 +44,10 @@ def _pair(option: str, what: str) -> Any:
     return parse
 
 
+def _one_of(choices: tuple[str, ...]) -> str:
+    return ", ".join(choices)
+
+
 class _HelpFormatter(MagicHelpFormatter):
     """IPython's magic help, as a person reads it: ``usage: %weshop NAME ...``.
 
@@ -103,78 +59,118 @@ class _HelpFormatter(MagicHelpFormatter):
         argparse.RawDescriptionHelpFormatter.add_usage(self, usage, actions, groups, prefix)
 
 
-def _parser(name: str, description: str) -> MagicArgumentParser:
-    prog = f"%%weshop {name}" if name == "run" else f"%weshop {name}"
-    return MagicArgumentParser(prog=prog, description=description, formatter_class=_HelpFormatter)
+def make_parser(prog: str, description: str, arguments: Arguments | None) -> MagicArgumentParser:
+    """The parser of one subcommand: ``prog`` (``%weshop NAME``) with ``arguments`` added."""
+    parser = MagicArgumentParser(prog=prog, description=description, formatter_class=_HelpFormatter)
+    if arguments is not None:
+        arguments(parser)
+    return parser
 
 
-@lru_cache(maxsize=1)
-def _parsers() -> dict[str, MagicArgumentParser]:
-    parsers = {}
-    p = parsers["help"] = _parser("help", "List the subcommands, every option of one, or one agent's parameters.")
+def read(parser: MagicArgumentParser, argv: list[str], name: str) -> Any:
+    """``argv`` parsed by ``parser``; a mistake is a ``UsageError`` that suggests the option meant."""
+    try:
+        return parser.parse_args(argv)
+    except UsageError as exc:
+        hints = _option_hints(parser, argv)
+        said = str(exc).rstrip(".")  # argparse's own messages have no period; our type checks do
+        raise UsageError(f"{said}.{hints} `%weshop help {name}` lists every option.") from None
+
+
+def _option_hints(parser: MagicArgumentParser, argv: list[str]) -> str:
+    """' Did you mean --location?' for each option of ``argv`` the parser does not know."""
+    known = [option for option in parser._option_string_actions if option.startswith("--")]
+    hints = []
+    for word in argv:
+        option = word.split("=", 1)[0]
+        if option.startswith("--") and option not in known and not any(k.startswith(option) for k in known):
+            close = difflib.get_close_matches(option, known, n=1, cutoff=0.6)
+            if close:
+                hints.append(f" Did you mean {close[0]} (not {option})?")
+    return "".join(hints)
+
+
+# -- the arguments of each subcommand ------------------------------------------------------
+
+
+def run_options(p: MagicArgumentParser) -> None:
+    """``--wait`` and ``-o VAR``: the options of every subcommand that starts or watches a run."""
+    p.add_argument("--wait", action="store_true", help="block until every execution is finished")
+    p.add_argument("-o", "--output", metavar="VAR", type=_variable_name, help="store the Run in this variable")
+
+
+def help_arguments(p: MagicArgumentParser) -> None:
     p.add_argument("topic", nargs="?", help="a subcommand or an agent")
-    parsers["agents"] = _parser("agents", "List the agents of the registry: name, version, what each makes.")
-    p = parsers["demo"] = _parser("demo", "Start the offline emulator in this kernel and use it.")
+
+
+def demo_arguments(p: MagicArgumentParser) -> None:
     p.add_argument("--latency", type=float, default=None, help="seconds per execution")
     p.add_argument("--failure-rate", type=float, default=0.0, help="share of executions that fail")
     p.add_argument("--seed", type=int, default=None, help="make ids and outcomes repeatable")
-    p = parsers["login"] = _parser("login", "Ask for the API key (not echoed, not saved) and use it.")
+
+
+def login_arguments(p: MagicArgumentParser) -> None:
     p.add_argument("--base-url", default=None, help="service URL (default WESHOP_BASE_URL or the public service)")
-    p = parsers["info"] = _parser("info", "Show the presets of an agent: locations, fashion models, backgrounds.")
+
+
+def info_arguments(p: MagicArgumentParser) -> None:
     p.add_argument("agent", nargs="?", help="agent name (default aimodel)")
     p.add_argument("version", nargs="?", help="agent version (default v1.0)")
     p.add_argument("--category", help="only entries of this category, e.g. womenswear")
     p.add_argument("--tag", help='only entries with this tag, e.g. "Film grain"')
-    p = parsers["upload"] = _parser("upload", "Upload a picture (rules checked first) and return its URL.")
+
+
+def upload_arguments(p: MagicArgumentParser) -> None:
     p.add_argument("path")
-    p = parsers["status"] = _parser("status", "Show one execution, or a task's recent executions.")
+
+
+def status_arguments(p: MagicArgumentParser) -> None:
     p.add_argument("execution_id", nargs="?")
     p.add_argument("--task", help="show this task instead")
-    p = parsers["delete"] = _parser("delete", "Delete a task and its executions on the service.")
+
+
+def delete_arguments(p: MagicArgumentParser) -> None:
     p.add_argument("task_id")
-    for name, description in (
-        ("history", "Every execution ever seen (kept on disk), as a DataFrame."),
-        ("compare", "Result pictures side by side, by one or two columns of the history."),
-    ):
-        p = parsers[name] = _parser(name, description)
-        p.add_argument("--task", help="only this task")
-        p.add_argument("--status", help=f"only this status (or several, comma-separated): {_one_of(STATUSES)}")
-        p.add_argument(
-            "--since",
-            metavar="TIME",
-            help="only executions at or after this time: 2026-11-24, '2026-11-24 10:00', 7d, 12h, today, yesterday",
-        )
-        p.add_argument("--until", metavar="TIME", help="only executions at or before this time (a day: all of it)")
-        p.add_argument("--text", help="only prompts containing this text")
-        p.add_argument("--limit", type=int, help="only the N most recent")
-    parsers["history"].add_argument("--sync", action="store_true", help="first fetch what the service holds")
-    parsers["compare"].add_argument("--by", default="prompt,location_name", help="one or two columns, comma-separated")
-    p = parsers["panel"] = _parser("panel", "Open the studio: pick a photo, choose, launch, watch the grid.")
+
+
+def _history_filters(p: MagicArgumentParser) -> None:
+    """Which executions of the history: shared by ``history`` and ``compare``."""
+    p.add_argument("--task", help="only this task")
+    p.add_argument("--status", help=f"only this status (or several, comma-separated): {_one_of(STATUSES)}")
+    p.add_argument(
+        "--since",
+        metavar="TIME",
+        help="only executions at or after this time: 2026-11-24, '2026-11-24 10:00', 7d, 12h, today, yesterday",
+    )
+    p.add_argument("--until", metavar="TIME", help="only executions at or before this time (a day: all of it)")
+    p.add_argument("--text", help="only prompts containing this text")
+    p.add_argument("--limit", type=int, help="only the N most recent")
+
+
+def history_arguments(p: MagicArgumentParser) -> None:
+    _history_filters(p)
+    p.add_argument("--sync", action="store_true", help="first fetch what the service holds")
+
+
+def compare_arguments(p: MagicArgumentParser) -> None:
+    _history_filters(p)
+    p.add_argument("--by", default="prompt,location_name", help="one or two columns, comma-separated")
+
+
+def panel_arguments(p: MagicArgumentParser) -> None:
     p.add_argument("--image", help="preselect this photo (a path on the kernel's machine)")
     p.add_argument("--location", action="append", default=[], help="preselect a location (id or name); repeatable")
     p.add_argument("--model", action="append", default=[], help="preselect a fashion model (id or name); repeatable")
     p.add_argument("--prompt", help="prefill the prompt")
     p.add_argument("--dir", help="where the file chooser starts")
-    p = parsers["resume"] = _parser("resume", "Watch again every execution the history holds as unfinished.")
-    p.add_argument("--wait", action="store_true", help="block until they are all finished")
-    p.add_argument("-o", "--output", metavar="VAR", type=_variable_name, help="store the Run in this variable")
-    p = parsers["retry"] = _parser(
-        "retry", "Launch again, with the same parameters, the failed executions of the last run (a new run)."
-    )
+
+
+def retry_arguments(p: MagicArgumentParser) -> None:
     p.add_argument("execution_id", nargs="*", help="retry these executions (of any run of this session) instead")
-    p.add_argument("--wait", action="store_true", help="block until they are all finished")
-    p.add_argument("-o", "--output", metavar="VAR", type=_variable_name, help="store the new Run in this variable")
-    parsers["stop"] = _parser(
-        "stop",
-        "Stop watching this session's runs. The executions go on at the service, which has\n"
-        "no cancel call; run.start() or %weshop resume watches them again.",
-    )
-    parsers["run"] = _run_parser()
-    return parsers
+    run_options(p)
 
 
-def _run_parser() -> MagicArgumentParser:
-    p = _parser("run", "Launch executions; the cell body holds the prompt(s).")
+def run_arguments(p: MagicArgumentParser) -> None:
     source = p.add_argument_group("source (one of)")
     source.add_argument("--image", help="a local picture (uploaded) or an image URL: creates a task")
     source.add_argument("--task", help="reuse an existing task by id")
@@ -215,56 +211,7 @@ def _run_parser() -> MagicArgumentParser:
     )
     p.add_argument("--estimate", action="store_true", help="print what the launch would cost; launch nothing")
     p.add_argument("--callback", help="callbackUrl the service posts status changes to")
-    p.add_argument("--wait", action="store_true", help="block until every execution is finished")
-    p.add_argument("-o", "--output", metavar="VAR", type=_variable_name, help="store the Run in this variable")
-    return p
-
-
-def _one_of(choices: tuple[str, ...]) -> str:
-    return ", ".join(choices)
-
-
-def parse(line: str) -> tuple[str, Any]:
-    """(subcommand, parsed arguments) of a ``%weshop`` line; errors are ``UsageError``."""
-    argv = arg_split(line or "", posix=True)
-    if not argv or argv[0] in ("-h", "--help"):
-        argv = ["help"]
-    command = argv[0]
-    if command not in COMMANDS:
-        close = difflib.get_close_matches(command, COMMANDS, n=1)
-        hint = f" Did you mean `{close[0]}`?" if close else ""
-        raise UsageError(f"Unknown subcommand {command!r}.{hint} `%weshop help` lists them.")
-    parser = _parsers()[command]
-    try:
-        return command, parser.parse_args(argv[1:])
-    except UsageError as exc:
-        hints = _option_hints(parser, argv[1:])
-        raise UsageError(f"{exc}.{hints} `%weshop help {command}` lists every option.") from None
-
-
-def _option_hints(parser: MagicArgumentParser, argv: list[str]) -> str:
-    """' Did you mean --location?' for each option of ``argv`` the parser does not know."""
-    known = [option for option in parser._option_string_actions if option.startswith("--")]
-    hints = []
-    for word in argv:
-        option = word.split("=", 1)[0]
-        if option.startswith("--") and option not in known and not any(k.startswith(option) for k in known):
-            close = difflib.get_close_matches(option, known, n=1, cutoff=0.6)
-            if close:
-                hints.append(f" Did you mean {close[0]} (not {option})?")
-    return "".join(hints)
-
-
-def help_for(topic: str) -> str:
-    """The options of a subcommand, or the inputs, parameters and rules of an agent."""
-    from ._agent_help import agent_help
-
-    found = contract.spec(topic)
-    if found is not None:
-        return agent_help(found)
-    if topic not in COMMANDS:
-        raise UsageError(f"No subcommand or agent {topic!r}; `%weshop help` and `%weshop agents` list them.")
-    return _parsers()[topic].format_help()
+    run_options(p)
 
 
 def launch_plan(

@@ -10,12 +10,12 @@ It keeps only digests of the values, never the key itself.
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Any
 
 from traitlets import TraitError
 
 from ..config import API_KEY_VAR, BASE_URL_VAR
+from ..service._settings import environ_value
 
 __all__ = ["SettingError", "RANGES", "check_setting", "EnvWatch"]
 
@@ -51,7 +51,8 @@ def check_setting(name: str, value: Any, help_text: str) -> Any:
 
 
 def _digest(name: str) -> str:
-    return hashlib.sha256(os.environ.get(name, "").encode()).hexdigest()
+    # A blank value is no value, as for the client: going from unset to blank changes nothing.
+    return hashlib.sha256((environ_value(name) or "").encode()).hexdigest()
 
 
 class EnvWatch:

@@ -125,6 +125,11 @@ class RunGrid(widgets.VBox):
     or, given ``on_select``, one :class:`ItemCell` with its buttons per execution.
 
     ``width`` is the CSS width of a card (the run's own by default).
+
+    Attributes
+    ----------
+    progress : RunProgress
+        The bar and counts above the cards.
     """
 
     def __init__(
@@ -132,7 +137,7 @@ class RunGrid(widgets.VBox):
     ) -> None:
         self.run = run
         width = width or run.width
-        self._progress = RunProgress(run)
+        self.progress = RunProgress(run)
         body: widgets.Widget
         self._cells: dict[int, ItemCell | CardRow]
         if on_select is None:  # rows of cards
@@ -144,15 +149,20 @@ class RunGrid(widgets.VBox):
             cells = [ItemCell(item, width, on_select) for item in run.items]
             self._cells = {id(cell.item): cell for cell in cells}
             body = make(widgets.VBox, [_row(cells[n : n + columns], width) for n in range(0, len(cells), columns)])
-        super().__init__(children=[self._progress, body], layout=layout())
+        super().__init__(children=[self.progress, body], layout=layout())
         self.add_class("weshop-grid")  # a stable hook for styling and browser tests
         run.on_update(self._on_run_update)
+
+    @property
+    def cells(self) -> list[ItemCell | CardRow]:
+        """What shows the executions, in the run's order: an :class:`ItemCell` each, or a :class:`CardRow` per row."""
+        return list(dict.fromkeys(self._cells.values()))  # a row holds several items: once each
 
     def _on_run_update(self, run: Run, item: RunItem) -> None:
         cell = self._cells.get(id(item))
         if cell is not None:
             cell.refresh()
-        self._progress.update()
+        self.progress.update()
 
     def release(self) -> None:
         """Stop following the run, empty every card and close every widget of the grid.

@@ -94,7 +94,8 @@ class ChoicesPanel(widgets.VBox):
             layout={"width": "620px", "height": "110px"},
         )
         self.message = make(widgets.HTML)
-        self._scene_box = make(
+        # The scene pickers (filters, locations, models, previews): hidden for an agent that takes neither.
+        self.scenes = make(
             widgets.VBox,
             [
                 make(widgets.HBox, [self.category, self.tag]),
@@ -103,7 +104,7 @@ class ChoicesPanel(widgets.VBox):
             ],
         )
         # The chosen agent's form goes between these and the message (no box of its own).
-        self._above_form = (make(widgets.HBox, [self.agent, self.version]), self.about, self._scene_box, self.prompts)
+        self._above_form = (make(widgets.HBox, [self.agent, self.version]), self.about, self.scenes, self.prompts)
         super().__init__([*self._above_form, self.batch, self.message], layout=layout())
         self.agent.observe(self._on_agent_value, names="value")
         self.version.observe(self._on_version_value, names="value")
@@ -172,7 +173,7 @@ class ChoicesPanel(widgets.VBox):
         spec = self.spec
         self.about.value = f'<div style="color:#57606a;margin:2px 0 6px 114px">{escape(spec.summary)}</div>'
         self._load_info()
-        show(self._scene_box, self.takes("locationId") or self.takes("fashionModelId"))
+        show(self.scenes, self.takes("locationId") or self.takes("fashionModelId"))
         show(self.locations, self.takes("locationId"))
         show(self.fashion_models, self.takes("fashionModelId"))
         prompt = spec.param("textDescription")

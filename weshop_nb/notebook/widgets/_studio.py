@@ -205,18 +205,19 @@ class Studio(widgets.VBox):
         self.run = run
         self._show_in_detail([])
         last = self.results.children
-        self.results.children = [RunGrid(run, on_select=self._show_picture)]
+        self.results.children = [RunGrid(run, on_select=self.show_picture)]
         for grid in last:  # the last launch's grid, once replaced: its run goes on, its widgets are let go
             if isinstance(grid, RunGrid):
                 grid.release()
         return run
 
-    def _show_picture(self, item: RunItem, index: int) -> None:
+    def show_picture(self, item: RunItem, index: int) -> None:
+        """Enlarge picture ``index`` of ``item`` below the grid (or play it, for a video), as its button does."""
         execution = item.execution
         if execution is None or index >= len(execution.stills):
             return
         if index >= len(execution.images):  # the stills of videos come after the pictures
-            self._show_video(item, index, execution.videos[index - len(execution.images)])
+            self.show_video(item, index, execution.videos[index - len(execution.images)])
             return
         url = execution.images[index]
         try:
@@ -227,8 +228,9 @@ class Studio(widgets.VBox):
         link = f'<a href="{escape(url)}" target="_blank" download title="{escape(url)}">Download the original</a>'
         self._show_detail(item, index, link, "Save picture", picture)
 
-    def _show_video(self, item: RunItem, index: int, url: str) -> None:
-        """Play the video at ``url``: in the browser's player, or as the animated picture it is."""
+    def show_video(self, item: RunItem, index: int, url: str) -> None:
+        """Play ``item``'s video at ``url`` (its still ``index``) below the grid: in the browser's player,
+        or as the animated picture it is."""
         if url.split("?", 1)[0].lower().endswith(ANIMATED):
             # The emulator's clips are animated pictures, which a <video> cannot play: they
             # are fetched through the session and shown as a picture, which plays.
