@@ -170,3 +170,23 @@ def test_the_judge_panel_shows_pairs_blind_and_records_clicks(made, monkeypatch)
     assert panel.judging.done and panel.left.disabled and "No pair left" in panel.message.value
     judged = History().rank(by="prompt", method="pairwise")
     assert judged["wins"].sum() == 1 and judged["ties"].sum() == 22
+
+
+def test_rank_and_judge_through_the_magic(made, ip) -> None:
+    history = History()
+    for (prompt, _scene), execution_id in made.items():
+        history.rate(execution_id, 5 if prompt == "golden hour" else 2)
+    ip.run_line_magic("load_ext", "weshop_nb")
+    ranked = ip.run_line_magic("weshop", "rank --by prompt")
+    assert ranked.iloc[0]["prompt"] == "golden hour" and list(ranked["n"]) == [2, 2, 2]
+    by_scene = ip.run_line_magic("weshop", "rank --by prompt,location_name --text golden")
+    assert set(by_scene["prompt"]) == {"golden hour"} and len(by_scene) == 2
+    judging = ip.run_line_magic("weshop", "judge --by location_name")
+    assert judging.remaining == 6
+    judging.choose("tie")
+    pairwise = ip.run_line_magic("weshop", "rank --by location_name --method pairwise")
+    assert list(pairwise["ties"]) == [1, 1]
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match="Rank or judge by one or more of"):
+        ip.run_line_magic("weshop", "rank --by fabric")

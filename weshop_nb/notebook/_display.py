@@ -125,6 +125,14 @@ class NotebookViews:
 
         return WidgetCounter(label, total)
 
+    def judge_panel(self, judging: Any) -> Any:
+        """The blind judge's panel where widgets render; None elsewhere (the judging stays text)."""
+        if not in_notebook():
+            return None
+        from .widgets._judge import JudgePanel
+
+        return JudgePanel(judging)
+
 
 class _WaitBar:
     """``Run.wait()``'s bar where it was shown. When the wait ends (finished, timed out or

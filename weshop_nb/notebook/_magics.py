@@ -294,6 +294,24 @@ class WeShopMagics(Magics):
         except ValueError as exc:
             raise UsageError(str(exc)) from None
 
+    def _cmd_rank(self, args: Any, cell: str | None) -> Any:
+        try:
+            return self._history().rank(args.by, method=args.method, rater=args.rater, **self._filters(args))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+    def _cmd_judge(self, args: Any, cell: str | None) -> Any:
+        try:
+            judging = self._history().judge(args.by, **self._filters(args))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if judging.done:
+            print(
+                f"No pair to judge by {args.by}: no two pictures in the history were made alike but for {args.by} "
+                "(or you judged them all). A sweep over it makes some: several prompts, scenes or models."
+            )
+        return judging
+
     def _cmd_resume(self, args: Any, cell: str | None) -> Any:
         session = self._session()
         unfinished = session.unfinished(self._history())  # syncs their tasks first
@@ -557,6 +575,21 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             WeShopMagics._cmd_compare,
             "result pictures side by side, by one or two columns of the history",
             magic_parsers.compare_arguments,
+            usage="[--by COLUMNS]",
+        ),
+        Subcommand(
+            "rank",
+            WeShopMagics._cmd_rank,
+            "rank prompts, scenes or models by people's stars (or blind pairs), best first",
+            magic_parsers.rank_arguments,
+            usage="[--by COLUMNS]",
+            hint="[--method pairwise] [--rater NAME]",
+        ),
+        Subcommand(
+            "judge",
+            WeShopMagics._cmd_judge,
+            "judge pairs of pictures blind: two made alike but for --by; pick left, right or tie",
+            magic_parsers.judge_arguments,
             usage="[--by COLUMNS]",
         ),
         Subcommand(

@@ -134,7 +134,7 @@ def delete_arguments(p: MagicArgumentParser) -> None:
 
 
 def _history_filters(p: MagicArgumentParser) -> None:
-    """Which executions of the history: shared by ``history`` and ``compare``."""
+    """Which executions of the history: shared by ``history``, ``compare``, ``rank`` and ``judge``."""
     p.add_argument("--task", help="only this task")
     p.add_argument("--status", help=f"only this status (or several, comma-separated): {_one_of(STATUSES)}")
     p.add_argument(
@@ -155,6 +155,23 @@ def history_arguments(p: MagicArgumentParser) -> None:
 def compare_arguments(p: MagicArgumentParser) -> None:
     _history_filters(p)
     p.add_argument("--by", default="prompt,location_name", help="one or two columns, comma-separated")
+
+
+def rank_arguments(p: MagicArgumentParser) -> None:
+    _history_filters(p)
+    p.add_argument("--by", default="prompt", help="one or more columns, comma-separated (default: prompt)")
+    p.add_argument(
+        "--method",
+        choices=("stars", "pairwise"),
+        default="stars",
+        help="stars: the ratings' means; pairwise: strengths from blind pairs (%%weshop judge)",
+    )
+    p.add_argument("--rater", help="only this person's ratings or judgements (default: everyone's)")
+
+
+def judge_arguments(p: MagicArgumentParser) -> None:
+    _history_filters(p)
+    p.add_argument("--by", default="prompt", help="the column(s) the two pictures differ in, comma-separated")
 
 
 def panel_arguments(p: MagicArgumentParser) -> None:
