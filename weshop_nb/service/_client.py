@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from ..config import API_KEY_VAR, API_VAR, BASE_URL_VAR, insecure_allowed
+from ..config import API_VAR, BASE_URL_VAR, insecure_allowed
 from ..contract import is_url
 from . import _events as events
 from . import _runs_api, _settings, _transport
@@ -105,7 +105,7 @@ class WeShopClient(ExecuteCalls, AgentCalls):
     ) -> None:
         # The key goes straight into its auth object, and the name is dropped: this frame
         # is in the traceback of any setting refused below.
-        key = api_key or _settings.environ_value(API_KEY_VAR)
+        key = api_key or _settings.key_from_environment()
         self._auth = _transport.KeyAuth(key) if key else None
         del api_key, key
         allow_insecure = allow_insecure or insecure_allowed()
