@@ -16,8 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ..config import API_KEY_VAR
 from ._envelope import check_url
 from ._errors import InvalidRequestError
-from ._runs_api import PREFIX as RUNS_PREFIX
-from ._transport import API_PREFIX
+from ._transport import API_PREFIX, RUNS_PREFIX
 
 __all__ = [
     "DEFAULT_BASE_URL",
