@@ -253,7 +253,7 @@ class WeShopClient:
         """Upload an image and return its URL on the service.
 
         ``image`` may be a path, bytes, a PIL image or a binary file object. The upload
-        rules are checked first, locally (see :func:`weshop_nb.images.check_upload_rules`);
+        rules are checked first, locally (see :func:`weshop_nb.service._images.check_upload_rules`);
         the same bytes are uploaded once per client.
         """
         from ._images import ImageFile, prepare_upload

@@ -1,45 +1,51 @@
 """The one retry policy of the client, and the HTTP session under it.
 
-Every call the client makes is a row of this table, and :meth:`WeShopClient._request`
-(the one choke point) consults the row after every send that failed. Nothing else in
-weshop_nb sends a call again, and the session under it retries nothing by itself.
+Every call the client makes is a row of the table below (the :class:`Call` constants of
+this module), and :meth:`WeShopClient._request`, the one choke point, consults the row
+after every send that failed. Nothing else in weshop_nb sends a call again, and the
+session under it retries nothing by itself (its adapters have ``max_retries=0``).
 
-=================  ======  =========================  ===========================================
-call               method  path                       after a send whose reply was lost (1)
-=================  ======  =========================  ===========================================
-upload             POST    /openapi/v1/asset/upload…  sent again: the same bytes, at worst a 2nd URL
-create task        POST    /openapi/v1/agent/task/…   sent again: at worst an empty task, no cost
-query task         POST    /openapi/v1/agent/task/…   sent again: a read
-execute            POST    /openapi/v1/agent/task/…   reconciled: the task is read (12 sends) and
-                                                      an execution it started is adopted; sent
-                                                      again only when it provably did not start
-delete task        POST    /openapi/v1/agent/task/…   sent again; a refusal then ("not found")
-                                                      means the lost one worked
-agent info         GET     /openapi/v1/agent/info     sent again: a read
-runs: upload       POST    /openapi/agent/assets/…    sent again
-runs: start        POST    /openapi/agent/runs        sent again with the same ``Idempotency-Key``
-                                                      (one uuid per logical start): one run made
-runs: poll         GET     /openapi/agent/runs/{id}   sent again: a read
-runs: estimate     POST    /openapi/agent/power-…     sent again: nothing is created
-picture            GET     (any http(s) URL)          sent again: a read; never signed
-=================  ======  =========================  ===========================================
+=======================  ====================================  ==============================  =====  =====
+call                     method and path                       after a lost reply (1)          lost   busy
+=======================  ====================================  ==============================  =====  =====
+upload                   POST /openapi/v1/asset/upload/image   sent again (a 2nd URL at most)  3      m+1
+create task              POST /openapi/v1/agent/task/create    sent again (an empty task)      3      m+1
+query task               POST /openapi/v1/agent/task/query     sent again (a read)             3      m+1
+query, to reconcile      POST /openapi/v1/agent/task/query     sent again (a read)             12     12
+execute                  POST /openapi/v1/agent/task/execute   reconciled (2)                  12     12
+delete task              POST /openapi/v1/agent/task/delete    sent again; then "not found"    3      m+1
+                                                               means the lost one did it
+agent info               GET  /openapi/v1/agent/info           sent again (a read)             3      m+1
+runs: upload             POST /openapi/agent/assets/images     sent again                      3      m+1
+runs: start              POST /openapi/agent/runs              sent again, same                8      8
+                                                               ``Idempotency-Key`` (3)
+runs: poll               GET  /openapi/agent/runs/{id}         sent again (a read)             3      m+1
+runs: estimate           POST /openapi/agent/power-estimates   sent again (creates nothing)    3      m+1
+picture                  GET  any http(s) URL, never signed    sent again (a read)             3      m+1
+=======================  ====================================  ==============================  =====  =====
 
-(1) a reset or timed-out connection, an unreadable reply, or a 5xx: the request arrived,
-its fate is unknown. For every call, whatever its row:
+For every call, whatever its row:
 
-* the connection could not be opened (refused, DNS, connect timeout): sent again, it
-  provably never arrived;
-* 429: sent again once the client's :class:`~weshop_nb.service._rate.RateBudget` allows
-  (``Retry-After``, capped at :data:`MAX_RETRY_AFTER`; every thread of the client waits);
-  the service refused it before doing any work;
-* any other refusal (4xx, a v1 ``success: false``): never sent again;
-* the agent-runs API's ``retryable`` overrides all of this when the service says it:
-  ``true`` sends again, ``false`` never does.
+* (1) a **lost reply**: the request arrived and its fate is unknown (a reset or timed-out
+  connection, an unreadable reply, a 5xx). The row says what follows; ``lost`` is the
+  most sends of the call then.
+* **busy**: the service answered 429, or the connection could not be opened (refused,
+  DNS, connect timeout). It did no work, so any call is sent again, at most ``busy``
+  sends (``m+1``: the client's ``max_retries`` plus one; default 4). After a 429 every
+  thread of the client waits for the :class:`~weshop_nb.service._rate.RateBudget`
+  (``Retry-After``, capped at :data:`MAX_RETRY_AFTER`).
+* any other **refusal** (a 4xx, a v1 ``success: false``): never sent again.
+* the agent-runs API's ``retryable``, when the service says it, decides instead:
+  ``true`` sends again (at most ``lost`` sends), ``false`` never does.
+* (2) an execute starts billed work, so it is sent again only when it provably never
+  arrived: busy, or a lost reply after reading the task showed it did not start (an
+  execution it did start is adopted; see :mod:`weshop_nb.service._identity`).
+* (3) one new uuid per logical start, the same on every send of it: the service makes
+  one run however often it arrives.
 
-A call is sent at most ``max(sends, 1 + max_retries)`` times (its row's ``sends``; the
-client's ``max_retries``, default 3), with :func:`retry_pause` between sends (after a 429,
-the rate budget's hold instead). Polling (``WeShopClient.wait`` and the run watchers) is not
-retrying: it asks again on a schedule, with :func:`next_interval`.
+Between sends: :func:`retry_pause` (after a 429, the rate budget's hold instead).
+Polling (``WeShopClient.wait`` and the run watchers) is not retrying: it asks again on
+a schedule, with :func:`next_interval`.
 
 The key travels in :class:`KeyAuth`, the session's auth object, so no request code holds
 it in a local and no header dict is built with it in sight of a traceback.
@@ -106,7 +112,7 @@ class Call:
     Parameters
     ----------
     name : str
-        What the call is, in words.
+        What the call is, in words (its row in the module docstring's table).
     method, path : str
         The HTTP method, and the path under the base URL (``""`` for a picture's own URL).
     lost : str
@@ -147,9 +153,7 @@ class Call:
 UPLOAD = Call("upload", "POST", API_PREFIX + "/asset/upload/image")
 CREATE_TASK = Call("create task", "POST", API_PREFIX + "/agent/task/create")
 QUERY_TASK = Call("query task", "POST", API_PREFIX + "/agent/task/query")
-RECONCILE_QUERY = Call(
-    "query task (to reconcile an execute)", "POST", API_PREFIX + "/agent/task/query", sends=12, busy_sends=12
-)
+RECONCILE_QUERY = Call("query, to reconcile", "POST", API_PREFIX + "/agent/task/query", sends=12, busy_sends=12)
 EXECUTE = Call("execute", "POST", API_PREFIX + "/agent/task/execute", lost=RECONCILE, sends=12, busy_sends=12)
 DELETE_TASK = Call("delete task", "POST", API_PREFIX + "/agent/task/delete", lost=GONE_IS_DONE)
 AGENT_INFO = Call("agent info", "GET", API_PREFIX + "/agent/info")
