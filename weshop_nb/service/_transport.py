@@ -53,6 +53,7 @@ it in a local and no header dict is built with it in sight of a traceback.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,8 +228,11 @@ def never_sent(exc: BaseException) -> bool:
 
 
 def retry_pause(attempt: int, *, first: float = 0.25, cap: float = 2.0) -> float:
-    """Seconds to wait before sending a call again (attempt 0, 1, 2...): doubling, capped."""
-    return min(first * 2**attempt, cap)
+    """Seconds to wait before sending a call again (attempt 0, 1, 2...): doubling, capped, with jitter.
+
+    The jitter (a quarter either way) keeps threads that failed together from sending together again.
+    """
+    return min(first * 2**attempt, cap) * random.uniform(0.75, 1.25)
 
 
 def next_interval(current: float, base: float, ceiling: float, *, changed: bool) -> float:
