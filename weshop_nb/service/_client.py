@@ -76,9 +76,10 @@ class WeShopClient:
     timeout : float or (connect, read), optional
         Seconds for every call, above 0; default ``(5, 30)``. ``None`` (forever) is refused.
     max_retries : int, optional
-        How many times a call may be sent again when the retry policy allows it; default 3.
-        Some calls have a higher floor (a runs-API start 8 sends, an execute 12); the
-        policy's table is at the top of ``weshop_nb/service/_transport.py``.
+        How many times a call is sent again after a 429 or a connection that could not be
+        opened; default 3. What a lost reply allows, and the calls with bounds of their own
+        (an execute, a runs-API start), is the retry policy's table at the top of
+        ``weshop_nb/service/_transport.py``.
     api : {"v1", "runs"}, optional
         Which API :meth:`start`, :meth:`upload_image`, :meth:`get_execution` and
         :meth:`wait` speak; defaults to ``WESHOP_API``, then ``"v1"``. Tasks
@@ -127,7 +128,7 @@ class WeShopClient:
             what = "base_url"
         self.base_url = _settings.check_base_url(base_url, what=what, allow_insecure=allow_insecure)
         self.timeout = _settings.check_timeout(timeout)
-        self.max_retries = _settings.check_retries(max_retries)
+        self._max_retries = _settings.check_retries(max_retries)
         self.api = (
             check_api(api, "api") if api is not None else check_api(_settings.environ_value(API_VAR) or "v1", API_VAR)
         )
@@ -192,7 +193,7 @@ class WeShopClient:
         if call.keyed:
             headers["Idempotency-Key"] = str(uuid.uuid4())  # one per logical call: every send carries it
         lost_before = False
-        for attempt in range(call.most_sends(self.max_retries)):
+        for attempt in range(call.most_sends(self._max_retries)):
             if call.signed:
                 self.rate.wait()  # another thread of this client was told to slow down: so is this one
             try:
@@ -222,7 +223,7 @@ class WeShopClient:
                     done = settle()
                     if done is not None:
                         return done
-            if attempt + 1 >= call.limit(outcome in (_NOT_SENT, _BUSY), self.max_retries):
+            if attempt + 1 >= call.limit(outcome in (_NOT_SENT, _BUSY), self._max_retries):
                 raise error
             if not isinstance(error, RateLimitError):  # after a 429 the rate budget holds every thread (waited above)
                 time.sleep(_transport.retry_pause(attempt))
