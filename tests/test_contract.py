@@ -193,13 +193,17 @@ def test_spec_reading_api() -> None:
 
 
 def test_older_names_derive_from_the_registry() -> None:
-    assert contract.AGENTS == {"aimodel": ("v1.0",), "aipose": ("v1.0",)}
+    assert {name: (contract.spec(name).version,) for name in ("aimodel", "aipose")} == {
+        "aimodel": ("v1.0",),
+        "aipose": ("v1.0",),
+    }
     assert contract.BATCH_RANGE == (1, 16)
     assert contract.spec("aimodel").param("maskType").choices == contract.MASK_TYPES
     assert contract.POSES[0] == contract.spec("aimodel").param("pose").default == "originalImagePose"
-    assert contract.GENERATE_VERSIONS == ("lite", "pro")
-    assert set(contract.AIMODEL_KEYS) >= {"textDescription", "locationId", "fashionModelId", "pose", "batchCount"}
-    assert contract.AIPOSE_KEYS == ("textDescription", "generateVersion", "batchCount")
+    assert contract.spec("aipose").param("generateVersion").choices == ("lite", "pro")
+    aimodel_keys = contract.spec("aimodel").param_names
+    assert set(aimodel_keys) >= {"textDescription", "locationId", "fashionModelId", "pose", "batchCount"}
+    assert contract.spec("aipose").param_names == ("textDescription", "generateVersion", "batchCount")
 
 
 def test_the_contract_imports_only_the_standard_library() -> None:

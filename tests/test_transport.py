@@ -130,18 +130,35 @@ def test_service_down_is_one_clear_sentence() -> None:
     assert caught.value.fate_unknown is False
 
 
-def test_the_key_is_signed_onto_api_calls_only() -> None:
-    import requests
+def test_the_key_is_signed_onto_api_calls_only(recorded) -> None:
+    from weshop_nb.service._transport import KeyAuth
 
     client = WeShopClient(api_key=API_KEY, base_url="https://OpenAPI.WeShop.ai")
 
     def signed(url: str) -> str | None:
-        return client._session.prepare_request(requests.Request("GET", url)).headers.get("Authorization")
+        # fetch_image sends through the same session as every API call, signed or not by its URL.
+        recorded.get(url, body=b"x")
+        client.fetch_image(url)
+        return recorded.calls[-1].request.headers.get("Authorization")
 
     assert signed(client.base_url + "/openapi/v1/agent/info") == API_KEY
     assert signed(client.base_url + "/openapi/agent/runs") == API_KEY  # the agent-runs API
     assert signed("https://cdn.weshop.test/result.png") is None  # pictures on another host
     assert signed(client.base_url + "/files/result.png") is None  # the same host, outside the API
     assert signed("https://openapi.weshop.ai.evil.test/openapi/v1/agent/info") is None
-    assert "Authorization" not in client._session.headers
-    assert API_KEY not in repr(client._session.auth)
+    # Not a header of every request (the session's), and nowhere in the repr of what signs.
+    assert all("Authorization" not in call.request.headers for call in recorded.calls[2:])
+    assert API_KEY not in repr(KeyAuth(API_KEY))
+
+
+def test_the_retry_table_in_the_docstring_is_the_policy() -> None:
+    from weshop_nb.service import _transport
+
+    calls = [value for value in vars(_transport).values() if isinstance(value, _transport.Call)]
+    assert len(calls) == 12
+    lines = _transport.__doc__.splitlines()
+    for call in calls:
+        (row,) = [line for line in lines if line.startswith(call.name + "  ")]
+        *_, lost, busy = row.split()
+        assert f"{call.method} {call.path}" in " ".join(row.split()), row
+        assert (lost, busy) == (str(call.sends), str(call.busy_sends or "m+1")), row

@@ -19,8 +19,8 @@ v1 task's ``initParams``) to check the images too; without it only image fields 
 ``params`` are checked. ``api="v1"`` applies the v1 task API's documented leniency
 (aimodel's ``maskType`` and ``generatedContent`` are optional there).
 
-The older names (``AGENTS``, ``MASK_TYPES``, ``AIMODEL_KEYS``...) are derived from the
-registry and kept for the notebook's aimodel/aipose forms.
+A few names (``MASK_TYPES``, ``GENERATED_CONTENT``, ``POSES``, ``BATCH_RANGE``) are derived
+from the registry for the magic's aimodel options.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from typing import Any
 
 from ._agents import (
     AIMODEL,
-    AIPOSE,
     GENERATED_CONTENT,
     MASK_TYPES,
     REGISTRY,
@@ -105,16 +104,11 @@ def validate(agent: str, params: Any, inputs: Mapping[str, Any] | None = None, *
         raise ParamsError(agent, problems)
 
 
-# -- names derived for the notebook's aimodel/aipose forms (written before the registry) --
+# -- names derived for the magic's aimodel options --
 
-#: The agents the magic's flags and the studio's pickers know; every agent is in REGISTRY.
-AGENTS = {name: (REGISTRY[name].version,) for name in ("aimodel", "aipose")}
 POSES = AIMODEL.param("pose").choices  # type: ignore[union-attr]
-GENERATE_VERSIONS = AIPOSE.param("generateVersion").choices  # type: ignore[union-attr]
 _batch = AIMODEL.param("batchCount")
 BATCH_RANGE = (_batch.minimum, _batch.maximum)  # type: ignore[union-attr]
-AIMODEL_KEYS = AIMODEL.param_names
-AIPOSE_KEYS = AIPOSE.param_names
 
 __all__ = [
     "FAILED",
@@ -128,12 +122,8 @@ __all__ = [
     "STATUSES",
     "SUCCESS",
     "TERMINAL",
-    "AGENTS",
-    "AIMODEL_KEYS",
-    "AIPOSE_KEYS",
     "BATCH_RANGE",
     "GENERATED_CONTENT",
-    "GENERATE_VERSIONS",
     "KINDS",
     "LOCAL_IMAGE",
     "MASK_TYPES",

@@ -12,9 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ._errors import InvalidRequestError
-from ._models import _as_int, _as_int_or_none
+from ._fields import integer
 
 __all__ = ["Tag", "Location", "FashionModel", "Background", "AgentInfo", "Estimate"]
+
+
+def _entry_id(value: Any) -> int | Any:
+    # Ids are numbers, often sent as text; an id that is not a number is kept as sent.
+    number = integer(value)
+    return value if number is None else number
 
 
 @dataclass(frozen=True)
@@ -26,61 +32,60 @@ class Tag:
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Tag:
-        return cls(id=_as_int(raw.get("id")), name=str(raw.get("name", "")))
+        return cls(id=_entry_id(raw.get("id")), name=str(raw.get("name", "")))
 
 
-def _tags(raw: Mapping[str, Any]) -> tuple[Tag, ...]:
-    return tuple(Tag.from_api(t) for t in raw.get("tags") or () if isinstance(t, Mapping))
+_E = TypeVar("_E", bound="_Entry")
 
 
 @dataclass(frozen=True)
-class Location:
+class _Entry:
+    """What every catalogue entry has: an id to pass, a name, a picture, categories and tags.
+
+    :meth:`from_api` is the one parsing of a catalogue entry; a kind with more fields
+    reads them in :meth:`_more`.
+    """
+
+    id: int
+    name: str
+    image: str | None
+    categories: tuple[str, ...] = ()
+    tags: tuple[Tag, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls: type[_E], raw: Mapping[str, Any]) -> _E:
+        """Parse one entry of the catalogue as the service sends it."""
+        return cls(
+            id=_entry_id(raw.get("id")),
+            name=str(raw.get("name", "")),
+            image=raw.get("image") or None,
+            categories=tuple(str(c) for c in raw.get("categories") or ()),
+            tags=tuple(Tag.from_api(t) for t in raw.get("tags") or () if isinstance(t, Mapping)),
+            raw=raw,
+            **cls._more(raw),
+        )
+
+    @classmethod
+    def _more(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class Location(_Entry):
     """A preset scene (background) to pass as ``locationId``."""
 
-    id: int
-    name: str
-    image: str | None
-    categories: tuple[str, ...] = ()
-    tags: tuple[Tag, ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Location:
-        return cls(
-            id=_as_int(raw.get("id")),
-            name=str(raw.get("name", "")),
-            image=raw.get("image") or None,
-            categories=tuple(str(c) for c in raw.get("categories") or ()),
-            tags=_tags(raw),
-            raw=raw,
-        )
-
 
 @dataclass(frozen=True)
-class FashionModel:
+class FashionModel(_Entry):
     """A preset fashion model to pass as ``fashionModelId``."""
 
-    id: int
-    name: str
-    image: str | None
     profile: Mapping[str, Any] = field(default_factory=dict)
-    tags: tuple[Tag, ...] = ()
     type: str | None = None
-    categories: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> FashionModel:
-        return cls(
-            id=_as_int(raw.get("id")),
-            name=str(raw.get("name", "")),
-            image=raw.get("image") or None,
-            profile=dict(raw.get("profile") or {}),
-            tags=_tags(raw),
-            type=raw.get("type"),
-            categories=tuple(str(c) for c in raw.get("categories") or ()),
-            raw=raw,
-        )
+    def _more(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        return {"profile": dict(raw.get("profile") or {}), "type": raw.get("type")}
 
     @property
     def price_description(self) -> str | None:
@@ -89,26 +94,8 @@ class FashionModel:
 
 
 @dataclass(frozen=True)
-class Background:
+class Background(_Entry):
     """A preset background (removeBG) to pass as ``backgroundId``."""
-
-    id: int
-    name: str
-    image: str | None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    categories: tuple[str, ...] = ()
-    tags: tuple[Tag, ...] = ()
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Background:
-        return cls(
-            id=_as_int(raw.get("id")),
-            name=str(raw.get("name", "")),
-            image=raw.get("image") or None,
-            raw=raw,
-            categories=tuple(str(c) for c in raw.get("categories") or ()),
-            tags=_tags(raw),
-        )
 
 
 _Choice = TypeVar("_Choice", Location, FashionModel, Background)
@@ -194,7 +181,7 @@ class Estimate:
     def from_api(cls, raw: Mapping[str, Any]) -> Estimate:
         short = raw.get("paidPowerNotEnough")
         return cls(
-            points=_as_int_or_none(raw.get("totalPower")),
+            points=integer(raw.get("totalPower")),
             note="the service's estimate" if raw.get("isEstimated", True) else "the service's price",
             enough=None if not isinstance(short, bool) else not short,
             estimated=bool(raw.get("isEstimated", True)),

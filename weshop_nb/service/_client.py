@@ -1,42 +1,50 @@
 """``WeShopClient``: the one place that speaks HTTP to the WeShop AI OpenAPI.
 
-Every call goes through :meth:`WeShopClient._request`, which adds the key, the
-timeouts and the envelope handling (``success``/``code``/``message`` or ``msg``, or the
-runs API's ``error``), and turns every failure into an error of :mod:`weshop_nb.errors`.
-Retries are the transport's (see :mod:`weshop_nb._transport`), and on the agent-runs API
-the service's ``retryable`` decides (see :mod:`._runs_api`). Starting any agent on either
-API, estimates and the registry are in :mod:`._agents`.
+Every call goes through :meth:`WeShopClient._request`, which adds the key, the timeouts
+and the envelope handling (``success``/``code``/``message`` or ``msg``, or the runs API's
+``error``), turns every failure into an error of :mod:`weshop_nb.service._errors`, and
+sends a call again only as the one retry policy allows (its table is at the top of
+:mod:`weshop_nb.service._transport`). An execute whose reply was lost is reconciled
+before it is sent again (:mod:`weshop_nb.service._identity`). What the two APIs share
+(the registry's local checks, uploads of local inputs) is in :mod:`._agents`; the
+runs API's bodies and replies in :mod:`._runs_api`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 import requests
 
-from ..config import API_KEY_VAR, API_VAR, BASE_URL_VAR, insecure_allowed
+from .. import contract
+from ..config import API_VAR, BASE_URL_VAR, insecure_allowed
 from ..contract import is_url
 from . import _events as events
 from . import _runs_api, _settings, _transport
-from ._agents import AgentCalls, check_api, read_info_pages
-from ._catalogue import AgentInfo
+from ._agents import check_api, prepare_inputs, read_info_pages, uploaded, v1_estimate
+from ._catalogue import AgentInfo, Estimate
 from ._envelope import check_url as _check_url
 from ._envelope import detach as _detach
 from ._envelope import raise_for_envelope as _raise_for_envelope
 from ._errors import (
     AuthenticationError,
+    ExecutionFailed,
     InvalidRequestError,
     RateLimitError,
     ServiceError,
+    WaitTimeout,
+    WeShopError,
 )
-from ._execute import ExecuteCalls
-from ._identity import Ledger
-from ._models import Execution, Task
+from ._fields import integer
+from ._identity import Ledger, Slot
+from ._models import FAILED, PENDING, Execution, Task
 from ._rate import RateBudget
+from ._transport import Call
 
 __all__ = ["WeShopClient", "DEFAULT_BASE_URL"]
 
@@ -49,9 +57,11 @@ _NO_KEY = (
     "No WeShop API key. Set the WESHOP_API_KEY environment variable, run `%weshop login`, "
     "or pass WeShopClient(api_key=...). Without a key, `%weshop demo` uses the offline emulator."
 )
+# What one failed send tells the retry policy.
+_NOT_SENT, _BUSY, _LOST, _REFUSED, _SERVICE_SAYS_AGAIN = "not sent", "busy", "lost", "refused", "again"
 
 
-class WeShopClient(ExecuteCalls, AgentCalls):
+class WeShopClient:
     """A client for the whole WeShop AI OpenAPI: the v1 task API and the agent-runs API.
 
     Parameters
@@ -66,7 +76,10 @@ class WeShopClient(ExecuteCalls, AgentCalls):
     timeout : float or (connect, read), optional
         Seconds for every call, above 0; default ``(5, 30)``. ``None`` (forever) is refused.
     max_retries : int, optional
-        Retries of the transport (see :mod:`weshop_nb._transport`); default 3.
+        How many times a call is sent again after a 429 or a connection that could not be
+        opened; default 3. What a lost reply allows, and the calls with bounds of their own
+        (an execute, a runs-API start), is the retry policy's table at the top of
+        ``weshop_nb/service/_transport.py``.
     api : {"v1", "runs"}, optional
         Which API :meth:`start`, :meth:`upload_image`, :meth:`get_execution` and
         :meth:`wait` speak; defaults to ``WESHOP_API``, then ``"v1"``. Tasks
@@ -105,7 +118,7 @@ class WeShopClient(ExecuteCalls, AgentCalls):
     ) -> None:
         # The key goes straight into its auth object, and the name is dropped: this frame
         # is in the traceback of any setting refused below.
-        key = api_key or _settings.environ_value(API_KEY_VAR)
+        key = api_key or _settings.key_from_environment()
         self._auth = _transport.KeyAuth(key) if key else None
         del api_key, key
         allow_insecure = allow_insecure or insecure_allowed()
@@ -115,17 +128,14 @@ class WeShopClient(ExecuteCalls, AgentCalls):
             what = "base_url"
         self.base_url = _settings.check_base_url(base_url, what=what, allow_insecure=allow_insecure)
         self.timeout = _settings.check_timeout(timeout)
-        max_retries = _settings.check_retries(max_retries)
+        self._max_retries = _settings.check_retries(max_retries)
         self.api = (
             check_api(api, "api") if api is not None else check_api(_settings.environ_value(API_VAR) or "v1", API_VAR)
         )
         self.safe_generate = bool(safe_generate)
         #: One pace for every thread of this client: a 429 anywhere holds them all.
         self.rate = RateBudget(limit=_transport.MAX_RETRY_AFTER)
-        self._session = _transport.build_session(
-            self.base_url, max_retries=max_retries, auth=self._auth, budget=self.rate
-        )
-        _runs_api.mount(self._session, self.base_url, max_retries)
+        self._session = _transport.build_session(self.base_url, auth=self._auth)
         self._lock = threading.Lock()
         self._uploads: dict[str, str] = {}  # sha256 of the bytes -> URL the service gave
         self._agent_info: dict[tuple[str, str], AgentInfo] = {}
@@ -153,26 +163,71 @@ class WeShopClient(ExecuteCalls, AgentCalls):
     # -- the choke point -------------------------------------------------------------
 
     def _request(
-        self, method: str, path: str, *, prefix: str = _transport.API_PREFIX, headers: Any = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        if self._auth is None:
+        self,
+        call: Call,
+        path: str = "",
+        *,
+        headers: Mapping[str, str] | None = None,
+        take: Callable[[requests.Response], Any] = _detach,
+        read: Callable[[Any], Any] = _raise_for_envelope,
+        settle: Callable[[], Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Send ``call`` (to its path plus ``path``), again while the retry policy allows; its reply's ``data``.
+
+        ``take`` copies what is needed of a reply at once (by default :func:`._envelope.detach`:
+        no frame of a traceback may hold the reply's request, whose headers hold the key);
+        ``read`` turns that copy into the result (by default the envelope's ``data``, or
+        the typed error it describes). ``settle`` is asked after a lost reply of a
+        :data:`~._transport.RECONCILE` call: it returns what the lost send did (returned
+        as is), or None when it provably did nothing (the call is sent again).
+        """
+        if call.lost == _transport.RECONCILE and settle is None:
+            raise TypeError(f"{call.name} is reconciled after a lost reply: pass settle")
+        if call.signed and self._auth is None:
             raise AuthenticationError(_NO_KEY)
-        url = self.base_url + prefix + path
-        headers = {**(headers or {}), "Accept": "application/json"}  # the key is added by the session's KeyAuth
-        self.rate.wait()  # another thread of this client was told to slow down: so is this one
-        try:
-            # Detached at once: the reply keeps no request (whose headers hold the key).
-            response = _detach(self._session.request(method, url, headers=headers, timeout=self.timeout, **kwargs))
-        except requests.exceptions.RequestException as exc:
-            error = self._transport_error(exc, path)
-        else:
+        url = self.base_url + call.path + path if call.path else path
+        headers = dict(headers or {})
+        if call.signed:
+            headers["Accept"] = "application/json"  # the key is added by the session's KeyAuth
+        if call.keyed:
+            headers["Idempotency-Key"] = str(uuid.uuid4())  # one per logical call: every send carries it
+        lost_before = False
+        for attempt in range(call.most_sends(self._max_retries)):
+            if call.signed:
+                self.rate.wait()  # another thread of this client was told to slow down: so is this one
             try:
-                return _raise_for_envelope(response)
+                reply = take(self._session.request(call.method, url, headers=headers, timeout=self.timeout, **kwargs))
+                return read(reply)
+            except requests.exceptions.RequestException as exc:
+                error: WeShopError = self._transport_error(exc, call.path + path or url)
+                outcome = _NOT_SENT if _transport.never_sent(exc) else _LOST
             except RateLimitError as exc:
-                self.rate.hold(exc.retry_after)
-                raise
-        # Raised here, outside the except: requests' error (holding the request) is not its context.
-        raise error
+                if call.signed:
+                    self.rate.hold(exc.retry_after)
+                error, outcome = exc, _BUSY
+            except ServiceError as exc:
+                error, outcome = exc, _LOST if exc.fate_unknown else _REFUSED
+            except WeShopError as exc:
+                error, outcome = exc, _REFUSED
+            # Decided here, outside the except: requests' error (holding the request) is no error's context.
+            if error.retryable is not None:  # the runs API's word wins
+                outcome = _SERVICE_SAYS_AGAIN if error.retryable else _REFUSED
+            if outcome == _REFUSED:
+                if lost_before and call.lost == _transport.GONE_IS_DONE and isinstance(error, InvalidRequestError):
+                    return {}  # refused now because the send whose reply was lost did it
+                raise error
+            if outcome == _LOST:
+                lost_before = True
+                if call.lost == _transport.RECONCILE and settle is not None:
+                    done = settle()
+                    if done is not None:
+                        return done
+            if attempt + 1 >= call.limit(outcome in (_NOT_SENT, _BUSY), self._max_retries):
+                raise error
+            if not isinstance(error, RateLimitError):  # after a 429 the rate budget holds every thread (waited above)
+                time.sleep(_transport.retry_pause(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _transport_error(self, exc: requests.exceptions.RequestException, path: str) -> ServiceError:
         if _transport.never_sent(exc):
@@ -183,20 +238,15 @@ class WeShopClient(ExecuteCalls, AgentCalls):
             f"The connection to {self.base_url} failed during {path}: {type(exc).__name__}.", fate_unknown=True
         )
 
-    def _request_again(self, method: str, path: str, attempts: int = 3, **kwargs: Any) -> dict[str, Any]:
-        """``_request`` for calls that may be repeated: again after an unreadable or lost reply.
+    # -- the registry ----------------------------------------------------------------
 
-        The transport already retries status codes and dropped connections; what it
-        cannot see is a reply that arrived whole but unreadable.
-        """
-        for attempt in range(attempts - 1):
-            try:
-                return self._request(method, path, **kwargs)
-            except ServiceError as exc:
-                if not exc.fate_unknown:
-                    raise
-                time.sleep(_transport.retry_pause(attempt))
-        return self._request(method, path, **kwargs)
+    def agents(self) -> list[str]:
+        """Names of the agents weshop_nb describes (its registry), in order."""
+        return contract.agents()
+
+    def agent_spec(self, name: str) -> contract.AgentSpec | None:
+        """The registry's description of agent ``name`` (inputs, parameters, rules), or None."""
+        return contract.spec(name)
 
     # -- assets ----------------------------------------------------------------------
 
@@ -204,7 +254,7 @@ class WeShopClient(ExecuteCalls, AgentCalls):
         """Upload an image and return its URL on the service.
 
         ``image`` may be a path, bytes, a PIL image or a binary file object. The upload
-        rules are checked first, locally (see :func:`weshop_nb.images.check_upload_rules`);
+        rules are checked first, locally (see :func:`weshop_nb.service._images.check_upload_rules`);
         the same bytes are uploaded once per client.
         """
         from ._images import ImageFile, prepare_upload
@@ -218,7 +268,7 @@ class WeShopClient(ExecuteCalls, AgentCalls):
             url = _runs_api.upload(self, prepared)
         else:
             files = {"image": (prepared.filename, prepared.data, prepared.mime_type)}
-            url = str(self._request_again("POST", "/asset/upload/image", files=files).get("image") or "")
+            url = str(self._request(_transport.UPLOAD, files=files).get("image") or "")
         if not url:
             raise ServiceError("The service accepted the upload but sent no image URL.")
         with self._lock:
@@ -238,9 +288,8 @@ class WeShopClient(ExecuteCalls, AgentCalls):
         if source is not None and not is_url(source):
             init_params["originalImage"] = self.upload_image(source)
         body = {"agentName": agent_name, "agentVersion": agent_version, "initParams": init_params}
-        # A task holds nothing until it is executed, so a create whose reply was lost is
-        # simply sent again; at worst an empty task is left behind, which costs nothing.
-        data = self._request_again("POST", "/agent/task/create", json=body)
+        # Sent again after a lost reply (the retry policy): at worst an empty task is left behind.
+        data = self._request(_transport.CREATE_TASK, json=body)
         task_id = str(data.get("taskId") or "")
         if not task_id:
             raise ServiceError("The service created a task but sent no taskId.")
@@ -270,7 +319,7 @@ class WeShopClient(ExecuteCalls, AgentCalls):
         if self.api == "runs":
             task = _runs_api.poll(self, execution_id, task_id)
         else:
-            data = self._request_again("POST", "/agent/task/query", json={"executionId": execution_id})
+            data = self._request(_transport.QUERY_TASK, json={"executionId": execution_id})
             task = Task.from_api(data, task_id=task_id or "")
         found = task.execution(execution_id) or (task.executions[0] if len(task.executions) == 1 else None)
         if found is None:
@@ -283,8 +332,10 @@ class WeShopClient(ExecuteCalls, AgentCalls):
 
     def get_task(self, task_id: str) -> Task:
         """Query a task: its agent, initial parameters and up to 20 recent executions, oldest first."""
-        task_id = str(task_id)
-        data = self._request_again("POST", "/agent/task/query", json={"taskId": task_id})
+        return self._read_task(str(task_id), _transport.QUERY_TASK)
+
+    def _read_task(self, task_id: str, call: Call) -> Task:
+        data = self._request(call, json={"taskId": task_id})
         task = Task.from_api(data, task_id=task_id)
         task = replace(task, executions=tuple(map(self._billed, task.executions)))
         self._ledger.see(task_id, (e.id for e in task.executions))
@@ -293,13 +344,7 @@ class WeShopClient(ExecuteCalls, AgentCalls):
 
     def delete_task(self, task_id: str) -> None:
         """Delete a task and its execution records on the service."""
-        try:
-            self._request("POST", "/agent/task/delete", json={"taskId": str(task_id)})
-        except ServiceError as exc:
-            if not exc.fate_unknown:
-                raise
-            with contextlib.suppress(InvalidRequestError):  # the first may have worked: "not found" is fine
-                self._request_again("POST", "/agent/task/delete", json={"taskId": str(task_id)})
+        self._request(_transport.DELETE_TASK, json={"taskId": str(task_id)})
         self._ledger.forget(str(task_id))
         events.emit("task_deleted", str(task_id), source=self.base_url)
 
@@ -313,36 +358,246 @@ class WeShopClient(ExecuteCalls, AgentCalls):
         key = (agent_name, agent_version)
         if refresh or key not in self._agent_info:
             query = {"agentName": agent_name, "agentVersion": agent_version}
-            data = read_info_pages(lambda page: self._request_again("GET", "/agent/info", params=page), query)
+            data = read_info_pages(lambda page: self._request(_transport.AGENT_INFO, params=page), query)
             self._agent_info[key] = AgentInfo.from_api(data, agent_name=agent_name, agent_version=agent_version)
             events.emit("agent_info", self._agent_info[key], source=self.base_url)
         return self._agent_info[key]
 
+    # -- execute, on the v1 task API ------------------------------------------------
+
+    def execute(self, task_id: str, params: Mapping[str, Any], callback_url: str | None = None) -> Execution:
+        """Start an execution of ``task_id`` with ``params``; returns it as ``pending``.
+
+        If the reply is lost after the request was sent, the task is queried for the new
+        execution before anything is sent again, so a retry never starts a duplicate. Two
+        executes of the same parameters on the same task from this client go one after the
+        other (the second waits for the first's id), which keeps that check unambiguous; see
+        :mod:`weshop_nb.service._identity`.
+        """
+        task_id = str(task_id)
+        body: dict[str, Any] = {"taskId": task_id, "params": dict(params)}
+        if callback_url is not None:
+            body["callbackUrl"] = _check_url(callback_url, "callback_url")
+        with self._ledger.slot(task_id, body["params"]) as slot:
+            if not self._ledger.knows(task_id):
+                self.get_task(task_id)  # remember what exists, to recognise ours later
+            self._ledger.mark(slot)
+            # A lost reply is settled by reading the task before anything is sent again.
+            reply = self._request(_transport.EXECUTE, json=body, settle=lambda: self._reconcile(slot))
+            if isinstance(reply, Execution):
+                return reply  # the lost send started it: adopted, not sent again
+            data = reply
+            execution_id = str(data.get("executionId") or "")
+            if not execution_id:
+                raise ServiceError("The service started an execution but sent no executionId.")
+            self._ledger.claim(task_id, execution_id)
+        execution = Execution(
+            id=execution_id, status=PENDING, params=dict(params), executed_at=None, results=(), task_id=task_id
+        )
+        events.emit("execution", execution, source=self.base_url)
+        return execution
+
+    def _reconcile(self, slot: Slot) -> Execution | None:
+        """After a lost execute reply: the execution it started, or None when it did not start.
+
+        Raises ServiceError when it cannot tell (the task cannot be read, or ours may be
+        out of the query's window): then nothing is sent again, since that could start a
+        duplicate.
+        """
+        task_id = slot.task_id
+        unknown = (
+            f"An execute on task {task_id} may or may not have started, and {{why}}. It was not sent again, "
+            f"to avoid a duplicate; check get_task({task_id!r}) later."
+        )
+        with self._ledger.reconciling(task_id):
+            try:
+                # Reading is harmless and the answer decides between a duplicate and an
+                # orphan: its row of the retry policy insists.
+                task = self._read_task(task_id, _transport.RECONCILE_QUERY)
+            except (ServiceError, RateLimitError) as exc:
+                why = f"the task could not be read to tell ({exc})"
+                error = ServiceError(unknown.format(why=why), fate_unknown=True)
+            else:
+                error = None
+            if error is not None:
+                raise error  # outside the except: the read's error is in the message, not the context
+            choice = self._ledger.choose(slot, task.executions)
+        if choice.hidden:
+            why = f"all {len(task.executions)} executions a task query shows are newer than it, hiding it if it did"
+            raise ServiceError(unknown.format(why=why), fate_unknown=True)
+        return choice.execution
+
+    # -- any agent, on either API ------------------------------------------------------
+
+    def start(
+        self,
+        agent: str,
+        params: Mapping[str, Any],
+        *,
+        input: Mapping[str, Any] | None = None,
+        version: str = contract.VERSION,
+        callback_url: str | None = None,
+    ) -> Execution:
+        """Start one execution of ``agent`` with ``params`` on the source images ``input``.
+
+        On the v1 API this creates a task (``input`` as its ``initParams``) and executes it;
+        on the runs API it posts one run with an ``Idempotency-Key``, and the execution
+        keeps the billing figures the service returns. Local images in ``input`` (paths,
+        bytes, PIL images) are checked by the upload rules and uploaded; everything is
+        checked against the agent's rules first, so a mistake sends nothing.
+
+        Parameters
+        ----------
+        agent : str
+            An agent name, e.g. ``"virtualtryon"`` (see :meth:`agents`).
+        params : mapping
+            The execution parameters (see :meth:`agent_spec`).
+        input : mapping, optional
+            The source images by name, e.g. ``{"originalImage": "garment.jpg"}``, and ``taskName``.
+        version : str
+            The agent version, ``"v1.0"``.
+        callback_url : str, optional
+            Where the service posts status changes.
+
+        Raises
+        ------
+        ParameterError
+            When ``params`` or ``input`` break the agent's rules (``.problems`` lists them).
+        """
+        if callback_url is not None:
+            _check_url(callback_url, "callback_url")
+        inputs = uploaded(prepare_inputs(agent, version, params, input, api=self.api), self.upload_image)
+        if self.api == "v1":
+            task = self.create_task(agent, version, **inputs)
+            execution = self.execute(task.id, params, callback_url=callback_url)
+            return replace(execution, agent_name=agent)
+        body = _runs_api.run_body(
+            agent, version, inputs, params, safe_generate=self.safe_generate, callback_url=callback_url
+        )
+        data = _runs_api.start(self, body)
+        execution_id, task_id = str(data["executionId"]), str(data.get("taskId") or "")
+        execution = Execution(
+            id=execution_id,
+            status=PENDING,
+            params=dict(params),
+            executed_at=None,
+            results=(),
+            task_id=task_id or None,
+            agent_name=agent,
+            power_consumption=integer(data.get("powerConsumption")),
+            power_balance=integer(data.get("powerBalanceAmount")),
+        )
+        self._remember_run(execution)
+        if task_id:
+            task = Task(id=task_id, agent_name=agent, agent_version=version, init_params=inputs)
+            events.emit("task", task, source=self.base_url)
+        events.emit("execution", execution, source=self.base_url)
+        return execution
+
+    def estimate(
+        self,
+        agent: str,
+        params: Mapping[str, Any],
+        *,
+        input: Mapping[str, Any] | None = None,
+        version: str = contract.VERSION,
+    ) -> Estimate:
+        """What starting ``agent`` with ``params`` would cost, in points; nothing is started.
+
+        On the runs API the service estimates it (``power-estimates``; local images in
+        ``input`` are uploaded, as the estimate reads the same body as a start). The v1
+        API has no estimate: ``points`` is None, and ``extra`` holds what the catalogue's
+        price notes tell (a preset fashion model's extra points per image).
+        """
+        prepared = prepare_inputs(agent, version, params, input, api=self.api)
+        if self.api == "v1":
+            return v1_estimate(params, lambda: self.agent_info(agent, version))
+        inputs = uploaded(prepared, self.upload_image)
+        return _runs_api.estimate(
+            self, _runs_api.run_body(agent, version, inputs, params, safe_generate=self.safe_generate)
+        )
+
     # -- waiting ---------------------------------------------------------------------
+
+    def wait(
+        self,
+        execution_id: str,
+        *,
+        timeout: float | None = 600.0,
+        poll_interval: float = 2.0,
+        max_interval: float = 15.0,
+        raise_on_failure: bool = True,
+        on_update: Callable[[Execution], None] | None = None,
+    ) -> Execution:
+        """Poll an execution until it is ``success`` or ``failed``.
+
+        The interval starts at ``poll_interval`` and grows by half each time nothing
+        changed, up to ``max_interval``. A poll that fails for a transient reason
+        (service error, rate limit, network) is retried; the execution is never lost.
+
+        Raises
+        ------
+        ExecutionFailed
+            When it ended ``failed`` and ``raise_on_failure`` (``.execution`` holds it).
+        WaitTimeout
+            When ``timeout`` seconds passed first (``.execution`` holds the last state seen).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        interval = poll_interval
+        last: Execution | None = None
+        while True:
+            try:
+                current = self.get_execution(execution_id)
+            except (ServiceError, RateLimitError) as exc:
+                current, pause = last, max(interval, getattr(exc, "retry_after", None) or 0)
+            else:
+                changed = last is None or current.status != last.status or len(current.images) != len(last.images)
+                interval = _transport.next_interval(interval, poll_interval, max_interval, changed=changed)
+                pause = interval
+                if changed and on_update is not None:
+                    on_update(current)
+                if current.done:
+                    break
+            last = current
+            if deadline is not None and time.monotonic() + pause > deadline:
+                state = last.status if last else "unknown"
+                raise WaitTimeout(
+                    f"Execution {execution_id} still {state} after {timeout:g} s; it goes on, "
+                    f"call wait() again or get_execution() later.",
+                    execution=last,
+                )
+            time.sleep(pause)
+        if current.status == FAILED and raise_on_failure:
+            reason = current.error or "no reason given"
+            raise ExecutionFailed(f"Execution {execution_id} failed: {reason}", execution=current)
+        return current
 
     # -- result images -----------------------------------------------------------------
 
     def fetch_image(self, url: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
         """Download a result or catalogue image (public URL; the key is never sent with it)."""
         _check_url(url, "image URL")
-        try:
-            with self._session.get(url, timeout=self.timeout, stream=True) as response:
-                status = response.status_code
+
+        def take(response: requests.Response) -> tuple[requests.Response, bytes, bool]:
+            with response:
                 chunks, size = [], 0
-                if status < 400:
+                if response.status_code < 400:
                     for chunk in response.iter_content(64 * 1024):
                         size += len(chunk)
                         if size > max_bytes:
                             break
                         chunks.append(chunk)
-                reply = _detach(response, read=False)
-        except requests.exceptions.RequestException as exc:
-            error = self._transport_error(exc, url)
-        else:
+                return _detach(response, read=False), b"".join(chunks), size > max_bytes
+
+        def read(taken: tuple[requests.Response, bytes, bool]) -> bytes:
+            reply, data, too_big = taken
+            status = reply.status_code
             if status >= 400:
-                error = ServiceError(f"Fetching {url} failed with HTTP {status}.", response=reply)
-            elif size > max_bytes:
-                error = ServiceError(f"{url} is larger than {max_bytes} bytes; not downloaded.")
-            else:
-                return b"".join(chunks)
-        raise error  # outside the except, so requests' error is not its context
+                # A busy or failing host may serve it on the next send; a 404 will not.
+                busy = status == 429 or status >= 500
+                raise ServiceError(f"Fetching {url} failed with HTTP {status}.", response=reply, fate_unknown=busy)
+            if too_big:
+                raise ServiceError(f"{url} is larger than {max_bytes} bytes; not downloaded.")
+            return data
+
+        return self._request(_transport.PICTURE, url, take=take, read=read, stream=True)

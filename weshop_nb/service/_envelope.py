@@ -3,7 +3,7 @@
 v1: ``success``, ``code`` (0 or "0"), ``message`` or ``msg``. Runs API: ``success`` with
 ``data`` and ``meta``, or ``success: false`` with ``error: {code, message, retryable}``.
 :func:`raise_for_envelope` returns the ``data`` of a successful reply, or raises the typed
-error of :mod:`weshop_nb.errors` that the reply describes, by HTTP status first (the runs
+error of :mod:`weshop_nb.service._errors` that the reply describes, by HTTP status first (the runs
 API's codes name the same cases), carrying ``retryable`` when the service said it;
 :func:`detach` makes the reply an error may keep.
 """

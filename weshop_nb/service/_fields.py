@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-__all__ = ["parse_time", "mapping", "records", "identifier", "url", "text"]
+__all__ = ["parse_time", "mapping", "records", "identifier", "url", "text", "integer"]
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f")
 
@@ -94,3 +94,21 @@ def url(value: Any, warnings: list[str]) -> str | None:
 def text(value: Any) -> str | None:
     """``value`` when it is text, else None (names the service may leave out)."""
     return value if isinstance(value, str) else None
+
+
+def integer(value: Any) -> int | None:
+    """``value`` as a whole number, or None when it is not one.
+
+    The one lenient reading of a number the service (or a stored record) may send as text:
+    ``80``, ``"80"`` and ``80.0`` are 80; None, ``""``, a boolean and anything ``int()``
+    refuses are None.
+
+    >>> integer("80"), integer(""), integer(True), integer("many")
+    (80, None, None, None)
+    """
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None

@@ -22,6 +22,7 @@ from typing import Any
 from ..contract import FAILED, PENDING, RUNNING, SUCCESS, TERMINAL
 from ..contract import spec as _agent_spec
 from ._fields import identifier as _identifier
+from ._fields import integer
 from ._fields import mapping as _mapping
 from ._fields import parse_time as _parse_time
 from ._fields import records as _records
@@ -63,25 +64,11 @@ def normalize_status(value: Any) -> str:
     return RUNNING
 
 
-def _as_int(value: Any) -> int | Any:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return value
-
-
 def _message_of(raw: Mapping[str, Any]) -> str | None:
     for key in ("message", "msg", "errorMessage", "errorMsg", "failReason", "reason"):
         if raw.get(key):
             return str(raw[key])
     return None
-
-
-def _as_int_or_none(value: Any) -> int | None:
-    try:
-        return None if value in (None, "") else int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -144,8 +131,8 @@ class Execution:
             task_id=task_id,
             raw=raw,
             agent_name=agent_name,
-            power_consumption=_as_int_or_none(raw.get("powerConsumption")),
-            power_balance=_as_int_or_none(raw.get("powerBalanceAmount")),
+            power_consumption=integer(raw.get("powerConsumption")),
+            power_balance=integer(raw.get("powerBalanceAmount")),
             warnings=tuple(warnings),
         )
 

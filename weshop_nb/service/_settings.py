@@ -13,12 +13,20 @@ import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ..config import API_KEY_VAR
 from ._envelope import check_url
 from ._errors import InvalidRequestError
-from ._runs_api import PREFIX as RUNS_PREFIX
-from ._transport import API_PREFIX
+from ._transport import API_PREFIX, RUNS_PREFIX
 
-__all__ = ["DEFAULT_BASE_URL", "check_base_url", "check_timeout", "check_retries", "environ_value", "is_loopback"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "check_base_url",
+    "check_timeout",
+    "check_retries",
+    "environ_value",
+    "key_from_environment",
+    "is_loopback",
+]
 
 DEFAULT_BASE_URL = "https://openapi.weshop.ai"
 
@@ -26,6 +34,15 @@ DEFAULT_BASE_URL = "https://openapi.weshop.ai"
 def environ_value(name: str) -> str | None:
     """The environment variable ``name``, or None when it is unset or blank (a blank one means unset)."""
     return os.environ.get(name, "").strip() or None
+
+
+def key_from_environment() -> str | None:
+    """The API key in ``WESHOP_API_KEY``, or None when there is none.
+
+    A blank key is no key: a variable set to spaces counts as unset, so every layer that
+    asks "is there a key?" answers the same (the client, and the magic's own message).
+    """
+    return environ_value(API_KEY_VAR)
 
 
 def is_loopback(host: str) -> bool:

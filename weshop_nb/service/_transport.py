@@ -1,14 +1,51 @@
-"""The HTTP session under the client: pooled connections, timeouts and retry policy.
+"""The one retry policy of the client, and the HTTP session under it.
 
-Retries live here, in urllib3's ``Retry`` on mounted adapters, so the client code above
-never loops by hand. Two policies are mounted:
+Every call the client makes is a row of the table below (the :class:`Call` constants of
+this module), and :meth:`WeShopClient._request`, the one choke point, consults the row
+after every send that failed. Nothing else in weshop_nb sends a call again, and the
+session under it retries nothing by itself (its adapters have ``max_retries=0``).
 
-* read-only or repeatable calls (agent info, task query, image upload) are retried on
-  429/502/503/504, on connection errors and on dropped replies;
-* calls that change state on the service (create, execute, delete) are retried only
-  when the request provably never reached it: the connection could not be opened, or
-  the service answered 429 (it refused before doing any work). A reply lost after the
-  request was sent is *not* retried here; the client reconciles it instead.
+=======================  ====================================  ==============================  =====  =====
+call                     method and path                       after a lost reply (1)          lost   busy
+=======================  ====================================  ==============================  =====  =====
+upload                   POST /openapi/v1/asset/upload/image   sent again (a 2nd URL at most)  3      m+1
+create task              POST /openapi/v1/agent/task/create    sent again (an empty task)      3      m+1
+query task               POST /openapi/v1/agent/task/query     sent again (a read)             3      m+1
+query, to reconcile      POST /openapi/v1/agent/task/query     sent again (a read)             12     12
+execute                  POST /openapi/v1/agent/task/execute   reconciled (2)                  12     12
+delete task              POST /openapi/v1/agent/task/delete    sent again; then "not found"    3      m+1
+                                                               means the lost one did it
+agent info               GET  /openapi/v1/agent/info           sent again (a read)             3      m+1
+runs: upload             POST /openapi/agent/assets/images     sent again                      3      m+1
+runs: start              POST /openapi/agent/runs              sent again, same                8      8
+                                                               ``Idempotency-Key`` (3)
+runs: poll               GET  /openapi/agent/runs/{id}         sent again (a read)             3      m+1
+runs: estimate           POST /openapi/agent/power-estimates   sent again (creates nothing)    3      m+1
+picture                  GET  any http(s) URL, never signed    sent again (a read)             3      m+1
+=======================  ====================================  ==============================  =====  =====
+
+For every call, whatever its row:
+
+* (1) a **lost reply**: the request arrived and its fate is unknown (a reset or timed-out
+  connection, an unreadable reply, a 5xx). The row says what follows; ``lost`` is the
+  most sends of the call then.
+* **busy**: the service answered 429, or the connection could not be opened (refused,
+  DNS, connect timeout). It did no work, so any call is sent again, at most ``busy``
+  sends (``m+1``: the client's ``max_retries`` plus one; default 4). After a 429 every
+  thread of the client waits for the :class:`~weshop_nb.service._rate.RateBudget`
+  (``Retry-After``, capped at :data:`MAX_RETRY_AFTER`).
+* any other **refusal** (a 4xx, a v1 ``success: false``): never sent again.
+* the agent-runs API's ``retryable``, when the service says it, decides instead:
+  ``true`` sends again (at most ``lost`` sends), ``false`` never does.
+* (2) an execute starts billed work, so it is sent again only when it provably never
+  arrived: busy, or a lost reply after reading the task showed it did not start (an
+  execution it did start is adopted; see :mod:`weshop_nb.service._identity`).
+* (3) one new uuid per logical start, the same on every send of it: the service makes
+  one run however often it arrives.
+
+Between sends: :func:`retry_pause` (after a 429, the rate budget's hold instead).
+Polling (``WeShopClient.wait`` and the run watchers) is not retrying: it asks again on
+a schedule, with :func:`next_interval`.
 
 The key travels in :class:`KeyAuth`, the session's auth object, so no request code holds
 it in a local and no header dict is built with it in sight of a traceback.
@@ -16,71 +53,116 @@ it in a local and no header dict is built with it in sight of a traceback.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import random
+from dataclasses import dataclass
+from typing import Any
 
 import requests
 import requests.auth
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
+__all__ = [
+    "API_PREFIX",
+    "RUNS_PREFIX",
+    "API_ROOT",
+    "Call",
+    "AGAIN",
+    "RECONCILE",
+    "GONE_IS_DONE",
+    "UPLOAD",
+    "CREATE_TASK",
+    "QUERY_TASK",
+    "RECONCILE_QUERY",
+    "EXECUTE",
+    "DELETE_TASK",
+    "AGENT_INFO",
+    "RUNS_UPLOAD",
+    "RUNS_START",
+    "RUNS_POLL",
+    "RUNS_ESTIMATE",
+    "PICTURE",
+    "MAX_RETRY_AFTER",
+    "KeyAuth",
+    "build_session",
+    "never_sent",
+    "retry_pause",
+    "next_interval",
+]
+
+#: Where the v1 task API lives.
 API_PREFIX = "/openapi/v1"
-#: Where both APIs live (v1 under ``/openapi/v1``, agent runs under ``/openapi/agent``): what the key signs.
+#: Where the agent-runs API lives.
+RUNS_PREFIX = "/openapi/agent"
+#: Where both APIs live: what the key signs.
 API_ROOT = "/openapi/"
-#: Paths whose repetition changes nothing on the service.
-REPEATABLE_PATHS = ("/agent/task/query", "/agent/info", "/asset/upload/image")
-RETRY_STATUSES = (429, 502, 503, 504)
 #: A Retry-After longer than this is cut short: a notebook should not hang for an hour.
 MAX_RETRY_AFTER = 30.0
 
-if TYPE_CHECKING:
-    from ._rate import RateBudget
+#: After a lost reply: send the same request again.
+AGAIN = "again"
+#: After a lost reply: find out whether it did its work (the caller's ``settle``), then send again only if not.
+RECONCILE = "reconcile"
+#: After a lost reply: send again, and a refusal of a later send means the lost one did the work.
+GONE_IS_DONE = "gone is done"
 
 
-class _ServiceRetry(Retry):
-    """urllib3's Retry, plus: 429 is safe to repeat for any method, Retry-After is capped, and
-    every 429 is told to the client's :class:`~weshop_nb.service._rate.RateBudget`, so the
-    client's other threads slow down too (urllib3 only sleeps in the thread that got it)."""
+@dataclass(frozen=True)
+class Call:
+    """One row of the retry policy: a call of the service and when it may be sent again.
 
-    def __init__(self, *args: Any, budget: RateBudget | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.budget = budget
+    Parameters
+    ----------
+    name : str
+        What the call is, in words (its row in the module docstring's table).
+    method, path : str
+        The HTTP method, and the path under the base URL (``""`` for a picture's own URL).
+    lost : str
+        What a lost reply allows: :data:`AGAIN`, :data:`RECONCILE` or :data:`GONE_IS_DONE`.
+    sends : int
+        The most sends of one call when a reply was lost or the service said ``retryable``.
+    busy_sends : int, optional
+        The most sends when the service answered 429 or the connection could not be
+        opened (it did no work); None: ``1 + max_retries`` of the client.
+    keyed : bool
+        Every send of one call carries the same new ``Idempotency-Key``.
+    signed : bool
+        The call needs the API key (a picture does not).
+    """
 
-    def new(self, **kw: Any) -> _ServiceRetry:
-        kw.setdefault("budget", self.budget)
-        return super().new(**kw)
+    name: str
+    method: str
+    path: str
+    lost: str = AGAIN
+    sends: int = 3
+    busy_sends: int | None = None
+    keyed: bool = False
+    signed: bool = True
 
-    def increment(self, method: Any = None, url: Any = None, response: Any = None, *args: Any, **kwargs: Any) -> Any:
-        if response is not None and response.status == 429 and self.budget is not None:
-            self.budget.hold(self.get_retry_after(response))
-        return super().increment(method, url, response, *args, **kwargs)
+    def limit(self, busy: bool, max_retries: int) -> int:
+        """How many sends of one call at most: after a 429 or an unopened connection (``busy``), or else."""
+        if busy:
+            return self.busy_sends if self.busy_sends is not None else 1 + max_retries
+        return self.sends
 
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if status_code == 429 and self.total:
-            return True
-        return super().is_retry(method, status_code, has_retry_after)
-
-    def get_retry_after(self, response: Any) -> float | None:
-        seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+    def most_sends(self, max_retries: int) -> int:
+        """How many sends of one call at most, whatever happens."""
+        return max(self.limit(True, max_retries), self.limit(False, max_retries))
 
 
-def _retry(max_retries: int, methods: frozenset[str], backoff: float, budget: RateBudget | None) -> Retry:
-    return _ServiceRetry(
-        budget=budget,
-        total=max_retries,
-        connect=max_retries,
-        read=max_retries,
-        status=max_retries,
-        other=0,
-        redirect=2,
-        allowed_methods=methods,
-        status_forcelist=RETRY_STATUSES,
-        backoff_factor=backoff,
-        backoff_jitter=backoff / 2,
-        backoff_max=10.0,
-        respect_retry_after_header=True,
-        raise_on_status=False,
-    )
+# The table (see the module docstring). A reconciliation's query insists: its answer decides
+# between a duplicate (billed twice) and an execution nobody watches.
+UPLOAD = Call("upload", "POST", API_PREFIX + "/asset/upload/image")
+CREATE_TASK = Call("create task", "POST", API_PREFIX + "/agent/task/create")
+QUERY_TASK = Call("query task", "POST", API_PREFIX + "/agent/task/query")
+RECONCILE_QUERY = Call("query, to reconcile", "POST", API_PREFIX + "/agent/task/query", sends=12, busy_sends=12)
+EXECUTE = Call("execute", "POST", API_PREFIX + "/agent/task/execute", lost=RECONCILE, sends=12, busy_sends=12)
+DELETE_TASK = Call("delete task", "POST", API_PREFIX + "/agent/task/delete", lost=GONE_IS_DONE)
+AGENT_INFO = Call("agent info", "GET", API_PREFIX + "/agent/info")
+RUNS_UPLOAD = Call("runs: upload", "POST", RUNS_PREFIX + "/assets/images")
+RUNS_START = Call("runs: start", "POST", RUNS_PREFIX + "/runs", sends=8, busy_sends=8, keyed=True)
+RUNS_POLL = Call("runs: poll", "GET", RUNS_PREFIX + "/runs/")
+RUNS_ESTIMATE = Call("runs: estimate", "POST", RUNS_PREFIX + "/power-estimates")
+PICTURE = Call("picture", "GET", "", signed=False)
 
 
 class KeyAuth(requests.auth.AuthBase):
@@ -109,29 +191,16 @@ class KeyAuth(requests.auth.AuthBase):
         raise TypeError("weshop_nb never pickles an API key")
 
 
-def build_session(
-    base_url: str,
-    *,
-    max_retries: int = 3,
-    backoff: float = 0.5,
-    auth: KeyAuth | None = None,
-    budget: RateBudget | None = None,
-) -> requests.Session:
-    """A session with the module docstring's retry policy; signs API calls with ``auth``, tells 429s to ``budget``."""
+def build_session(base_url: str, *, auth: KeyAuth | None = None) -> requests.Session:
+    """Pooled connections that retry nothing (the policy above is the client's); signs API calls with ``auth``."""
     session = requests.Session()
     if auth is not None:
         # As requests writes it (host lowercased, path quoted), so a prefix test is exact.
         auth.root = str(requests.Request("GET", base_url + API_ROOT).prepare().url)
         session.auth = auth
-    safe = HTTPAdapter(max_retries=_retry(max_retries, frozenset({"GET", "HEAD"}), backoff, budget), pool_maxsize=16)
-    repeatable = HTTPAdapter(
-        max_retries=_retry(max_retries, frozenset({"GET", "HEAD", "POST"}), backoff, budget), pool_maxsize=16
-    )
+    adapter = HTTPAdapter(max_retries=0, pool_maxsize=16)
     for scheme in ("http://", "https://"):
-        session.mount(scheme, safe)
-    # requests picks the longest matching prefix, so these win for their own paths.
-    for path in REPEATABLE_PATHS:
-        session.mount(base_url + API_PREFIX + path, repeatable)
+        session.mount(scheme, adapter)
     return session
 
 
@@ -159,8 +228,11 @@ def never_sent(exc: BaseException) -> bool:
 
 
 def retry_pause(attempt: int, *, first: float = 0.25, cap: float = 2.0) -> float:
-    """Seconds to wait before sending a call again by hand (attempt 0, 1, 2...): doubling, capped."""
-    return min(first * 2**attempt, cap)
+    """Seconds to wait before sending a call again (attempt 0, 1, 2...): doubling, capped, with jitter.
+
+    The jitter (a quarter either way) keeps threads that failed together from sending together again.
+    """
+    return min(first * 2**attempt, cap) * random.uniform(0.75, 1.25)
 
 
 def next_interval(current: float, base: float, ceiling: float, *, changed: bool) -> float:

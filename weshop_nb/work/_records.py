@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..contract import FAILED, spec
 from ..service._catalogue import FashionModel, Location
+from ..service._fields import integer
 from ..service._models import Execution, Task
 from ._jobs import Job
 
@@ -105,14 +106,6 @@ def _attributes(execution: Execution | None, stored: bool) -> dict[str, Any]:
     return values
 
 
-def integer_or_none(value: Any) -> int | None:
-    """``int(value)``, or None when it is not a number."""
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
 def execution_values(execution: Execution, source: str, task_id: str | None = None) -> dict[str, Any]:
     """What the history stores of ``execution`` in its own columns (those whose home is ``executions``)."""
     params = execution.params
@@ -130,7 +123,7 @@ def execution_values(execution: Execution, source: str, task_id: str | None = No
     for column in COLUMNS:
         if column.param:
             value = params.get(column.param)
-            values[column.name] = integer_or_none(value) if column.kind == "integer" else value
+            values[column.name] = integer(value) if column.kind == "integer" else value
     return values
 
 
