@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..service._events import warn_once
-
-__all__ = ["RunViews", "set_views_loader", "views", "warn_once"]
+__all__ = ["RunViews", "set_views_loader", "views"]
 
 
 class RunViews(Protocol):
