@@ -21,8 +21,8 @@ from ..config import API_KEY_VAR
 from ..service._errors import AuthenticationError, ServiceError, WeShopError
 from ..work._catalogue import catalogue_choices, filter_catalogue
 from ..work._filters import FilterError
-from ..work._retry import RetryError
-from ..work._stop import NO_CANCEL
+from ..work._launch import RetryError
+from ..work._run import NO_CANCEL
 from . import _parsers as magic_parsers
 from ._display import show as _show
 from ._paths import local_file

@@ -15,7 +15,7 @@ from typing import Any
 from .. import contract
 from ..contract import is_url
 from ..service._errors import WaitTimeout
-from ..work._stop import WaitInterrupted, interrupted_message
+from ..work._run import WaitInterrupted, interrupted_message
 from . import _parsers as magic_parsers
 from ._paths import local_file
 from ._prompts import prompts_from_cell
