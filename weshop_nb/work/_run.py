@@ -70,7 +70,7 @@ __all__ = [
 NO_CANCEL = "it has no cancel call"
 
 
-# -- an item --------------------------------------------------------------------------
+# -- an item ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -119,7 +119,7 @@ class RunItem:
         return " · ".join(p for p in parts if p) or "(no prompt)"
 
 
-# -- the end ----------------------------------------------------------------------------
+# -- the end ---------------------------------------------------------------------------
 
 
 def call_safely(callback: Callable[..., None], *args: Any) -> None:
@@ -131,7 +131,11 @@ def call_safely(callback: Callable[..., None], *args: Any) -> None:
 
 
 class Ending:
-    """The callbacks waiting for a run's end, and whether it came.
+    """The callbacks waiting for a run's end (:meth:`Run.on_finish`), and whether it came.
+
+    A run ends when every execution is finished or when watching stops. Whichever thread
+    sees it first (a watcher, or the kernel's on ``stop()``) calls the callbacks, outside
+    the run's lock; a callback given after the end is called at once.
 
     ``seen`` is True from the moment the end is seen, ``told`` once every callback has
     returned (what ``Run.wait()`` waits for).
@@ -172,7 +176,7 @@ class Ending:
         self.seen = self.told = False
 
 
-# -- the download threads -----------------------------------------------------------------
+# -- the download threads --------------------------------------------------------------
 
 
 class DownloadPool:
@@ -204,7 +208,7 @@ class DownloadPool:
             pool.shutdown(wait=False)
 
 
-# -- stopping -------------------------------------------------------------------------------
+# -- stopping --------------------------------------------------------------------------
 
 
 def _unfinished(run: Run) -> int:
@@ -245,7 +249,7 @@ class WaitInterrupted(KeyboardInterrupt):
         return [str(self)]
 
 
-# -- the run ---------------------------------------------------------------------------------
+# -- the run ---------------------------------------------------------------------------
 
 
 class Run:
@@ -258,6 +262,8 @@ class Run:
     width : int
         CSS width in pixels of each execution's card where the run is drawn; its pictures
         are kept at the size they are shown there (see :func:`weshop_nb.work._html.pixels`).
+    launch_options : dict
+        The options of the launch that made the run; :meth:`retry` launches with the same.
     """
 
     def __init__(
