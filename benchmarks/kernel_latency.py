@@ -20,7 +20,7 @@ LAUNCH = """
 %load_ext weshop_nb
 %config WeShopMagics.poll_interval = 1.0
 %weshop demo --latency 6
-from weshop_nb.work._runs import Job
+from weshop_nb.work._jobs import Job
 from PIL import Image
 session = get_ipython().magics_manager.registry["WeShopMagics"].session
 task = session.create_task("aimodel", "v1.0", Image.new("RGB", (640, 800), "teal"))

@@ -17,8 +17,8 @@ from _common import KEY, emit, garment
 
 from weshop_nb import WeShopClient, emulator
 from weshop_nb.service._thumbnails import ThumbnailCache
+from weshop_nb.work._jobs import Job
 from weshop_nb.work._launch import launch
-from weshop_nb.work._runs import Job
 
 
 def _rate(cache: ThumbnailCache, urls: list[str], workers: int) -> float:

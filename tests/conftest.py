@@ -66,7 +66,7 @@ def kernel_dies_mid_run(
         f"""
         import os, threading
         from weshop_nb import WeShopClient
-        from weshop_nb.work._runs import Job
+        from weshop_nb.work._jobs import Job
         from weshop_nb.work._launch import launch
         client = WeShopClient(api_key={API_KEY!r}, base_url={base_url!r})
         location = client.agent_info().location({location_id!r}) if {location_id!r} else None

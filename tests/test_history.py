@@ -17,8 +17,8 @@ from weshop_nb.config import home_dir
 from weshop_nb.service._errors import HistoryError
 from weshop_nb.work._history import History, default_history
 from weshop_nb.work._history_schema import MIGRATIONS
+from weshop_nb.work._jobs import sweep
 from weshop_nb.work._launch import launch
-from weshop_nb.work._runs import sweep
 
 from .conftest import API_KEY, kernel_dies_mid_run
 

@@ -9,8 +9,9 @@ import zlib
 import pytest
 from PIL import Image
 
+from weshop_nb.contract import MAX_BYTES
 from weshop_nb.service._errors import ImageValidationError
-from weshop_nb.service._images import MAX_BYTES, check_upload_rules, contact_sheet, embed, prepare_upload, thumbnail
+from weshop_nb.service._images import check_upload_rules, contact_sheet, embed, prepare_upload, thumbnail
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])

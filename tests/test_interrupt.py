@@ -78,7 +78,7 @@ class _Terminal:
 
 _SETUP = """
 from weshop_nb import WeShopClient, emulator
-from weshop_nb.work._runs import Job
+from weshop_nb.work._jobs import Job
 from weshop_nb.work._launch import launch
 from PIL import Image
 import io
@@ -160,4 +160,4 @@ def test_ctrl_c_in_plain_python_shows_no_threading_frames(tmp_path) -> None:
         output = terminal.finish()
     assert terminal.process.returncode != 0
     assert "threading.py" not in output and "During handling" not in output
-    assert output.rstrip().splitlines()[-1].startswith("weshop_nb.work._stop.WaitInterrupted: Stopped waiting: 1 of 1")
+    assert output.rstrip().splitlines()[-1].startswith("weshop_nb.work._run.WaitInterrupted: Stopped waiting: 1 of 1")

@@ -24,7 +24,7 @@ from weshop_nb.service._models import Task
 from weshop_nb.work._jobs import Job
 from weshop_nb.work._launch import launch
 from weshop_nb.work._plan import LaunchPlan, PlanError
-from weshop_nb.work._runs import Run, RunItem
+from weshop_nb.work._run import Run, RunItem
 from weshop_nb.work._session import Session
 
 from .conftest import API_KEY

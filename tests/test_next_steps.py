@@ -9,11 +9,10 @@ import pytest
 
 from weshop_nb import WeShopClient
 from weshop_nb.work._history import History
-from weshop_nb.work._launch import launch
-from weshop_nb.work._retry import RetryError
-from weshop_nb.work._runs import Job, sweep
+from weshop_nb.work._jobs import Job, sweep
+from weshop_nb.work._launch import RetryError, launch
+from weshop_nb.work._run import WaitInterrupted
 from weshop_nb.work._save import picture_stem, save_pictures
-from weshop_nb.work._stop import WaitInterrupted
 
 
 def _run(client: WeShopClient, image: bytes, prompts, *, batch: int = 2):

@@ -14,8 +14,9 @@ from weshop_nb import WeShopClient, emulator
 from weshop_nb.service._models import Execution, Result
 from weshop_nb.service._thumbnails import ThumbnailCache
 from weshop_nb.work._history import History
+from weshop_nb.work._jobs import Job
 from weshop_nb.work._launch import launch
-from weshop_nb.work._runs import Job, Run, RunItem
+from weshop_nb.work._run import Run, RunItem
 
 from .conftest import API_KEY, kernel_dies_mid_run
 

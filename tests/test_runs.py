@@ -7,9 +7,10 @@ import pytest
 from weshop_nb import WeShopClient, emulator
 from weshop_nb.service._errors import InvalidRequestError, WaitTimeout
 from weshop_nb.service._thumbnails import ThumbnailCache
+from weshop_nb.work._jobs import Job, sweep
 from weshop_nb.work._launch import launch
 from weshop_nb.work._records import FRAME_COLUMNS
-from weshop_nb.work._runs import Job, sweep
+from weshop_nb.work._session import Session
 
 from .conftest import API_KEY
 
@@ -153,3 +154,21 @@ def test_on_finish_is_called_once_at_the_end_or_at_once_when_late(make_image) ->
         stopped.on_finish(lambda r: ended.append("stopped"))
         stopped.stop()  # watching stops before the execution finishes: its views end too
         assert ended[-1] == "stopped" and not stopped.done
+
+
+def test_run_retry_and_session_retry_launch_the_way_the_run_was_launched(emu, make_image) -> None:
+    client = WeShopClient(api_key=API_KEY, base_url=emu.base_url)
+    session = Session(client, thumbnail_size=64, poll_interval=0.1, max_poll_interval=0.5, max_concurrent=3)
+    task = session.create_task("aimodel", "v1.0", make_image())
+    run = session.launch([Job(task, {"textDescription": "x"})], width=96)
+    # Settings changed after the launch shape the next launch, not a retry of this one.
+    session.configure(thumbnail_size=128, poll_interval=0.3, max_poll_interval=1.0, max_concurrent=5)
+    by_run = run.retry([0], watch=False)
+    by_session = session.retry(run, [0])
+    assert by_run.launch_options == by_session.launch_options == run.launch_options
+    for again in (by_run, by_session):
+        assert (again.width, again.poll_interval, again.max_interval) == (96, 0.1, 0.5)
+        assert (again.max_concurrent, again.first_poll, again.thumbnails) == (3, run.first_poll, run.thumbnails)
+    assert by_session in session.runs and by_run not in session.runs
+    assert run.retry([0], watch=False, width=48).width == 48  # an override replaces one option
+    session.close()

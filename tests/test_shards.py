@@ -10,8 +10,8 @@ import pytest
 
 from weshop_nb import History, WeShopClient, emulator
 from weshop_nb.notebook.widgets._studio import Studio
+from weshop_nb.work._launch import plan_shards
 from weshop_nb.work._session import Session
-from weshop_nb.work._shards import plan_shards
 
 from .conftest import API_KEY
 

@@ -15,8 +15,8 @@ from weshop_nb.emulator import Emulator
 from weshop_nb.service._rate import RateBudget
 from weshop_nb.service._thumbnails import ThumbnailCache
 from weshop_nb.work._history import History
+from weshop_nb.work._jobs import Job
 from weshop_nb.work._launch import launch
-from weshop_nb.work._runs import Job
 from weshop_nb.work._session import Session
 
 from .conftest import API_KEY

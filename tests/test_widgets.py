@@ -221,8 +221,8 @@ def test_saving_in_a_notebook_shows_a_bar(ip, client, make_image, tmp_path, monk
     from IPython.utils.capture import capture_output
 
     from weshop_nb.notebook import _display
+    from weshop_nb.work._jobs import Job
     from weshop_nb.work._launch import launch
-    from weshop_nb.work._runs import Job
 
     task = client.create_task(originalImage=client.upload_image(make_image()))
     run = launch(client, [Job(task, {"textDescription": "x", "batchCount": 3})], poll_interval=0.1).wait(timeout=20)

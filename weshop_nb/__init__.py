@@ -42,7 +42,7 @@ _LAZY = {
     "contact_sheet": "service._images",
     "History": "work._history",
     "Comparison": "work._comparison",
-    "Run": "work._runs",
+    "Run": "work._run",
 }
 _SUBMODULES = {"emulator"}
 

@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..work._runs import Run
+    from ..work._run import Run
 
 __all__ = ["in_notebook", "in_terminal", "show", "VIEWS", "replace_display", "static_bundle"]
 

@@ -33,8 +33,8 @@ from ..service._errors import AuthenticationError, ServiceError, WaitTimeout, We
 from ..service._settings import environ_value
 from ..work._catalogue import catalogue_choices, filter_catalogue
 from ..work._filters import FilterError
-from ..work._retry import RetryError
-from ..work._stop import NO_CANCEL, WaitInterrupted, interrupted_message
+from ..work._launch import RetryError
+from ..work._run import NO_CANCEL, WaitInterrupted, interrupted_message
 from . import _parsers as magic_parsers
 from ._display import show as _show
 from ._paths import local_file

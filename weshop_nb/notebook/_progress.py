@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from ..work._runs import Run
+    from ..work._run import Run
 
 __all__ = ["TerminalLine", "TerminalRunProgress", "TerminalCounter", "WidgetCounter"]
 

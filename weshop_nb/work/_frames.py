@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..service._models import FAILED, PENDING, RUNNING, SUCCESS
+from ..contract import FAILED, PENDING, RUNNING, SUCCESS
 from ._records import COLUMN_KINDS, FRAME_COLUMNS
 
 STATUS_DTYPE = pd.CategoricalDtype([PENDING, RUNNING, SUCCESS, FAILED])

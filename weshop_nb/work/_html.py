@@ -21,7 +21,7 @@ from ..contract import FAILED, PENDING, RUNNING, SUCCESS
 if TYPE_CHECKING:
     from ..service._catalogue import FashionModel, Location
     from ..service._models import Execution, Task
-    from ._runs import Run, RunItem
+    from ._run import Run, RunItem
 
 __all__ = ["run_html", "task_html", "catalogue_html", "comparison_html", "banner_html", "pixels", "DENSITY"]
 

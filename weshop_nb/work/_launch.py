@@ -1,33 +1,50 @@
-"""Starting a run: :func:`launch` executes jobs at once and watches them; :func:`resume` watches again.
+"""Starting runs: :func:`launch` executes jobs at once and watches them, :func:`retry`
+launches a run's failed (or chosen) executions again the way it was launched, and
+:func:`resume` watches again what the history says is unfinished.
 
-A launch spreads its jobs over tasks of at most 20, never two alike on one task
-(:mod:`weshop_nb.work._shards`), starts them in parallel, and hands them to a
-:class:`~weshop_nb.work._runs.Run`, whose watchers take over.
+Sharding: a task query answers with the task's 20 newest executions
+(``contract.QUERY_WINDOW``), so a task that holds at most 20 of a run's executions is
+watched with one query per tick, whatever the size of the sweep. And a task that never
+holds two executions with the same parameters lets the client tell, without doubt,
+which execution a lost execute reply started (see :mod:`weshop_nb.service._identity`).
+Tasks cost nothing, so a launch makes as many as it needs (:func:`shard_jobs`): the jobs' own
+task is the first shard, and the others are created (concurrently) from the same agent
+and initial parameters; the source image's URL is reused, never uploaded again.
+
+A retry sends each chosen job's parameters again, unchanged, through the same
+:func:`launch` as the first launch (so the same sharding over tasks and the same checks
+apply), with the options the run was launched with (:attr:`Run.launch_options`); the
+first run is left as it was. ``Run.retry`` and ``Session.retry`` both come here.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..contract import PENDING
+from ..contract import FAILED, PENDING, QUERY_WINDOW
 from ..service._errors import WeShopError
+from ..service._identity import params_key
 from ..service._models import Execution
-from ._items import RunItem
 from ._jobs import Job
-from ._runs import Run
-from ._shards import shard as shard_jobs
+from ._run import Run, RunItem
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..service._client import WeShopClient
+    from ..service._models import Task
     from ..service._thumbnails import ThumbnailCache
 
-__all__ = ["launch", "resume"]
+__all__ = ["RetryError", "chosen_items", "launch", "plan_shards", "resume", "retry", "shard_jobs"]
+
+
+# -- launching ---------------------------------------------------------------------------
 
 
 def launch(
@@ -47,11 +64,12 @@ def launch(
     """Execute every job at once (up to ``max_concurrent`` in flight) and start watching.
 
     With ``shard`` (the default) the jobs are first spread over tasks of at most 20,
-    never two alike on one task (:func:`weshop_nb.work._shards.shard`); ``shard=False``
-    keeps every job on the task it names (``%%weshop run --task ID``). ``first_poll`` is
-    the expected latency in seconds (default ``poll_interval``); ``width`` the CSS width of
-    an execution's card where the run is drawn. With ``watch=False`` no
-    thread is started; call ``run.start()`` or drive ``TaskWatcher.poll_once`` yourself.
+    never two alike on one task (:func:`shard_jobs`); ``shard=False`` keeps every job on the
+    task it names (``%%weshop run --task ID``). ``first_poll`` is the expected latency in
+    seconds (default ``poll_interval``); ``width`` the CSS width of an execution's card
+    where the run is drawn. With ``watch=False`` no thread is started; call
+    ``run.start()`` or drive ``TaskWatcher.poll_once`` yourself. The run keeps the other
+    options in :attr:`Run.launch_options`, and :func:`retry` launches with them.
 
     A job the service refuses becomes a failed item carrying the reason; if every job
     is refused for the same reason, that error is raised instead, since nothing started.
@@ -89,10 +107,16 @@ def launch(
     refused = [item for item in items if id(item) not in started]
     if items and len(refused) == len(items) and len({item.error for item in refused}) == 1 and refused[0].launch_error:
         raise refused[0].launch_error
-    watching = {"poll_interval": poll_interval, "max_interval": max_interval, "first_poll": first_poll}
-    run = Run(client, items, thumbnails=thumbnails, max_concurrent=max_concurrent, width=width, **watching)
-    run.launch_options = {"max_concurrent": max_concurrent, "callback_url": callback_url, "width": width}
-    run.launcher = launch
+    options = {
+        "thumbnails": thumbnails,
+        "poll_interval": poll_interval,
+        "max_interval": max_interval,
+        "first_poll": first_poll,
+        "max_concurrent": max_concurrent,
+        "width": width,
+    }
+    run = Run(client, items, **options)
+    run.launch_options = {**options, "callback_url": callback_url}
     for item in items:
         if id(item) in started:
             # An execute whose reply was lost may come back already finished (adopted from
@@ -106,12 +130,139 @@ def launch(
 def resume(client: WeShopClient, unfinished: pd.DataFrame, **options: Any) -> Run:
     """Watch again the executions of ``History.unfinished()`` (say, after a kernel restart).
 
-    ``options`` are those of :class:`Run` (``thumbnails``, ``poll_interval``, ``max_interval``, ``width``).
-    The first poll is at once: these executions may have finished long ago.
+    ``options`` are those of :class:`Run` (``thumbnails``, ``poll_interval``, ``max_interval``,
+    ``max_concurrent``, ``width``); a retry of the run launches with them. The first poll is
+    at once: these executions may have finished long ago.
     """
     from ._records import job_from_row
 
     items = [RunItem(job, execution=execution) for job, execution in map(job_from_row, unfinished.to_dict("records"))]
     run = Run(client, items, **{**options, "first_poll": 0.0})
-    run.launcher = launch
+    # A retry is a new launch: its first poll waits as a launch's does, not at once.
+    run.launch_options = {key: value for key, value in options.items() if key != "first_poll"}
     return run.start()
+
+
+# -- launching again ---------------------------------------------------------------------
+
+
+class RetryError(ValueError):
+    """Nothing to retry, or a choice that names no execution of the run."""
+
+
+def retry(run: Run, which: Iterable[Any] | None = None, *, watch: bool = True, **overrides: Any) -> Run:
+    """Launch again the failed executions of ``run`` (or those in ``which``), the way ``run`` was launched.
+
+    ``which`` holds positions in ``run.items``, :class:`RunItem` objects or execution ids.
+    The new run gets ``run.launch_options`` (thumbnails, polling, ``max_concurrent``,
+    ``width``, ``callback_url``), each replaced by ``overrides`` when given.
+
+    Raises
+    ------
+    RetryError
+        When nothing failed (and ``which`` is None), or ``which`` names no execution of ``run``.
+    """
+    jobs = [item.job for item in chosen_items(run, which)]
+    return launch(run.client, jobs, watch=watch, **{**run.launch_options, **overrides})
+
+
+def chosen_items(run: Run, which: Iterable[Any] | None = None) -> list[RunItem]:
+    """The failed items of ``run``, or those named in ``which`` (positions, items or execution ids)."""
+    if which is None:
+        failed = [item for item in run.items if item.status == FAILED]
+        if not failed:
+            raise RetryError(
+                f"Nothing to retry: none of the {len(run.items)} execution(s) failed "
+                f"({run.summary()}). To run some again anyway, name them: run.retry([0, 2]) or execution ids."
+            )
+        return failed
+    by_id = {item.execution.id: item for item in run.items if item.execution is not None}
+    chosen = []
+    for key in [which] if isinstance(which, (str, int)) else which:
+        if isinstance(key, bool):
+            key = str(key)  # True is not position 1
+        if isinstance(key, int):
+            if not -len(run.items) <= key < len(run.items):
+                count = len(run.items)
+                raise RetryError(f"No execution at position {key}: the run has {count} (0 to {count - 1}).")
+            chosen.append(run.items[key])
+        elif isinstance(key, str):
+            if key not in by_id:
+                raise RetryError(f"No execution {key!r} in this run; its ids are in run.to_frame()['execution_id'].")
+            chosen.append(by_id[key])
+        elif any(key is item for item in run.items):
+            chosen.append(key)
+        else:
+            raise RetryError(f"Cannot retry {key!r}: give positions, execution ids or items of this run.")
+    if not chosen:
+        raise RetryError("Nothing to retry: the list of executions to retry is empty.")
+    return chosen
+
+
+# -- sharding ----------------------------------------------------------------------------
+
+
+def plan_shards(keys: Sequence[str], capacity: int = QUERY_WINDOW) -> list[int]:
+    """The shard of each job, given each job's parameter key: fewest shards, none over ``capacity``, no key twice.
+
+    The count is the least possible: enough for ``capacity`` per shard, and one per copy
+    of the most repeated parameter set. Jobs are dealt round-robin with copies of a
+    parameter set next to each other, so copies land on different shards and the shards
+    differ in size by at most one.
+    """
+    if not keys:
+        return []
+    first: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        first.setdefault(key, index)
+    count = max(math.ceil(len(keys) / capacity), max(Counter(keys).values()))
+    order = sorted(range(len(keys)), key=lambda index: (first[keys[index]], index))
+    shards = [0] * len(keys)
+    for position, index in enumerate(order):
+        shards[index] = position % count
+    return shards
+
+
+def _twin(client: WeShopClient, task: Task) -> Task:
+    """A new task like ``task``: same agent, same initial parameters (the uploaded image's URL)."""
+    return client.create_task(task.agent_name or "aimodel", task.agent_version or "v1.0", **dict(task.init_params))
+
+
+def shard_jobs(
+    client: WeShopClient, jobs: Sequence[Job], *, capacity: int = QUERY_WINDOW, max_concurrent: int = 8
+) -> list[tuple[Job, WeShopError | None]]:
+    """Each job on the task it will run on, with the error that stopped its task's creation, if any.
+
+    Jobs are grouped by their task; each group is split by :func:`plan_shards`. A group
+    that fits stays on its task, untouched, and so do jobs on a draft task (no id: on the
+    runs API every run makes its own task).
+    """
+    groups: dict[str, list[int]] = {}
+    for index, job in enumerate(jobs):
+        groups.setdefault(job.task.id, []).append(index)
+    placed: list[tuple[Job, WeShopError | None]] = [(job, None) for job in jobs]
+    wanted: list[tuple[list[int], Task]] = []  # (jobs of one new shard, the task it copies)
+    for task_id, indexes in groups.items():
+        if not task_id:  # a draft (the runs API): each job starts a run, which is a task of its own
+            continue
+        numbers = plan_shards([params_key(jobs[i].params) for i in indexes], capacity)
+        for number in range(1, max(numbers, default=0) + 1):
+            wanted.append(([i for i, n in zip(indexes, numbers, strict=True) if n == number], jobs[indexes[0]].task))
+    if not wanted:
+        return placed
+
+    def create(template: Task) -> Task | WeShopError:
+        try:
+            return _twin(client, template)
+        except WeShopError as exc:
+            return exc
+
+    with ThreadPoolExecutor(
+        max_workers=max(1, min(max_concurrent, len(wanted))), thread_name_prefix="weshop-shard"
+    ) as pool:
+        made = list(pool.map(create, [template for _, template in wanted]))
+    for (indexes, _), outcome in zip(wanted, made, strict=True):
+        for index in indexes:
+            job = jobs[index]
+            placed[index] = (job, outcome) if isinstance(outcome, WeShopError) else (replace(job, task=outcome), None)
+    return placed

@@ -110,10 +110,6 @@ class LaunchPlan:
         found = contract.spec(self.agent)
         return found if found is not None and found.version == self.version else None
 
-    @property
-    def mask_type(self) -> str | None:
-        return self.params().get("maskType")
-
     # -- what will be sent ---------------------------------------------------------------
 
     def _given(self) -> dict[str, tuple[Any, ...]]:
@@ -264,11 +260,6 @@ class LaunchPlan:
         if variant:
             message = f"{message[:-1]} (in the sweep: {', '.join(f'{k}={v}' for k, v in variant.items())})."
         return Problem(problem.key, problem.rule, message)
-
-    def problem(self) -> str | None:
-        """Every rule this plan breaks, as sentences saying what to do; None when it can launch."""
-        problems = self.problems()
-        return " ".join(p.message for p in problems) if problems else None
 
     def check(self) -> LaunchPlan:
         """The plan itself when it can launch; :class:`PlanError` naming the broken rules otherwise."""

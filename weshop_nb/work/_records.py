@@ -15,7 +15,7 @@ from ..service._models import Execution, Task
 from ._jobs import Job
 
 if TYPE_CHECKING:
-    from ._runs import RunItem
+    from ._run import RunItem
 
 
 @dataclass(frozen=True)

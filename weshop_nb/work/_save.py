@@ -25,7 +25,7 @@ from . import _hooks
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._runs import Run
+    from ._run import Run
 
 __all__ = ["DEFAULT_FOLDER", "save_pictures", "save_run", "save_picture", "picture_stem", "public_fetch"]
 

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from ..service._models import Task
     from ._estimate import SweepEstimate
     from ._history import History
+    from ._jobs import Job
     from ._plan import LaunchPlan
-    from ._runs import Job, Run
+    from ._run import Run
 
 
 class Session:
@@ -210,11 +211,14 @@ class Session:
     def retry(self, run: Run, which: Any = None) -> Run:
         """Launch again the failed executions of ``run`` (or those in ``which``), as ``run.retry`` does.
 
-        Goes through :meth:`launch`, so the new run uses this session's settings and is one of its runs.
+        The new run is launched the way ``run`` was (its ``launch_options``: thumbnails,
+        polling, ``max_concurrent``, ``width``, ``callback_url``) and is one of this session's runs.
         """
-        from ._retry import retry_jobs
+        from ._launch import retry
 
-        return self.launch(retry_jobs(run, which), callback_url=run.launch_options.get("callback_url"))
+        again = retry(run, which)
+        self.runs.append(again)
+        return again
 
     def expected_latency(self, agent: str | None) -> float:
         """Seconds an execution of ``agent`` takes here, learnt from the history; else the poll interval."""
@@ -261,7 +265,7 @@ class Session:
         """Watch again the executions of ``History.unfinished()``."""
         from ._launch import resume
 
-        run = resume(self.client, unfinished, **self._watching())
+        run = resume(self.client, unfinished, max_concurrent=self.max_concurrent, **self._watching())
         self.runs.append(run)
         return run
 

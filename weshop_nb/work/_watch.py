@@ -1,12 +1,18 @@
 """The watcher: one thread per task, polling for the unfinished executions of a run.
 
+The run's partner (:class:`~weshop_nb.work._run.Run` makes its watchers and starts
+them). A watcher asks its run for nothing beyond :class:`WatchedRun`: the client, when
+to poll (:class:`Pacing`), a way to fetch several things at once in the run's own
+threads, where to record what it read, and how to stop the run's watching or say that
+its own thread ends.
+
 One tick costs one task query, which shows the task's 20 newest executions: all of them,
 on the tasks a launch makes (it puts at most 20 on each). On a task given by the user
 (``--task``) that holds more, the executions outside the window are queried by id,
 concurrently (at most ``run.max_concurrent`` at once); so are the runs of the agent-runs
 API, which has no task query (one watcher with ``task_id`` None watches them all).
 
-The first poll waits for the expected latency (``run.first_poll``); afterwards the pause
+The first poll waits for the expected latency (``Pacing.first``); afterwards the pause
 goes back to the poll interval when an execution finished (others of the sweep are
 likely close behind) and grows while none does. Every thread of a client shares its
 :class:`~weshop_nb.service._rate.RateBudget`: a 429 anywhere holds them all and makes
@@ -23,8 +29,9 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..contract import FAILED
 from ..service._errors import AuthenticationError, InvalidRequestError, RateLimitError, WeShopError
@@ -32,11 +39,50 @@ from ..service._events import warn_once
 from ..service._transport import next_interval
 
 if TYPE_CHECKING:
+    from ..service._client import WeShopClient
     from ..service._models import Execution
-    from ._runs import Run, RunItem
+    from ._run import RunItem
+
+__all__ = ["MIN_PAUSE", "Pacing", "TaskWatcher", "WatchedRun"]
 
 #: The soonest a watcher polls again when it expects the rest of its executions to be done.
 MIN_PAUSE = 0.25
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """When a run's watchers poll, in seconds.
+
+    ``first`` is the wait before the first poll (the expected latency), ``interval`` the
+    pause while executions keep finishing, ``ceiling`` the longest pause while none does.
+    """
+
+    first: float
+    interval: float
+    ceiling: float
+
+
+class WatchedRun(Protocol):
+    """What a :class:`TaskWatcher` uses of its run, and nothing more (a ``Run`` is one)."""
+
+    #: The client the watcher polls with (its task and execution queries, its rate budget).
+    client: WeShopClient
+
+    @property
+    def pacing(self) -> Pacing:
+        """When to poll."""
+
+    def fetch_all(self, fetch: Callable[[Any], Any], keys: Sequence[Any]) -> list[Any]:
+        """``[fetch(key) for key in keys]``, several at once in the run's own threads."""
+
+    def update_many(self, changes: Sequence[tuple[RunItem, Execution]]) -> bool:
+        """Record newer states of the run's items; True when something visible changed."""
+
+    def stop_watching(self, reason: str) -> None:
+        """Stop every watcher of the run and say why."""
+
+    def watcher_finished(self, watcher: TaskWatcher) -> None:
+        """``watcher``'s thread ends."""
 
 
 class TaskWatcher:
@@ -46,7 +92,7 @@ class TaskWatcher:
     unfinished execution by id instead.
     """
 
-    def __init__(self, run: Run, task_id: str | None, items: list[RunItem]) -> None:
+    def __init__(self, run: WatchedRun, task_id: str | None, items: list[RunItem]) -> None:
         self.run = run
         self.task_id = task_id
         self.items = items
@@ -108,7 +154,7 @@ class TaskWatcher:
                 return exc
 
         self.execution_queries += len(execution_ids)
-        found = dict(zip(execution_ids, self.run.downloads.map(fetch, execution_ids), strict=True))
+        found = dict(zip(execution_ids, self.run.fetch_all(fetch, execution_ids), strict=True))
         errors = [outcome for outcome in found.values() if isinstance(outcome, WeShopError)]
         refused = next((e for e in errors if isinstance(e, AuthenticationError)), None)
         if refused is not None:
@@ -132,9 +178,9 @@ class TaskWatcher:
             self.run.watcher_finished(self)
 
     def _watch(self) -> None:
-        run, rate = self.run, self.run.client.rate
-        base, ceiling = run.poll_interval, run.max_interval
-        interval, pause, strikes = base, run.first_poll, rate.strikes
+        run, rate, pacing = self.run, self.run.client.rate, self.run.pacing
+        base, ceiling = pacing.interval, pacing.ceiling
+        interval, pause, strikes = base, pacing.first, rate.strikes
         while self.unfinished:
             if self._stop.wait(pause) or not rate.wait(self._stop):
                 return

@@ -20,7 +20,7 @@ from ...work import _html as display
 from ._shared import discard, layout, make, style
 
 if TYPE_CHECKING:
-    from ...work._runs import Run, RunItem
+    from ...work._run import Run, RunItem
 
 
 Select = Callable[["RunItem", int], None]

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ...contract import Problem
     from ...work._estimate import SweepEstimate
     from ...work._plan import LaunchPlan
-    from ...work._runs import Run, RunItem
+    from ...work._run import Run, RunItem
     from ...work._session import Session
 
 #: Seconds an estimate waits for the choices to settle (typing a prompt changes them per key).

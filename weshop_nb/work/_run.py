@@ -1,20 +1,31 @@
-"""Launching executions and watching them: ``Run``, one watcher thread per task.
+"""A run: executions launched together, their items, their end, their download threads, stopping.
 
 A :class:`Run` is one or many executions (a sweep: prompts x locations x models),
-launched at once. :func:`launch` spreads them over tasks of at most 20, never two alike
-on one task (:mod:`weshop_nb.work._shards`), so that one query per task per tick sees
-them all. A watcher thread per task polls the task query; it waits for the expected
-latency before its first poll, backs off while nothing finishes, shares its client's
-rate budget with every other thread, survives transient errors and malformed replies,
-and stops when everything is terminal or the key is refused.
+launched at once by :func:`weshop_nb.work._launch.launch`, which spreads them over tasks
+of at most 20, never two alike on one task, so that one query per task per tick sees
+them all. It holds one :class:`RunItem` per job: the job, the latest state of its
+execution, its pictures.
+
+Its partner is the watcher (:class:`~weshop_nb.work._watch.TaskWatcher`, one thread per
+task), which polls and hands what it reads back through a small interface of the run,
+gathered under "what its watchers use" below (:class:`~weshop_nb.work._watch.WatchedRun`
+says it as a protocol): ``client``, :attr:`Run.pacing`, :meth:`Run.fetch_all`,
+:meth:`Run.update_many`, :meth:`Run.stop_watching` and :meth:`Run.watcher_finished`.
 
 A run's items change in watcher threads and are read in the kernel's: every change and
 every read of more than one field holds the run's lock. Subscribers (the live grid, the
 progress bar) get every change through :meth:`Run.on_update`, called outside the lock,
 and the end through :meth:`Run.on_finish` (a notebook replaces the run's live displays
-by its static picture then); the notebook layer plugs its views in through
-:mod:`weshop_nb.work._hooks`, so this module knows no IPython. The watcher is in
-:mod:`weshop_nb.work._watch`.
+by its static picture then; :class:`Ending` tells them once); the notebook layer plugs
+its views in through :mod:`weshop_nb.work._hooks`, so this module knows no IPython.
+Pictures and executions outside a task's query window are fetched by the run's own
+threads (:class:`DownloadPool`), made on the first fetch of several and let go when
+watching ends.
+
+Stopping: the service has no call that cancels an execution: once launched it runs to
+the end (and is billed) whatever the notebook does. So Ctrl-C ends only the *wait*
+(:class:`WaitInterrupted`), and :meth:`Run.stop` ends only the *watching*; both say so,
+and say how to watch again.
 """
 
 from __future__ import annotations
@@ -23,20 +34,20 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..contract import FAILED, STATUSES, SUCCESS
-from ..service._errors import WaitTimeout
+from ..contract import FAILED, PENDING, STATUSES, SUCCESS, TERMINAL, spec
+from ..service._errors import WaitTimeout, WeShopError
+from ..service._events import warn_once
 from ..service._models import Execution
 from . import _hooks
-from ._downloads import DownloadPool
-from ._ending import Ending, call_safely
 from ._html import pixels, thumb_width
-from ._items import RunItem
-from ._jobs import Job, sweep
+from ._jobs import Job
 from ._records import FAILED_WITHOUT_REASON, item_row
 from ._save import DEFAULT_FOLDER
-from ._watch import TaskWatcher
+from ._watch import Pacing, TaskWatcher
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +55,201 @@ if TYPE_CHECKING:
     from ..service._client import WeShopClient
     from ..service._thumbnails import ThumbnailCache
 
-__all__ = ["Job", "RunItem", "Run", "TaskWatcher", "sweep"]
+__all__ = [
+    "NO_CANCEL",
+    "DownloadPool",
+    "Ending",
+    "Run",
+    "RunItem",
+    "WaitInterrupted",
+    "call_safely",
+    "interrupted_message",
+    "stopped_message",
+]
+
+NO_CANCEL = "it has no cancel call"
+
+
+# -- an item ---------------------------------------------------------------------------
+
+
+@dataclass
+class RunItem:
+    """One slot of a run: its job, the latest state of its execution, its thumbnails."""
+
+    job: Job
+    execution: Execution | None = None
+    error: str | None = None
+    thumbnails: list[bytes] = field(default_factory=list)
+    launch_error: WeShopError | None = field(default=None, repr=False)
+    #: ``time.monotonic()`` when the service accepted it (None when not launched by this kernel).
+    started_at: float | None = field(default=None, repr=False)
+
+    @property
+    def status(self) -> str:
+        if self.execution is None:
+            return FAILED if self.error else PENDING
+        return self.execution.status
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def media(self) -> str:
+        """``"image"`` or ``"video"``: what this item makes (its execution says, else its agent)."""
+        found = self.execution.media if self.execution is not None else None
+        if found is None:
+            agent = spec(self.job.task.agent_name or "")
+            found = agent.output if agent is not None else "image"
+        return found
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What could not be read from the service's latest record of this execution."""
+        return self.execution.warnings if self.execution is not None else ()
+
+    @property
+    def caption(self) -> str:
+        parts = [
+            self.job.prompt or "",
+            getattr(self.job.location, "name", ""),
+            getattr(self.job.fashion_model, "name", ""),
+        ]
+        return " · ".join(p for p in parts if p) or "(no prompt)"
+
+
+# -- the end ---------------------------------------------------------------------------
+
+
+def call_safely(callback: Callable[..., None], *args: Any) -> None:
+    """``callback(*args)``; an exception is warned about once, never raised into a watcher."""
+    try:
+        callback(*args)
+    except Exception as exc:  # a broken view must not stop the watcher
+        warn_once(f"could not show a run update ({getattr(callback, '__qualname__', callback)})", exc)
+
+
+class Ending:
+    """The callbacks waiting for a run's end (:meth:`Run.on_finish`), and whether it came.
+
+    A run ends when every execution is finished or when watching stops. Whichever thread
+    sees it first (a watcher, or the kernel's on ``stop()``) calls the callbacks, outside
+    the run's lock; a callback given after the end is called at once.
+
+    ``seen`` is True from the moment the end is seen, ``told`` once every callback has
+    returned (what ``Run.wait()`` waits for).
+    """
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self._callbacks: list[Callable[[Any], None]] = []
+        self.seen = False
+        self.told = False
+
+    def add(self, callback: Callable[[Any], None], run: Any) -> None:
+        with self._lock:
+            if not self.seen:
+                self._callbacks.append(callback)
+                return
+        call_safely(callback, run)
+
+    def remove(self, callback: Callable[[Any], None]) -> None:
+        with self._lock:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+    def settle(self, run: Any, ended: Callable[[], bool]) -> bool:
+        """Tell everyone, once, if ``ended()`` (checked under the lock); True when this call told them."""
+        with self._lock:
+            if self.seen or not ended():
+                return False
+            self.seen = True
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            call_safely(callback, run)
+        self.told = True
+        return True
+
+    def reset(self) -> None:
+        """The run is watched again: it can end again (called under the run's lock)."""
+        self.seen = self.told = False
+
+
+# -- the download threads --------------------------------------------------------------
+
+
+class DownloadPool:
+    """Up to ``max_concurrent`` fetches at once, in threads of its own."""
+
+    def __init__(self, max_concurrent: int) -> None:
+        self.max_concurrent = max_concurrent
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def map(self, fetch: Callable[[Any], Any], keys: Sequence[Any]) -> list[Any]:
+        """``[fetch(key) for key in keys]``, several at once when there are several."""
+        if len(keys) <= 1 or self.max_concurrent == 1:
+            return [fetch(key) for key in keys]
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.max_concurrent, thread_name_prefix="weshop-fetch")
+            pool = self._pool
+        try:
+            return list(pool.map(fetch, keys))
+        except RuntimeError:  # closed meanwhile (the run was stopped): finish the tick here
+            return [fetch(key) for key in keys]
+
+    def close(self) -> None:
+        """Let the threads go (a later fetch makes new ones)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
+
+
+# -- stopping --------------------------------------------------------------------------
+
+
+def _unfinished(run: Run) -> int:
+    return sum(not item.done for item in run.items)
+
+
+def interrupted_message(run: Run, name: str = "run") -> str:
+    """The one line shown when Ctrl-C ends a wait."""
+    return (
+        f"Stopped waiting: {_unfinished(run)} of {len(run.items)} execution(s) go on at the service "
+        f"({NO_CANCEL}) and are still watched here; `{name}.wait()` waits again, `{name}.stop()` stops watching."
+    )
+
+
+def stopped_message(run: Run, name: str = "run") -> str:
+    """What ``Run.stop()`` leaves behind, in one line (shown with the run's counts)."""
+    return (
+        f"stopped watching; {_unfinished(run)} execution(s) go on at the service ({NO_CANCEL}): "
+        f"`{name}.start()` watches them again"
+    )
+
+
+class WaitInterrupted(KeyboardInterrupt):
+    """Ctrl-C ended ``Run.wait()``; the executions go on and are still watched.
+
+    IPython shows it as its one-line message instead of a traceback (through
+    ``_render_traceback_``), since the interrupted frames are only the wait's.
+    """
+
+    def __init__(self, message: str, run: Run) -> None:
+        super().__init__(message)
+        self.run = run
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
+
+
+# -- the run ---------------------------------------------------------------------------
 
 
 class Run:
@@ -57,6 +262,8 @@ class Run:
     width : int
         CSS width in pixels of each execution's card where the run is drawn; its pictures
         are kept at the size they are shown there (see :func:`weshop_nb.work._html.pixels`).
+    launch_options : dict
+        The options of the launch that made the run; :meth:`retry` launches with the same.
     """
 
     def __init__(
@@ -83,10 +290,9 @@ class Run:
         self.max_concurrent = max(1, max_concurrent)
         self.source = client.base_url
         self.watchers: list[TaskWatcher] = []
-        #: How the run was launched (``max_concurrent``, ``callback_url``): a retry launches the same way.
+        #: The options of the launch that made this run (thumbnails, polling, ``max_concurrent``,
+        #: ``width``, ``callback_url``): :meth:`retry` launches again with the same.
         self.launch_options: dict[str, Any] = {}
-        #: How this run was started (``_launch.launch``), so :meth:`retry` starts the same way.
-        self.launcher: Callable[..., Run] | None = None
         #: Why watching stopped early (say, the key was revoked), shown with the counts.
         self.notice: str | None = None
         self._subscribers: list[Callable[[Run, RunItem], None]] = []
@@ -94,8 +300,8 @@ class Run:
         self._lock = threading.RLock()
         self._ending = Ending(self._lock)
         self._changed = threading.Condition(self._lock)
-        #: The threads that fetch pictures and out-of-window executions for this run.
-        self.downloads = DownloadPool(max_concurrent)
+        # The threads that fetch pictures and out-of-window executions for this run.
+        self._downloads = DownloadPool(max_concurrent)
 
     # -- state -----------------------------------------------------------------------
 
@@ -177,6 +383,22 @@ class Run:
         with self._changed:
             self._changed.notify_all()
 
+    def update(self, item: RunItem, execution: Execution) -> bool:
+        """Record a newer state of ``item``'s execution; True when something visible changed."""
+        return self.update_many([(item, execution)])
+
+    # -- what its watchers use -------------------------------------------------------------
+    # The whole of what a TaskWatcher asks of its run (with ``client``); see _watch.WatchedRun.
+
+    @property
+    def pacing(self) -> Pacing:
+        """When this run's watchers poll: the first poll, the interval, the longest pause."""
+        return Pacing(first=self.first_poll, interval=self.poll_interval, ceiling=self.max_interval)
+
+    def fetch_all(self, fetch: Callable[[Any], Any], keys: Sequence[Any]) -> list[Any]:
+        """``[fetch(key) for key in keys]``, up to ``max_concurrent`` at once in this run's download threads."""
+        return self._downloads.map(fetch, keys)
+
     def stop_watching(self, reason: str) -> None:
         """Stop every watcher and say why (the executions go on at the service)."""
         with self._lock:
@@ -188,10 +410,6 @@ class Run:
         self._settle()  # the run's live views end here: nothing more will come
         with self._changed:
             self._changed.notify_all()
-
-    def update(self, item: RunItem, execution: Execution) -> bool:
-        """Record a newer state of ``item``'s execution; True when something visible changed."""
-        return self.update_many([(item, execution)])
 
     def update_many(self, changes: Sequence[tuple[RunItem, Execution]]) -> bool:
         """Record newer states of several items; True when something visible changed.
@@ -212,7 +430,7 @@ class Run:
         wanted = [
             (url, pixels(thumb_width(len(execution.stills), self.width))) for _, execution, new in fresh for url in new
         ]
-        fetched = iter(self.downloads.map(self._thumbnail, wanted if self.thumbnails is not None else []))
+        fetched = iter(self.fetch_all(self._thumbnail, wanted if self.thumbnails is not None else []))
         changed = False
         for item, execution, new in fresh:
             thumbs = [next(fetched) for _ in new] if self.thumbnails is not None else []
@@ -238,7 +456,7 @@ class Run:
         with self._changed:
             self._changed.notify_all()
         if not any(other.alive for other in self.watchers if other is not watcher):
-            self.downloads.close()
+            self._downloads.close()
 
     # -- watching ----------------------------------------------------------------------
 
@@ -256,7 +474,7 @@ class Run:
         return self.watchers
 
     def start(self) -> Run:
-        """Start one watcher thread per task (done by :func:`launch`; again after :meth:`stop`)."""
+        """Start one watcher thread per task (done by ``_launch.launch``; again after :meth:`stop`)."""
         for watcher in self.watchers:
             watcher.stop()
         with self._lock:
@@ -275,19 +493,17 @@ class Run:
         The run keeps what it has seen; :meth:`start` watches the unfinished ones again.
         The run's live views end here (replaced by its static picture, with the notice).
         """
-        from ._stop import stopped_message
-
         if self.done:
             for watcher in self.watchers:
                 watcher.stop()
-            self.downloads.close()
+            self._downloads.close()
             return
         self.stop_watching(stopped_message(self))
         for item in self.items:  # so live views show the notice at once
             if not item.done:
                 self.publish(item)
                 break
-        self.downloads.close()
+        self._downloads.close()
 
     def wait(self, timeout: float | None = None, *, progress: bool | None = None) -> Run:
         """Block until every execution is finished, showing a progress bar in a notebook.
@@ -297,8 +513,6 @@ class Run:
         WaitTimeout
             When ``timeout`` seconds pass first; the run keeps being watched.
         """
-        from ._stop import WaitInterrupted, interrupted_message
-
         views = _hooks.views() if progress is not False else None
         show = views.wait_progress(self) if views is not None else None
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -347,25 +561,18 @@ class Run:
 
         return save_run(self, folder, progress)
 
-    def retry(self, which: Iterable[Any] | None = None, *, watch: bool = True) -> Run:
+    def retry(self, which: Iterable[Any] | None = None, *, watch: bool = True, **overrides: Any) -> Run:
         """Launch again, with the same parameters, the executions that failed (or those in ``which``).
 
         ``which`` holds positions in :attr:`items`, :class:`RunItem` objects or execution ids.
-        Returns the new :class:`Run`; this one is left as it is.
+        The new run is launched with this one's :attr:`launch_options` (thumbnails, polling,
+        ``max_concurrent``, ``width``, ``callback_url``), each replaced by ``overrides`` when
+        given. Returns the new :class:`Run`; this one is left as it is.
         """
-        from ._retry import retry_jobs
+        # The launch module makes runs, so it is imported here, when a run is retried.
+        from ._launch import retry
 
-        if self.launcher is None:
-            raise RuntimeError("This run was not started by weshop_nb's launch, so it cannot be launched again.")
-        return self.launcher(
-            self.client,
-            retry_jobs(self, which),
-            thumbnails=self.thumbnails,
-            poll_interval=self.poll_interval,
-            max_interval=self.max_interval,
-            watch=watch,
-            **self.launch_options,
-        )
+        return retry(self, which, watch=watch, **overrides)
 
     # -- views -----------------------------------------------------------------------
 
