@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import statistics
 import struct
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -127,6 +128,9 @@ class Emulator:
         self.requests: Counter[str] = Counter()
         self.errors = 0  # requests answered by the last-resort guard in __call__
         self.drawn = pictures.PictureCache()  # result pictures and clips, by their file's path
+        # CPU seconds of each result picture served (drawing it, or finding it drawn): the
+        # emulator stands in for a service whose GPUs are elsewhere, so this must stay small.
+        self.picture_cpu: deque[float] = deque(maxlen=100_000)
         self._lock = threading.Lock()
         self.runs = runs_api.RunsApi(self)  # the agent-runs API, over the same store
         routes = _ROUTES + runs_api.ROUTES
@@ -316,7 +320,10 @@ class Emulator:
         record = self.store.executions.get(execution_id)
         if record is None or slot >= record.progress(time.time())[1]:
             return _refusal("No such result image (yet).", 404, 40403)
+        started = time.thread_time()
         data = self.drawn.get_or_draw(f"results/{execution_id}-{slot}.png", lambda: self._render(record, slot))
+        with self._lock:
+            self.picture_cpu.append(time.thread_time() - started)
         return Response(data, mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
     def _render(self, record: Any, slot: int) -> bytes:
@@ -340,6 +347,8 @@ class Emulator:
             model=str(model.get("name", "")),
             prompt=str(record.params.get("textDescription", "")),
             slot=slot,
+            agent=task.agent_name if task else "",
+            label=record.id,
         )
 
     def _on_catalogue_file(self, request: Request, kind: str, entry_id: int) -> Response:
@@ -366,10 +375,12 @@ class Emulator:
         """Counters: requests by endpoint, tasks and executions created, faults, callbacks, errors.
 
         ``errors`` counts requests that failed inside the emulator (answered with a 500
-        envelope); it stays 0 unless the emulator has a bug.
+        envelope); it stays 0 unless the emulator has a bug. ``picture_cpu_ms`` is the CPU
+        time the emulator spent per result picture served (median, mean, max).
         """
         with self._lock:
             requests = dict(self.requests)
+            picture_cpu = sorted(self.picture_cpu)
         return {
             "requests": requests,
             "uploads": self.uploads.count,
@@ -378,4 +389,10 @@ class Emulator:
             "faults": dict(self.faults.injected),
             "callbacks": len(self.callbacks.log),
             "errors": self.errors,
+            "pictures_served": len(picture_cpu),
+            "picture_cpu_ms": {
+                "median": round(statistics.median(picture_cpu) * 1000, 3) if picture_cpu else None,
+                "mean": round(statistics.fmean(picture_cpu) * 1000, 3) if picture_cpu else None,
+                "max": round(picture_cpu[-1] * 1000, 3) if picture_cpu else None,
+            },
         }
