@@ -13,7 +13,7 @@ from PIL import Image, ImageStat
 
 from weshop_nb import emulator
 from weshop_nb.emulator import agent_pictures, catalogue, pictures
-from weshop_nb.emulator._spliced_png import SplicedPng
+from weshop_nb.emulator._spliced_png import PngParts, SplicedPng
 
 from ..conftest import API_KEY
 from .conftest import Raw
@@ -131,13 +131,13 @@ def test_the_cache_draws_each_key_once_and_keeps_to_its_bytes() -> None:
 
 def test_the_emulator_draws_a_result_once_however_often_it_is_fetched(monkeypatch) -> None:
     calls: list[int] = []
-    real = pictures.render_result
+    real = pictures.result_parts  # what the emulator draws a result with
 
-    def counted(**kwargs: Any) -> bytes:
+    def counted(**kwargs: Any) -> PngParts:
         calls.append(kwargs["slot"])
         return real(**kwargs)
 
-    monkeypatch.setattr(pictures, "render_result", counted)
+    monkeypatch.setattr(pictures, "result_parts", counted)
     with emulator.serve(api_key=API_KEY, latency=0) as emu:
         raw = Raw(emu.base_url)
         body = {"taskId": raw.task(), "params": {"textDescription": "x", "batchCount": 1}}
@@ -185,7 +185,8 @@ def test_the_emulator_draws_a_clip_once_however_often_it_is_fetched(monkeypatch,
 
 
 def test_results_are_distinct_photograph_weight_pngs_that_differ_only_in_their_caption() -> None:
-    first, second = _render(label="exec-1", agent="aimodel"), _render(label="exec-2", agent="aimodel")
+    # Executions of a sweep differ in prompt, scene or model; pictures of a batch in slot.
+    first, second = _render(prompt="linen shirt, dusk", agent="aimodel"), _render(prompt="linen shirt, noon")
     assert first != second
     for data in (first, second):
         assert len(data) >= 512 * 1024, f"{len(data)} bytes: lighter than the service's pictures"
@@ -208,7 +209,7 @@ def test_a_result_after_its_photograph_is_drawn_costs_a_few_milliseconds() -> No
     cpu = []
     for n in range(15):
         started = time.thread_time()
-        _render(prompt=f"a prompt {n}", label=f"exec-{n}")
+        _render(prompt=f"a prompt {n}")
         cpu.append(time.thread_time() - started)
     # About 2 ms on a quiet machine (80 ms when each picture was drawn whole); bound loose for busy ones.
     assert statistics.median(cpu) < 0.025, cpu

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from typing import NamedTuple
 
 from PIL import Image, ImageChops
 
@@ -40,6 +41,13 @@ def _scanlines(image: Image.Image) -> bytes:
     filtered = ImageChops.subtract_modulo(image, left).tobytes()
     stride = image.width * 3
     return b"".join(_SUB + filtered[start : start + stride] for start in range(0, len(filtered), stride))
+
+
+class PngParts(NamedTuple):
+    """A PNG in two pieces: ``shared`` by every picture of its head, then its ``own`` bytes."""
+
+    shared: bytes
+    own: bytes
 
 
 class SplicedPng:
@@ -76,9 +84,14 @@ class SplicedPng:
 
     def png(self, tail: Image.Image) -> bytes:
         """The whole picture's PNG: the head, then ``tail`` (an RGB image of ``tail_size``)."""
+        return b"".join(self.parts(tail))
+
+    def parts(self, tail: Image.Image) -> PngParts:
+        """The PNG of :meth:`png` in two pieces: the head's bytes (the same object every
+        time) and the tail's own; served one after the other, no copy of the head is made."""
         if tail.mode != "RGB" or tail.size != self.tail_size:
             raise ValueError(f"tail must be RGB of {self.tail_size}, not {tail.mode} of {tail.size}")
         rows = _scanlines(tail)
         compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15)  # raw deflate: it ends the stream
         stream = compressor.compress(rows) + compressor.flush() + struct.pack(">I", zlib.adler32(rows, self._adler))
-        return b"".join((self._start, _chunk(b"IDAT", stream), _END))
+        return PngParts(self._start, _chunk(b"IDAT", stream) + _END)

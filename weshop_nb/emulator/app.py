@@ -27,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 from ..contract import is_url
 from . import agent_info, agent_pictures, bodies, pictures, runs_api
 from . import catalogue as default_catalogue
+from ._spliced_png import PngParts
 from .callbacks import Callbacks
 from .faults import BEFORE_WORK, Faults, parse_faults
 from .params import Refusal, check_agent, check_execution_params, check_init_params
@@ -324,9 +325,11 @@ class Emulator:
         data = self.drawn.get_or_draw(f"results/{execution_id}-{slot}.png", lambda: self._render(record, slot))
         with self._lock:
             self.picture_cpu.append(time.thread_time() - started)
-        return Response(data, mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
+        # A picture in parts is sent part after part: the photograph it shares is never copied.
+        body = list(data) if isinstance(data, PngParts) else data
+        return Response(body, mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
-    def _render(self, record: Any, slot: int) -> bytes:
+    def _render(self, record: Any, slot: int) -> bytes | PngParts:
         drawn = agent_pictures.render(self, record, slot)
         if drawn is not None:
             return drawn
@@ -340,7 +343,7 @@ class Emulator:
         )
         location = next((e for e in self.locations if e["id"] == record.params.get("locationId")), {})
         model = next((e for e in self.fashion_models if e["id"] == record.params.get("fashionModelId")), {})
-        return pictures.render_result(
+        return pictures.result_parts(
             source=source,
             colors=location.get("colors"),
             scene=str(location.get("name", "")),
@@ -348,7 +351,6 @@ class Emulator:
             prompt=str(record.params.get("textDescription", "")),
             slot=slot,
             agent=task.agent_name if task else "",
-            label=record.id,
         )
 
     def _on_catalogue_file(self, request: Request, kind: str, entry_id: int) -> Response:

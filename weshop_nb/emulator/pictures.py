@@ -20,11 +20,12 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from PIL import Image, ImageDraw
 
 from . import photo
-from ._spliced_png import SplicedPng
+from ._spliced_png import PngParts, SplicedPng
 from .params import Refusal
 
 UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024
@@ -92,7 +93,12 @@ def _fitted_source(source: bytes | None, box: tuple[int, int]) -> Image.Image | 
         return None  # an unreadable source still yields a picture (with the drawn shirt)
 
 
-def render_result(
+def render_result(**asked: Any) -> bytes:
+    """One result picture, as PNG bytes: :func:`result_parts` joined (same parameters)."""
+    return b"".join(result_parts(**asked))
+
+
+def result_parts(
     *,
     source: bytes | None,
     colors: Sequence[str] | None,
@@ -102,13 +108,13 @@ def render_result(
     slot: int,
     size: tuple[int, int] = RESULT_SIZE,
     agent: str = "",
-    label: str = "",
-) -> bytes:
-    """One result picture: the scene, a model wearing the source garment, a caption.
+) -> PngParts:
+    """One result picture in two pieces: the scene, a model wearing the source garment, a caption.
 
     The photograph is one of a few shots drawn once per source, scene and model (see
     :func:`_shot`); per picture only the caption is drawn and encoded, about a
-    millisecond. The caption makes every picture distinct bytes.
+    millisecond. The caption (slot, scene, model, agent, prompt) makes the pictures of a
+    sweep distinct bytes; the same arguments give the same bytes.
 
     Parameters
     ----------
@@ -123,26 +129,26 @@ def render_result(
         The picture's place in its batch: each of a batch of four is a different shot.
     size : (width, height)
         Of the picture.
-    agent, label : str
-        Also shown in the caption: the agent that made it and what names this result
-        (the emulator gives the execution's id).
+    agent : str
+        Also shown in the caption: the agent that made it.
 
     Returns
     -------
-    bytes
-        A PNG; the same arguments always give the same bytes.
+    PngParts
+        A PNG in two pieces (``shared``, the photograph, is the same object for every
+        result of its shot; ``own`` is the caption's rows): joined, the same arguments
+        always give the same bytes.
     """
     key = (zlib.crc32(source or b""), len(source or b""), tuple(colors or ()), scene, model, size)
     head, band_color = _shot(key, source, slot % (2 * _POSES))
     title = f"#{slot + 1}  {scene or 'free scene'}  ·  {model or 'free model'}"
-    made = "  ·  ".join(part for part in (agent, label) if part)
-    lines = [title, *([made] if made else []), *textwrap.wrap(prompt or "(no prompt)", 52)]
+    lines = [title, *([agent] if agent else []), *textwrap.wrap(prompt or "(no prompt)", 52)]
     band = Image.new("RGB", head.tail_size, band_color)
     step = band.height / (_CAPTION_ROWS + 0.7)  # the layout of photo.caption, on a band of its own
     for row, line in enumerate(lines[:_CAPTION_ROWS]):
         text = _line(line, round(step * (0.74 if row else 0.78)))
         band.paste((255, 255, 255), (round(band.width * 0.028), round(step * (0.35 + row))), text)
-    return head.png(band)
+    return head.parts(band)
 
 
 #: Poses drawn per source, scene and model; each is also served mirrored, so a batch of
@@ -229,10 +235,11 @@ def _draw_pose(
 class PictureCache:
     """Drawn pictures kept by key (their URL's parts), most recently used first.
 
-    Drawing a result takes tens of milliseconds and grids fetch each picture more than
-    once (thumbnail, full size), so each is drawn once while it stays in the cache.
-    Bounded by bytes, not count: a picture weighs about a megabyte. Thread-safe; two
-    threads asking for the same new picture may both draw it (same bytes either way).
+    Grids fetch each picture more than once (thumbnail, full size), and some agents'
+    pictures and clips take tens of milliseconds to draw, so each is drawn once while it
+    stays in the cache. Bounded by bytes, not count: a whole picture weighs about a
+    megabyte, one in :class:`PngParts` a few kilobytes. Thread-safe; two threads asking
+    for the same new picture may both draw it (same bytes either way).
 
     Parameters
     ----------
@@ -242,15 +249,19 @@ class PictureCache:
 
     def __init__(self, max_bytes: int = 96 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._items: OrderedDict[Hashable, bytes | PngParts] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def get_or_draw(self, key: Hashable, draw: Callable[[], bytes]) -> bytes:
-        """The picture under ``key``, calling ``draw()`` only when it is not kept."""
+    def get_or_draw(self, key: Hashable, draw: Callable[[], bytes | PngParts]) -> bytes | PngParts:
+        """The picture under ``key``, calling ``draw()`` only when it is not kept.
+
+        A picture in :class:`PngParts` weighs its own bytes only: its shared part is kept
+        once for many pictures, by :func:`result_parts`.
+        """
         with self._lock:
             data = self._items.get(key)
             if data is not None:
@@ -260,10 +271,14 @@ class PictureCache:
         with self._lock:
             if key not in self._items:
                 self._items[key] = data
-                self._bytes += len(data)
+                self._bytes += _weight(data)
             while self._bytes > self.max_bytes and len(self._items) > 1:
-                self._bytes -= len(self._items.popitem(last=False)[1])
+                self._bytes -= _weight(self._items.popitem(last=False)[1])
         return data
+
+
+def _weight(data: bytes | PngParts) -> int:
+    return len(data.own) if isinstance(data, PngParts) else len(data)
 
 
 def render_thumbnail(name: str, colors: Sequence[str] | None, *, plain: bool = False) -> bytes:
