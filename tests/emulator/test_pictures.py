@@ -6,6 +6,7 @@ import io
 import math
 import statistics
 import time
+from collections import OrderedDict
 from typing import Any
 
 import requests
@@ -240,3 +241,23 @@ def test_the_emulator_counts_cpu_per_picture_served(emu) -> None:
     stats = raw.get("/_emulator/stats").json()
     assert stats["pictures_served"] == 2
     assert stats["picture_cpu_ms"]["max"] >= stats["picture_cpu_ms"]["median"] > 0
+
+
+def test_the_photographs_are_drawn_while_the_execution_runs(emu, monkeypatch) -> None:
+    drawn: list[int] = []
+    real = pictures._draw_pose
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        drawn.append(kwargs["pose"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pictures, "_draw_pose", counted)
+    monkeypatch.setattr(pictures, "_shots", OrderedDict())  # none kept from other tests
+    raw = Raw(emu.base_url)
+    body = {"taskId": raw.task(), "params": {"textDescription": "x", "locationId": 6000401, "batchCount": 4}}
+    raw.ok(raw.post("/agent/task/execute", body))
+    deadline = time.monotonic() + 10
+    while raw.get("/_emulator/stats").json()["drawing_ahead_cpu_s"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(drawn) == [0, 1]  # two poses, each also served mirrored: four shots
+    assert raw.get("/_emulator/stats").json()["pictures_served"] == 0

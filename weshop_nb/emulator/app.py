@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import socket
 import statistics
 import struct
@@ -132,6 +133,8 @@ class Emulator:
         # CPU seconds of each result picture served (drawing it, or finding it drawn): the
         # emulator stands in for a service whose GPUs are elsewhere, so this must stay small.
         self.picture_cpu: deque[float] = deque(maxlen=100_000)
+        self.drawing_ahead_cpu = 0.0  # CPU seconds of draw_ahead, counted apart
+        self._ahead: queue.SimpleQueue | None = None
         self._lock = threading.Lock()
         self.runs = runs_api.RunsApi(self)  # the agent-runs API, over the same store
         routes = _ROUTES + runs_api.ROUTES
@@ -157,7 +160,11 @@ class Emulator:
         return response(environ, start_response)
 
     def close(self) -> None:
-        """Stop callbacks and remove the uploads' folder."""
+        """Stop callbacks and drawing ahead, remove the uploads' folder."""
+        with self._lock:
+            if self._ahead is not None:
+                self._ahead.put(None)
+                self._ahead = None
         self.callbacks.stop()
         self.uploads.close()
 
@@ -275,6 +282,7 @@ class Emulator:
         if callback is not None and not is_url(callback):
             raise Refusal("callbackUrl must be a complete URL starting with http:// or https://.", code=40002)
         record = self.store.execute(task, params, request.host_url, callback)
+        self.draw_ahead(record)
         if callback:
             self.callbacks.watch(record, lambda: _envelope(task.view([record], time.time())))
         return _json(_envelope({"executionId": record.id}, legacy=True))
@@ -333,6 +341,12 @@ class Emulator:
         drawn = agent_pictures.render(self, record, slot)
         if drawn is not None:
             return drawn
+        return pictures.result_parts(
+            **self._photograph_of(record), prompt=str(record.params.get("textDescription", "")), slot=slot
+        )
+
+    def _photograph_of(self, record: Any) -> dict[str, Any]:
+        """What sets a generic result's photograph: source, scene colours and names, agent."""
         task = self.store.tasks.get(record.task_id)
         original = str(task.init_params.get("originalImage", "")) if task else ""
         # Only the bounded working copy: the original may hold 64 megapixels.
@@ -343,15 +357,42 @@ class Emulator:
         )
         location = next((e for e in self.locations if e["id"] == record.params.get("locationId")), {})
         model = next((e for e in self.fashion_models if e["id"] == record.params.get("fashionModelId")), {})
-        return pictures.result_parts(
-            source=source,
-            colors=location.get("colors"),
-            scene=str(location.get("name", "")),
-            model=str(model.get("name", "")),
-            prompt=str(record.params.get("textDescription", "")),
-            slot=slot,
-            agent=task.agent_name if task else "",
-        )
+        return {
+            "source": source,
+            "colors": location.get("colors"),
+            "scene": str(location.get("name", "")),
+            "model": str(model.get("name", "")),
+            "agent": task.agent_name if task else "",
+        }
+
+    # -- drawing ahead ---------------------------------------------------------------
+
+    def draw_ahead(self, record: Any) -> None:
+        """Draw the photographs of a new execution's results while it runs, on one background thread.
+
+        The service's pictures exist when an execution succeeds (drawn on its GPUs, within
+        the latency); drawn here instead on the first request, a sweep's few photographs
+        would be drawn just when the client fetches and shrinks its pictures, on the same
+        cores. Only the photographs: each result's caption is still made when asked.
+        """
+        task = self.store.tasks.get(record.task_id)
+        if record.fails or task is None or task.agent_name in agent_pictures.AGENTS:
+            return
+        with self._lock:
+            if self._ahead is None:
+                self._ahead = queue.SimpleQueue()
+                threading.Thread(target=self._drawer, args=(self._ahead,), daemon=True, name="emulator-drawer").start()
+            self._ahead.put(record)
+
+    def _drawer(self, jobs: queue.SimpleQueue) -> None:
+        while (record := jobs.get()) is not None:
+            started = time.thread_time()
+            try:
+                pictures.prepare_result(**self._photograph_of(record), slots=range(record.batch))
+            except Exception:  # drawn again on request, where a failure is reported
+                _log.exception("The emulator failed to draw ahead for %s", record.id)
+            with self._lock:
+                self.drawing_ahead_cpu += time.thread_time() - started
 
     def _on_catalogue_file(self, request: Request, kind: str, entry_id: int) -> Response:
         entries = {
@@ -378,7 +419,8 @@ class Emulator:
 
         ``errors`` counts requests that failed inside the emulator (answered with a 500
         envelope); it stays 0 unless the emulator has a bug. ``picture_cpu_ms`` is the CPU
-        time the emulator spent per result picture served (median, mean, max).
+        time the emulator spent per result picture served (median, mean, max);
+        ``drawing_ahead_cpu_s`` what it spent drawing photographs ahead (:meth:`draw_ahead`).
         """
         with self._lock:
             requests = dict(self.requests)
@@ -397,4 +439,5 @@ class Emulator:
                 "mean": round(statistics.fmean(picture_cpu) * 1000, 3) if picture_cpu else None,
                 "max": round(picture_cpu[-1] * 1000, 3) if picture_cpu else None,
             },
+            "drawing_ahead_cpu_s": round(self.drawing_ahead_cpu, 3),
         }

@@ -18,7 +18,7 @@ import textwrap
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -139,7 +139,7 @@ def result_parts(
         result of its shot; ``own`` is the caption's rows): joined, the same arguments
         always give the same bytes.
     """
-    key = (zlib.crc32(source or b""), len(source or b""), tuple(colors or ()), scene, model, size)
+    key = _photograph_key(source, colors, scene, model, size)
     head, band_color = _shot(key, source, slot % (2 * _POSES))
     title = f"#{slot + 1}  {scene or 'free scene'}  ·  {model or 'free model'}"
     lines = [title, *([agent] if agent else []), *textwrap.wrap(prompt or "(no prompt)", 52)]
@@ -149,6 +149,33 @@ def result_parts(
         text = _line(line, round(step * (0.74 if row else 0.78)))
         band.paste((255, 255, 255), (round(band.width * 0.028), round(step * (0.35 + row))), text)
     return head.parts(band)
+
+
+def prepare_result(
+    *,
+    source: bytes | None,
+    colors: Sequence[str] | None,
+    scene: str,
+    model: str,
+    slots: Iterable[int],
+    size: tuple[int, int] = RESULT_SIZE,
+    agent: str = "",
+) -> None:
+    """Draw the photographs :func:`result_parts` will use for these ``slots``, if not kept yet.
+
+    Same parameters as :func:`result_parts` (the prompt and slot set only the caption).
+    """
+    key = _photograph_key(source, colors, scene, model, size)
+    for shot in sorted({slot % (2 * _POSES) for slot in slots}):
+        _shot(key, source, shot)
+
+
+def _photograph_key(
+    source: bytes | None, colors: Sequence[str] | None, scene: str, model: str, size: tuple[int, int]
+) -> tuple:
+    # A checksum of the source, not a digest: it is read again for every picture, and
+    # cheaply (a collision would only show another upload's photograph).
+    return (zlib.crc32(source or b""), len(source or b""), tuple(colors or ()), scene, model, size)
 
 
 #: Poses drawn per source, scene and model; each is also served mirrored, so a batch of
