@@ -20,7 +20,6 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import lru_cache
-from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -93,9 +92,22 @@ def _fitted_source(source: bytes | None, box: tuple[int, int]) -> Image.Image | 
         return None  # an unreadable source still yields a picture (with the drawn shirt)
 
 
-def render_result(**asked: Any) -> bytes:
-    """One result picture, as PNG bytes: :func:`result_parts` joined (same parameters)."""
-    return b"".join(result_parts(**asked))
+def render_result(
+    *,
+    source: bytes | None,
+    colors: Sequence[str] | None,
+    scene: str,
+    model: str,
+    prompt: str,
+    slot: int,
+    size: tuple[int, int] = RESULT_SIZE,
+    agent: str = "",
+) -> bytes:
+    """One result picture as PNG bytes: :func:`result_parts` joined (the same parameters)."""
+    parts = result_parts(
+        source=source, colors=colors, scene=scene, model=model, prompt=prompt, slot=slot, size=size, agent=agent
+    )
+    return b"".join(parts)
 
 
 def result_parts(
@@ -264,9 +276,10 @@ class PictureCache:
 
     Grids fetch each picture more than once (thumbnail, full size), and some agents'
     pictures and clips take tens of milliseconds to draw, so each is drawn once while it
-    stays in the cache. Bounded by bytes, not count: a whole picture weighs about a
-    megabyte, one in :class:`PngParts` a few kilobytes. Thread-safe; two threads asking
-    for the same new picture may both draw it (same bytes either way).
+    stays in the cache. Bounded by bytes, not count: a picture weighs about a megabyte,
+    in :class:`PngParts` too, though most of it is shared with other pictures: so the
+    photographs the kept pictures hold on to stay within the bound as well. Thread-safe;
+    two threads asking for the same new picture may both draw it (same bytes either way).
 
     Parameters
     ----------
@@ -284,11 +297,7 @@ class PictureCache:
         return len(self._items)
 
     def get_or_draw(self, key: Hashable, draw: Callable[[], bytes | PngParts]) -> bytes | PngParts:
-        """The picture under ``key``, calling ``draw()`` only when it is not kept.
-
-        A picture in :class:`PngParts` weighs its own bytes only: its shared part is kept
-        once for many pictures, by :func:`result_parts`.
-        """
+        """The picture under ``key``, calling ``draw()`` only when it is not kept."""
         with self._lock:
             data = self._items.get(key)
             if data is not None:
@@ -305,7 +314,7 @@ class PictureCache:
 
 
 def _weight(data: bytes | PngParts) -> int:
-    return len(data.own) if isinstance(data, PngParts) else len(data)
+    return len(data.shared) + len(data.own) if isinstance(data, PngParts) else len(data)
 
 
 def render_thumbnail(name: str, colors: Sequence[str] | None, *, plain: bool = False) -> bytes:
