@@ -1,11 +1,13 @@
-"""The emulator's picture drawing: time per result picture and its bytes.
+"""The emulator's result pictures: CPU per picture over a sweep's 400, and their bytes.
 
-Draws N result pictures (distinct slots, so none is a repeat) of the benchmark garment
-in each of the first three catalogue scenes, and N without a source (the drawn shirt),
-in this process. Prints the median and 90th percentile wall time per picture, the median
-CPU time (the machine may be shared) and the median bytes. A sweep of 300 executions x 4
-pictures draws 1,200 of them.
-Run: ``.venv/bin/python benchmarks/emulator_pictures.py [N]``.
+Draws the pictures of the 100-execution sweep of ``sweep_speed.py`` (25 prompts x 2
+scenes x 2 models x a batch of 4) from the benchmark garment, in this process, as the
+emulator draws them (photographs drawn once per source, scene, model and pose, then only
+each caption). Prints the median and mean CPU time per picture (this thread's: robust on
+a shared machine), the most one picture took (a photograph drawn), the median wall time,
+how many of the pictures are distinct bytes, and their smallest and median size; then
+the same for one photograph drawn whole (what every picture cost before).
+Run: ``.venv/bin/python benchmarks/emulator_pictures.py [PROMPTS]``.
 """
 
 from __future__ import annotations
@@ -18,38 +20,48 @@ from _common import emit, garment
 
 from weshop_nb.emulator import catalogue, pictures
 
+MODELS = ("Eve", "Kenji")
+
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    prompts = int(sys.argv[1]) if len(sys.argv) > 1 else 25
     source = garment()
-    cases = [(source, entry) for entry in catalogue.LOCATIONS[:3]] + [(None, catalogue.LOCATIONS[3])]
-    pictures.render_result(source=source, colors=None, scene="", model="", prompt="warm-up", slot=0)
-    for given, scene in cases:
-        seconds, cpu, sizes = [], [], []
-        for slot in range(count):
-            started, cpu_started = time.perf_counter(), time.process_time()
-            data = pictures.render_result(
-                source=given,
-                colors=scene["colors"],
-                scene=scene["name"],
-                model="Amara",
-                prompt="linen shirt, late afternoon light, relaxed pose",
-                slot=slot,
-            )
-            seconds.append(time.perf_counter() - started)
-            cpu.append(time.process_time() - cpu_started)
-            sizes.append(len(data))
-        emit(
-            "emulator_picture",
-            scene=scene["name"],
-            source="upload" if given else "drawn shirt",
-            size="x".join(map(str, pictures.RESULT_SIZE)),
-            pictures=count,
-            median_ms=round(statistics.median(seconds) * 1000, 1),
-            p90_ms=round(statistics.quantiles(seconds, n=10)[-1] * 1000, 1),
-            median_cpu_ms=round(statistics.median(cpu) * 1000, 1),
-            median_kb=round(statistics.median(sizes) / 1024),
-        )
+    scenes = catalogue.LOCATIONS[:2]
+    cpu, wall, sizes, seen = [], [], [], set()
+    for n in range(prompts):
+        for scene in scenes:
+            for model in MODELS:
+                for slot in range(4):
+                    started, cpu_started = time.perf_counter(), time.thread_time()
+                    data = pictures.render_result(
+                        source=source,
+                        colors=scene["colors"],
+                        scene=scene["name"],
+                        model=model,
+                        prompt=f"prompt {n}: linen shirt, late afternoon light, relaxed pose",
+                        slot=slot,
+                        agent="aimodel",
+                    )
+                    cpu.append(time.thread_time() - cpu_started)
+                    wall.append(time.perf_counter() - started)
+                    sizes.append(len(data))
+                    seen.add(data)
+    emit(
+        "emulator_picture",
+        size="x".join(map(str, pictures.RESULT_SIZE)),
+        pictures=len(cpu),
+        distinct=len(seen),
+        median_cpu_ms=round(statistics.median(cpu) * 1000, 2),
+        mean_cpu_ms=round(statistics.fmean(cpu) * 1000, 2),
+        max_cpu_ms=round(max(cpu) * 1000, 1),
+        median_wall_ms=round(statistics.median(wall) * 1000, 2),
+        min_kb=round(min(sizes) / 1024),
+        median_kb=round(statistics.median(sizes) / 1024),
+    )
+    # One photograph drawn whole (a new pose: nothing kept helps), for comparison.
+    started = time.thread_time()
+    pictures.render_result(source=source, colors=None, scene="Elsewhere", model="Amara", prompt="x", slot=0)
+    emit("emulator_photograph_drawn", cpu_ms=round((time.thread_time() - started) * 1000, 1))
 
 
 if __name__ == "__main__":

@@ -96,14 +96,14 @@ def test_only_stored_names_are_served(raw, make_image) -> None:
 
 def test_results_are_drawn_from_a_bounded_copy(raw, make_image, monkeypatch) -> None:
     sources = []
-    draw = pictures.render_result
+    draw = pictures.result_parts  # what the emulator draws a result with
 
     def spy(**kwargs):
         with Image.open(io.BytesIO(kwargs["source"])) as image:
             sources.append(image.size)
         return draw(**kwargs)
 
-    monkeypatch.setattr(pictures, "render_result", spy)
+    monkeypatch.setattr(pictures, "result_parts", spy)
     url = raw.ok(_upload(raw, make_image(3000, 2000)))["image"]
     task = raw.task(image=url)
     execution = raw.ok(

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from .app import Emulator
     from .state import ExecutionRecord
 
+#: The agents whose results are drawn here; :func:`render` gives ``None`` for the others.
+AGENTS = frozenset({"expandimage", "removeBG", "virtualtryon", "kling"})
 VIDEO_FRAMES = 12
 VIDEO_FRAME_MS = 120
 _TRYON_LONG_SIDE = 768

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import socket
+import statistics
 import struct
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 from ..contract import is_url
 from . import agent_info, agent_pictures, bodies, pictures, runs_api
 from . import catalogue as default_catalogue
+from ._spliced_png import PngParts
 from .callbacks import Callbacks
 from .faults import BEFORE_WORK, Faults, parse_faults
 from .params import Refusal, check_agent, check_execution_params, check_init_params
@@ -127,6 +130,11 @@ class Emulator:
         self.requests: Counter[str] = Counter()
         self.errors = 0  # requests answered by the last-resort guard in __call__
         self.drawn = pictures.PictureCache()  # result pictures and clips, by their file's path
+        # CPU seconds of each result picture served (drawing it, or finding it drawn): the
+        # emulator stands in for a service whose GPUs are elsewhere, so this must stay small.
+        self.picture_cpu: deque[float] = deque(maxlen=100_000)
+        self.drawing_ahead_cpu = 0.0  # CPU seconds of draw_ahead, counted apart
+        self._ahead: queue.SimpleQueue | None = None
         self._lock = threading.Lock()
         self.runs = runs_api.RunsApi(self)  # the agent-runs API, over the same store
         routes = _ROUTES + runs_api.ROUTES
@@ -152,7 +160,11 @@ class Emulator:
         return response(environ, start_response)
 
     def close(self) -> None:
-        """Stop callbacks and remove the uploads' folder."""
+        """Stop callbacks and drawing ahead, remove the uploads' folder."""
+        with self._lock:
+            if self._ahead is not None:
+                self._ahead.put(None)
+                self._ahead = None
         self.callbacks.stop()
         self.uploads.close()
 
@@ -270,6 +282,7 @@ class Emulator:
         if callback is not None and not is_url(callback):
             raise Refusal("callbackUrl must be a complete URL starting with http:// or https://.", code=40002)
         record = self.store.execute(task, params, request.host_url, callback)
+        self.draw_ahead(record)
         if callback:
             self.callbacks.watch(record, lambda: _envelope(task.view([record], time.time())))
         return _json(_envelope({"executionId": record.id}, legacy=True))
@@ -316,13 +329,24 @@ class Emulator:
         record = self.store.executions.get(execution_id)
         if record is None or slot >= record.progress(time.time())[1]:
             return _refusal("No such result image (yet).", 404, 40403)
+        started = time.thread_time()
         data = self.drawn.get_or_draw(f"results/{execution_id}-{slot}.png", lambda: self._render(record, slot))
-        return Response(data, mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
+        with self._lock:
+            self.picture_cpu.append(time.thread_time() - started)
+        # A picture in parts is sent part after part: the photograph it shares is never copied.
+        body = list(data) if isinstance(data, PngParts) else data
+        return Response(body, mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
-    def _render(self, record: Any, slot: int) -> bytes:
+    def _render(self, record: Any, slot: int) -> bytes | PngParts:
         drawn = agent_pictures.render(self, record, slot)
         if drawn is not None:
             return drawn
+        return pictures.result_parts(
+            **self._photograph_of(record), prompt=str(record.params.get("textDescription", "")), slot=slot
+        )
+
+    def _photograph_of(self, record: Any) -> dict[str, Any]:
+        """What sets a generic result's photograph: source, scene colours and names, agent."""
         task = self.store.tasks.get(record.task_id)
         original = str(task.init_params.get("originalImage", "")) if task else ""
         # Only the bounded working copy: the original may hold 64 megapixels.
@@ -333,14 +357,42 @@ class Emulator:
         )
         location = next((e for e in self.locations if e["id"] == record.params.get("locationId")), {})
         model = next((e for e in self.fashion_models if e["id"] == record.params.get("fashionModelId")), {})
-        return pictures.render_result(
-            source=source,
-            colors=location.get("colors"),
-            scene=str(location.get("name", "")),
-            model=str(model.get("name", "")),
-            prompt=str(record.params.get("textDescription", "")),
-            slot=slot,
-        )
+        return {
+            "source": source,
+            "colors": location.get("colors"),
+            "scene": str(location.get("name", "")),
+            "model": str(model.get("name", "")),
+            "agent": task.agent_name if task else "",
+        }
+
+    # -- drawing ahead ---------------------------------------------------------------
+
+    def draw_ahead(self, record: Any) -> None:
+        """Draw the photographs of a new execution's results while it runs, on one background thread.
+
+        The service's pictures exist when an execution succeeds (drawn on its GPUs, within
+        the latency); drawn here instead on the first request, a sweep's few photographs
+        would be drawn just when the client fetches and shrinks its pictures, on the same
+        cores. Only the photographs: each result's caption is still made when asked.
+        """
+        task = self.store.tasks.get(record.task_id)
+        if record.fails or task is None or task.agent_name in agent_pictures.AGENTS:
+            return
+        with self._lock:
+            if self._ahead is None:
+                self._ahead = queue.SimpleQueue()
+                threading.Thread(target=self._drawer, args=(self._ahead,), daemon=True, name="emulator-drawer").start()
+            self._ahead.put(record)
+
+    def _drawer(self, jobs: queue.SimpleQueue) -> None:
+        while (record := jobs.get()) is not None:
+            started = time.thread_time()
+            try:
+                pictures.prepare_result(**self._photograph_of(record), slots=range(record.batch))
+            except Exception:  # drawn again on request, where a failure is reported
+                _log.exception("The emulator failed to draw ahead for %s", record.id)
+            with self._lock:
+                self.drawing_ahead_cpu += time.thread_time() - started
 
     def _on_catalogue_file(self, request: Request, kind: str, entry_id: int) -> Response:
         entries = {
@@ -366,10 +418,13 @@ class Emulator:
         """Counters: requests by endpoint, tasks and executions created, faults, callbacks, errors.
 
         ``errors`` counts requests that failed inside the emulator (answered with a 500
-        envelope); it stays 0 unless the emulator has a bug.
+        envelope); it stays 0 unless the emulator has a bug. ``picture_cpu_ms`` is the CPU
+        time the emulator spent per result picture served (median, mean, max);
+        ``drawing_ahead_cpu_s`` what it spent drawing photographs ahead (:meth:`draw_ahead`).
         """
         with self._lock:
             requests = dict(self.requests)
+            picture_cpu = sorted(self.picture_cpu)
         return {
             "requests": requests,
             "uploads": self.uploads.count,
@@ -378,4 +433,11 @@ class Emulator:
             "faults": dict(self.faults.injected),
             "callbacks": len(self.callbacks.log),
             "errors": self.errors,
+            "pictures_served": len(picture_cpu),
+            "picture_cpu_ms": {
+                "median": round(statistics.median(picture_cpu) * 1000, 3) if picture_cpu else None,
+                "mean": round(statistics.fmean(picture_cpu) * 1000, 3) if picture_cpu else None,
+                "max": round(picture_cpu[-1] * 1000, 3) if picture_cpu else None,
+            },
+            "drawing_ahead_cpu_s": round(self.drawing_ahead_cpu, 3),
         }

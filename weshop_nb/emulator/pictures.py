@@ -2,8 +2,11 @@
 
 Result pictures are drawn like photographs (see :mod:`.photo`): a 768x1024 PNG weighs
 close to a megabyte, as the service's do, so byte counts measured against the emulator
-mean something. They are deterministic: the same source image, scene, model, prompt and
-slot give the same bytes, so tutorials and tests can compare them run after run.
+mean something. The photographs are drawn once per source, scene, model and shot and
+kept encoded; each result adds only its caption band (see :mod:`._spliced_png`), so a
+picture costs the emulator about a millisecond of CPU, not the user's cores a drawing.
+They are deterministic: the same arguments give the same bytes, so tutorials and tests
+can compare them run after run.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ import io
 import random
 import textwrap
 import threading
+import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import lru_cache
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from . import photo
+from ._spliced_png import PngParts, SplicedPng
 from .params import Refusal
 
 UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024
@@ -96,34 +101,161 @@ def render_result(
     prompt: str,
     slot: int,
     size: tuple[int, int] = RESULT_SIZE,
+    agent: str = "",
 ) -> bytes:
-    """One result picture: the scene, a model wearing the source garment, a caption.
+    """One result picture as PNG bytes: :func:`result_parts` joined (the same parameters)."""
+    parts = result_parts(
+        source=source, colors=colors, scene=scene, model=model, prompt=prompt, slot=slot, size=size, agent=agent
+    )
+    return b"".join(parts)
+
+
+def result_parts(
+    *,
+    source: bytes | None,
+    colors: Sequence[str] | None,
+    scene: str,
+    model: str,
+    prompt: str,
+    slot: int,
+    size: tuple[int, int] = RESULT_SIZE,
+    agent: str = "",
+) -> PngParts:
+    """One result picture in two pieces: the scene, a model wearing the source garment, a caption.
+
+    The photograph is one of a few shots drawn once per source, scene and model (see
+    :func:`_shot`); per picture only the caption is drawn and encoded, about a
+    millisecond. The caption (slot, scene, model, agent, prompt) makes the pictures of a
+    sweep distinct bytes; the same arguments give the same bytes.
 
     Parameters
     ----------
     source : bytes or None
         The task's uploaded garment; None or unreadable draws a striped shirt.
     colors : (top, bottom) as "#rrggbb", optional
-        The scene's palette (the catalogue's); default derived from the prompt.
+        The scene's palette (the catalogue's); default derived from the scene's name.
     scene, model, prompt : str
-        Shown in the caption; the model's name also sets skin, hair and trousers.
+        Shown in the caption (the prompt's start); the model's name also sets skin, hair
+        and trousers.
     slot : int
-        The picture's place in its batch: each is a different shot (lights, stance).
+        The picture's place in its batch: each of a batch of four is a different shot.
     size : (width, height)
         Of the picture.
+    agent : str
+        Also shown in the caption: the agent that made it.
 
     Returns
     -------
-    bytes
-        A PNG; the same arguments always give the same bytes.
+    PngParts
+        A PNG in two pieces (``shared``, the photograph, is the same object for every
+        result of its shot; ``own`` is the caption's rows): joined, the same arguments
+        always give the same bytes.
     """
+    key = _photograph_key(source, colors, scene, model, size)
+    head, band_color = _shot(key, source, slot % (2 * _POSES))
+    title = f"#{slot + 1}  {scene or 'free scene'}  ·  {model or 'free model'}"
+    lines = [title, *([agent] if agent else []), *textwrap.wrap(prompt or "(no prompt)", 52)]
+    band = Image.new("RGB", head.tail_size, band_color)
+    step = band.height / (_CAPTION_ROWS + 0.7)  # the layout of photo.caption, on a band of its own
+    for row, line in enumerate(lines[:_CAPTION_ROWS]):
+        text = _line(line, round(step * (0.74 if row else 0.78)))
+        band.paste((255, 255, 255), (round(band.width * 0.028), round(step * (0.35 + row))), text)
+    return head.parts(band)
+
+
+def prepare_result(
+    *,
+    source: bytes | None,
+    colors: Sequence[str] | None,
+    scene: str,
+    model: str,
+    slots: Iterable[int],
+    size: tuple[int, int] = RESULT_SIZE,
+    agent: str = "",
+) -> None:
+    """Draw the photographs :func:`result_parts` will use for these ``slots``, if not kept yet.
+
+    Same parameters as :func:`result_parts` (the prompt and slot set only the caption).
+    """
+    key = _photograph_key(source, colors, scene, model, size)
+    for shot in sorted({slot % (2 * _POSES) for slot in slots}):
+        _shot(key, source, shot)
+
+
+def _photograph_key(
+    source: bytes | None, colors: Sequence[str] | None, scene: str, model: str, size: tuple[int, int]
+) -> tuple:
+    # A checksum of the source, not a digest: it is read again for every picture, and
+    # cheaply (a collision would only show another upload's photograph).
+    return (zlib.crc32(source or b""), len(source or b""), tuple(colors or ()), scene, model, size)
+
+
+#: Poses drawn per source, scene and model; each is also served mirrored, so a batch of
+#: four shows four shots for the price of two drawings.
+_POSES = 2
+_CAPTION_ROWS = 5
+_CAPTION_SHARE = 0.195  # of the picture's height
+_SHOTS_KEPT = 32  # heads of about 0.85 MB each: a sweep of 2 scenes x 2 models uses 8
+
+
+@lru_cache(maxsize=512)
+def _line(text: str, size: int) -> Image.Image:
+    """One caption line as a mask (white where the text is): a sweep repeats its titles and
+    prompts on many pictures, and drawing text is most of what a picture costs."""
+    font = photo.font(size)
+    *_, right, bottom = font.getbbox(text)
+    mask = Image.new("L", (max(right, 1), max(bottom, 1)))
+    ImageDraw.Draw(mask).text((0, 0), text, fill=255, font=font)
+    return mask
+
+
+_shots: OrderedDict[Hashable, tuple[SplicedPng, photo.Color]] = OrderedDict()
+_drawing: dict[Hashable, threading.Lock] = {}
+_shots_lock = threading.Lock()
+
+
+def _shot(key: tuple, source: bytes | None, shot: int) -> tuple[SplicedPng, photo.Color]:
+    """The encoded photograph of ``shot`` for ``key`` and its band's colour, drawn (with its mirror) on first use.
+
+    Several requests of one batch arrive at once: one draws, the others wait for it.
+    """
+    pose_key = (*key, shot % _POSES)
+    with _shots_lock:
+        lock = _drawing.setdefault(pose_key, threading.Lock())
+    with lock:
+        with _shots_lock:
+            kept = _shots.get((pose_key, shot))
+            if kept is not None:
+                _shots.move_to_end((pose_key, shot))
+                return kept
+        picture, band_color = _draw_pose(source, *key[2:], pose=shot % _POSES)
+        tail = round(picture.height * _CAPTION_SHARE)
+        top = picture.crop((0, 0, picture.width, picture.height - tail))
+        heads = {}
+        for mirrored in (False, True):
+            head = SplicedPng(top.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if mirrored else top, tail)
+            heads[shot % _POSES + _POSES * mirrored] = (head, band_color)
+        with _shots_lock:
+            for number, kept in heads.items():
+                _shots[(pose_key, number)] = kept
+            while len(_shots) > _SHOTS_KEPT:
+                _shots.popitem(last=False)
+            _drawing.pop(pose_key, None)
+        return heads[shot]
+
+
+def _draw_pose(
+    source: bytes | None, colors: tuple[str, ...], scene: str, model: str, size: tuple[int, int], *, pose: int
+) -> tuple[Image.Image, photo.Color]:
+    """The photograph of one pose, without caption; and the colour its caption band takes."""
     source_digest = hashlib.sha256(source or b"").hexdigest()
-    rng = random.Random(f"{source_digest}|{scene}|{model}|{prompt}|{slot}")
+    rng = random.Random(f"{source_digest}|{scene}|{model}|{pose}")
     width, height = size
     centre = width * (0.5 + rng.uniform(-0.04, 0.04))
     body = (round(centre - 0.28 * width), round(0.05 * height), round(centre + 0.28 * width), round(0.79 * height))
     feet = (body[0], round(0.765 * height), body[2], round(0.805 * height))
-    picture = photo.backdrop(size, *_palette(colors, prompt + scene), rng, shadow=feet)
+    top, bottom = _palette(colors, scene or "free scene")
+    picture = photo.backdrop(size, top, bottom, rng, shadow=feet)
     skin = _hue(model or "model")
     hair, legs = _hue(f"hair {model}"), _hue(f"legs {model}")
     torso = photo.figure(
@@ -136,19 +268,18 @@ def render_result(
     box = (torso[2] - torso[0], torso[3] - torso[1])
     piece = photo.garment(_fitted_source(source, box), box, rng)
     picture.paste(piece, (torso[0] + (box[0] - piece.width) // 2, torso[1]), piece)
-    picture = photo.finish(picture, rng, soften=body)
-    lines = [f"#{slot + 1}  {scene or 'free scene'}  ·  {model or 'free model'}"]
-    photo.caption(picture, lines + textwrap.wrap(prompt or "(no prompt)", 52))
-    return photo.encode_png(picture)
+    return photo.finish(picture, rng, soften=body), photo.mix(bottom, (0, 0, 0), 0.8)
 
 
 class PictureCache:
     """Drawn pictures kept by key (their URL's parts), most recently used first.
 
-    Drawing a result takes tens of milliseconds and grids fetch each picture more than
-    once (thumbnail, full size), so each is drawn once while it stays in the cache.
-    Bounded by bytes, not count: a picture weighs about a megabyte. Thread-safe; two
-    threads asking for the same new picture may both draw it (same bytes either way).
+    Grids fetch each picture more than once (thumbnail, full size), and some agents'
+    pictures and clips take tens of milliseconds to draw, so each is drawn once while it
+    stays in the cache. Bounded by bytes, not count: a picture weighs about a megabyte,
+    in :class:`PngParts` too, though most of it is shared with other pictures: so the
+    photographs the kept pictures hold on to stay within the bound as well. Thread-safe;
+    two threads asking for the same new picture may both draw it (same bytes either way).
 
     Parameters
     ----------
@@ -158,14 +289,14 @@ class PictureCache:
 
     def __init__(self, max_bytes: int = 96 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._items: OrderedDict[Hashable, bytes | PngParts] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def get_or_draw(self, key: Hashable, draw: Callable[[], bytes]) -> bytes:
+    def get_or_draw(self, key: Hashable, draw: Callable[[], bytes | PngParts]) -> bytes | PngParts:
         """The picture under ``key``, calling ``draw()`` only when it is not kept."""
         with self._lock:
             data = self._items.get(key)
@@ -176,10 +307,14 @@ class PictureCache:
         with self._lock:
             if key not in self._items:
                 self._items[key] = data
-                self._bytes += len(data)
+                self._bytes += _weight(data)
             while self._bytes > self.max_bytes and len(self._items) > 1:
-                self._bytes -= len(self._items.popitem(last=False)[1])
+                self._bytes -= _weight(self._items.popitem(last=False)[1])
         return data
+
+
+def _weight(data: bytes | PngParts) -> int:
+    return len(data.shared) + len(data.own) if isinstance(data, PngParts) else len(data)
 
 
 def render_thumbnail(name: str, colors: Sequence[str] | None, *, plain: bool = False) -> bytes:

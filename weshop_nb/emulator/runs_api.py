@@ -192,6 +192,7 @@ class RunsApi:
         spec = contract.spec(name)
         segmenting = spec is not None and spec.param("maskType") is not None
         record = store.execute(task, params, request.host_url, body.get("callbackUrl"), segmenting=segmenting)
+        self.emulator.draw_ahead(record)
         if body.get("callbackUrl"):
             self.emulator.callbacks.watch(
                 record, lambda: {"success": True, "data": task.view([record], time.time()), "meta": {}}
