@@ -148,8 +148,8 @@ def test_a_full_database_is_not_called_damaged(tmp_path) -> None:
     history = History(tmp_path / "capped.sqlite3")
     history.record_task(_task(), "x")
     # SQLite's own SQLITE_FULL, as on a full disk: this connection may not grow the file.
-    pages = history._db().execute("PRAGMA page_count").fetchone()[0]
-    history._db().execute(f"PRAGMA max_page_count = {pages}")
+    pages = history.sql("PRAGMA page_count")[0][0]
+    history.sql(f"PRAGMA max_page_count = {pages}")
     big = _task(init_params={"taskName": "x" * 200_000})
     with pytest.raises(HistoryError) as caught:
         history.record_task(big, "x")
@@ -162,8 +162,8 @@ def test_a_read_only_database_is_not_called_damaged(tmp_path) -> None:
     path = tmp_path / "kept.sqlite3"
     History(path).record_task(_task(), "x")
     history = History(path)
-    # SQLite's own SQLITE_READONLY, as for a file on a read-only mount.
-    history._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    # SQLite's own SQLITE_READONLY, as for a file on a read-only mount: this connection may not write.
+    history.sql("PRAGMA query_only = ON")
     with pytest.raises(HistoryError) as caught:
         history.record_task(_task(id="t2"), "x")
     assert caught.value.reason == "read_only"

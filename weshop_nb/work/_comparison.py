@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..config import home_dir
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+def _labels(values: pd.Series) -> pd.Series:
+    """A compared column's values as row or column labels: missing ones read "(none)"."""
+    return values.astype("object").fillna("(none)")
 
 
 class Comparison:
@@ -26,22 +31,53 @@ class Comparison:
         self.by = list(by)
         self._fetch = fetch
         self.videos: dict[str, str] = {}
-        stills = [self._stills(row) for row in executions[["images", "videos", "posters"]].itertuples(index=False)]
-        frame = executions.assign(_all="all images", _stills=stills)
-        rows, columns = self.by[0], (self.by[1] if len(self.by) > 1 else "_all")
-        frame[[rows, columns]] = frame[[rows, columns]].astype("object").fillna("(none)")
-        self.table = frame.groupby([rows, columns], sort=True)["_stills"].sum().unstack(columns)
-        self.table.columns.name = None if columns == "_all" else columns
+        self.table = self._cells(self.by[0], self.by[1] if len(self.by) > 1 else None)
 
-    def _stills(self, row: tuple[Any, Any, Any]) -> list[str]:
-        """An execution's pictures, then each video's poster (the video itself where it has none)."""
-        images, videos, posters = (value if isinstance(value, list) else [] for value in row)
-        posters = posters if len(posters) == len(videos) else [""] * len(videos)
-        shown = []
-        for video, poster in zip(videos, posters, strict=True):
-            self.videos[poster or video] = video
-            shown.append(poster or video)
-        return [*images, *shown]
+    def _cells(self, rows: str, columns: str | None) -> pd.DataFrame:
+        """The table: each cell the pictures of the executions with its row's and its column's value, in order.
+
+        Built by numbering the values (sorted, as a groupby would) and walking the executions
+        once: adding lists up in a pandas groupby goes through Python one group at a time and
+        copies each list again per execution (9 s at 100k executions, this 0.1 s).
+        """
+        import numpy as np
+        import pandas as pd
+
+        count = len(self.executions)
+        row_codes, row_values = pd.factorize(_labels(self.executions[rows]), sort=True)
+        if columns is None:
+            column_codes, column_values = np.zeros(count, dtype="intp"), np.array(["all images"], dtype=object)
+        else:
+            column_codes, column_values = pd.factorize(_labels(self.executions[columns]), sort=True)
+        cells = np.full((len(row_values), len(column_values)), np.nan, dtype=object)
+        for row, column, stills in zip(row_codes.tolist(), column_codes.tolist(), self._stills(), strict=True):
+            cell = cells[row, column]
+            if isinstance(cell, list):
+                cell.extend(stills)
+            else:
+                cells[row, column] = list(stills)
+        return pd.DataFrame(
+            cells,
+            index=pd.Index(list(row_values), name=rows),  # typed as a groupby would
+            columns=pd.Index(list(column_values), name=columns),
+            copy=False,
+        )
+
+    def _stills(self) -> Iterable[list[str]]:
+        """Each execution's pictures, then each of its videos' posters (the video itself where it has none)."""
+        images = self.executions["images"].tolist()
+        rows = zip(images, self.executions["videos"].tolist(), self.executions["posters"].tolist(), strict=True)
+        for pictures, videos, posters in rows:
+            pictures = pictures if isinstance(pictures, list) else []
+            if not isinstance(videos, list) or not videos:
+                yield pictures
+                continue
+            posters = posters if isinstance(posters, list) and len(posters) == len(videos) else [""] * len(videos)
+            shown = []
+            for video, poster in zip(videos, posters, strict=True):
+                self.videos[poster or video] = video
+                shown.append(poster or video)
+            yield [*pictures, *shown]
 
     def __repr__(self) -> str:
         shape = "x".join(str(n) for n in self.table.shape)

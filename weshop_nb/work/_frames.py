@@ -7,9 +7,10 @@ Int64, status as a category.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..contract import FAILED, PENDING, RUNNING, SUCCESS
@@ -19,20 +20,40 @@ STATUS_DTYPE = pd.CategoricalDtype([PENDING, RUNNING, SUCCESS, FAILED])
 
 
 def executions_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """A DataFrame of execution records, typed column by column."""
-    names = list(FRAME_COLUMNS)
-    frame = pd.DataFrame(list(rows), columns=names)
-    for name in names:
-        kind = COLUMN_KINDS.get(name)
-        if kind == "text":
-            frame[name] = frame[name].astype("string")
-        elif kind == "integer":
-            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("Int64")
-        elif kind == "status":
-            frame[name] = frame[name].astype(STATUS_DTYPE)
-        elif kind == "time":
-            frame[name] = pd.to_datetime(frame[name], errors="coerce")
-    return frame
+    """A DataFrame of execution records (mappings with every :data:`FRAME_COLUMNS` name), typed column by column."""
+    rows = list(rows)
+    return columns_frame({name: [row[name] for row in rows] for name in FRAME_COLUMNS})
+
+
+def columns_frame(columns: MutableMapping[str, Sequence[Any]]) -> pd.DataFrame:
+    """A DataFrame of execution records given column by column (a sequence per :data:`FRAME_COLUMNS` name).
+
+    The history reads 100k executions this way: no dict per row, and each column typed in
+    one pass over an array (list columns hold one list per execution). ``columns`` is
+    emptied as it goes, so each column as read is let go once it is typed.
+    """
+    typed = {name: _typed(columns.pop(name), COLUMN_KINDS.get(name)) for name in FRAME_COLUMNS}
+    return pd.DataFrame(typed, copy=False)
+
+
+def _typed(values: Sequence[Any], kind: str | None) -> Any:
+    if kind == "text":
+        return pd.array(_objects(values), dtype="string")
+    if kind == "integer":
+        try:
+            return pd.array(_objects(values), dtype="Int64")
+        except (TypeError, ValueError, OverflowError):  # text or floats in the column: what is not a number is NA
+            return pd.to_numeric(pd.Series(_objects(values)), errors="coerce").astype("Int64").array
+    if kind == "status":
+        return pd.Categorical(_objects(values), dtype=STATUS_DTYPE)
+    if kind == "time":
+        return pd.to_datetime(pd.Series(_objects(values)), errors="coerce").array
+    return _objects(values)
+
+
+def _objects(values: Sequence[Any]) -> np.ndarray:
+    """``values`` as a one-dimensional object array (a list of lists stays one list per element)."""
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def images_frame(executions: pd.DataFrame) -> pd.DataFrame:

@@ -100,10 +100,11 @@ def _upsert_execution() -> Statement:
 UPSERT_EXECUTION = _upsert_execution()
 
 _JOINED = {"tasks": "t.{name}", "location": "l.name", "fashion_model": "m.name", "executions": "e.{name}"}
+#: The record columns in ``FRAME_COLUMNS`` order, then ``first_seen`` (which orders executions not yet timed).
 SELECT_EXECUTIONS = (
     "SELECT "
     + ", ".join(f"{_JOINED[c.home].format(name=c.name)} AS {c.name}" for c in COLUMNS)
-    + """
+    + """, e.first_seen AS first_seen
 FROM executions e
 LEFT JOIN tasks t ON t.source = e.source AND t.task_id = e.task_id
 LEFT JOIN catalogue l ON l.source = e.source AND l.kind = 'location' AND l.id = e.location_id
