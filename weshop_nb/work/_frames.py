@@ -68,7 +68,9 @@ def images_frame(executions: pd.DataFrame) -> pd.DataFrame:
     pictures = pictures.assign(video=None)
     posters = _video_rows(executions)
     frame = pd.concat([pictures, posters[pictures.columns]]) if len(posters) else pictures
-    frame["slot"] = frame.groupby("execution_id").cumcount().astype("Int64")
+    # Counted by the executions' own row labels where they are unique: grouping 400k rows by an
+    # integer label takes a tenth of the time of grouping them by their execution's id (text).
+    frame["slot"] = frame.groupby(level=0 if executions.index.is_unique else "execution_id").cumcount().astype("Int64")
     frame["image"] = frame["image"].astype("string")
     frame["video"] = frame["video"].astype("string")
     return frame.drop(columns=["n_images", "posters"]).reset_index(drop=True)
