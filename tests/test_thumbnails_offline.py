@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 
+import requests
 from PIL import Image
 
 from weshop_nb import History, WeShopClient, emulator
@@ -83,6 +84,18 @@ def test_a_host_that_refuses_a_connection_is_not_asked_again_for_a_while(tmp_pat
     assert cache.get_or_empty("http://other.test/1.png")  # other hosts are asked
     time.sleep(0.6)
     assert cache.get_or_empty("http://gone.test/1.png")  # and this one again, once the while is over
+
+
+def test_a_timeout_marks_the_host_too(tmp_path) -> None:
+    calls = []
+
+    def slow(url: str) -> bytes:
+        calls.append(url)
+        raise requests.Timeout(f"{url}: no reply")
+
+    cache = ThumbnailCache(slow, directory=tmp_path)
+    assert [cache.get_or_empty(f"http://slow.test/{n}.png") for n in range(3)] == [b""] * 3
+    assert len(calls) == 1
 
 
 def test_a_host_that_answers_with_an_error_is_asked_again(tmp_path) -> None:

@@ -12,6 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+import requests
+
 from ..config import folder_problem
 from ._errors import ServiceError, WeShopError
 from ._events import warn_once
@@ -241,7 +243,7 @@ def _unreachable(error: BaseException, url: str) -> bool:
     "too large to download" alike without a reply, so then the host is asked directly
     whether it takes a connection.
     """
-    if isinstance(error, (ConnectionError, TimeoutError)):
+    if isinstance(error, (ConnectionError, TimeoutError, requests.ConnectionError, requests.Timeout)):
         return True
     if not isinstance(error, WeShopError) or getattr(error, "response", None) is not None:
         return False
