@@ -24,6 +24,8 @@ __all__ = ["ThumbnailCache"]
 _EXTENSIONS = {"webp": "webp", "jpeg": "jpg"}
 #: Seconds a host that refused a connection (or did not answer in time) is not asked again.
 UNREACHABLE_FOR = 5.0
+#: Seconds before the folder of kept copies is read again when it changed (by another kernel).
+_READ_AGAIN_AFTER = 2.0
 
 
 class ThumbnailCache:
@@ -69,6 +71,7 @@ class ThumbnailCache:
         #: The copies on disk, by the URL's file name and width; read from the folder when first needed.
         self._kept: dict[str, dict[int, str]] | None = None
         self._kept_stamp: int | None = None  # the folder's mtime when it was read
+        self._kept_read_at = 0.0  # and when, on the monotonic clock
         self._down: dict[str, float] = {}  # host -> monotonic time until which it is not asked
         self._lock = threading.Lock()
 
@@ -87,7 +90,8 @@ class ThumbnailCache:
         """The widths of ``url`` kept on disk, in any format, and their files.
 
         The folder is read once, then kept up to date with this cache's own writes;
-        ``fresh`` reads it again if it changed since (another kernel may have added copies).
+        ``fresh`` reads it again if it changed since (another kernel may have added copies)
+        and was last read more than a few seconds ago.
         """
         if self.directory is None:
             return {}
@@ -96,7 +100,9 @@ class ThumbnailCache:
                 return dict(self._kept.get(self._name(url), {}))
         stamp = self._stamp()
         with self._lock:
-            if self._kept is not None and stamp == self._kept_stamp:
+            # Read again at most every few seconds: while a host is gone, each of its pictures asks.
+            recent = time.monotonic() - self._kept_read_at < _READ_AGAIN_AFTER
+            if self._kept is not None and (stamp == self._kept_stamp or recent):
                 return dict(self._kept.get(self._name(url), {}))
         kept: dict[str, dict[int, str]] = {}
         with contextlib.suppress(OSError):  # no folder yet: nothing kept
@@ -106,7 +112,7 @@ class ThumbnailCache:
                 if dot and dash and extension in _EXTENSIONS.values() and width.isdigit():
                     kept.setdefault(name, {})[int(width)] = entry.path
         with self._lock:
-            self._kept, self._kept_stamp = kept, stamp
+            self._kept, self._kept_stamp, self._kept_read_at = kept, stamp, time.monotonic()
             return dict(kept.get(self._name(url), {}))
 
     def _stamp(self) -> int | None:
