@@ -1,13 +1,20 @@
-"""History at scale: building ``executions()`` over many stored executions.
+"""History at scale: ``executions()``, ``compare(by="prompt")`` and ``images()`` over many stored executions.
 
-Fills a fresh SQLite history with N synthetic executions (4 images each, spread over
-tasks of 20), then times ``executions()`` and measures its peak Python memory with
-tracemalloc. Prints JSON lines. Run: ``.venv/bin/python benchmarks/history_scale.py [N ...]``.
+Fills a fresh SQLite history with N synthetic executions as the watchers write them (4
+images each, tasks of 20 with their agent and names, ten named locations), then measures
+each read in a fresh process of its own, as a user meets it in a new kernel: wall and
+CPU seconds of the first call, how much its process's peak resident memory grew
+(``ru_maxrss``), and the peak Python memory of a second call (tracemalloc, which slows
+what it watches, so it is not timed). Prints JSON lines.
+
+Run: ``cd benchmarks && WESHOP_NB_HOME=$(mktemp -d) ../.venv/bin/python history_scale.py 10000 100000``.
 """
 
 from __future__ import annotations
 
 import json
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -15,61 +22,99 @@ import tracemalloc
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pandas  # noqa: F401  (imported up front: its import time is not the history's)
-
-from weshop_nb.service._models import Execution, Result
-from weshop_nb.work._history import History
-
 SOURCE = "http://127.0.0.1:8765"
+#: What each measure calls on a fresh ``History``.
+MEASURES = {
+    "executions": lambda history: history.executions(),
+    "compare_by_prompt": lambda history: history.compare(by="prompt"),
+    "images": lambda history: history.images(),
+}
 
 
-def _executions(count: int) -> list[Execution]:
+def fill(path: Path, count: int) -> float:
+    """N executions written one task (20 executions) per transaction; returns microseconds per execution."""
+    from weshop_nb.service._catalogue import AgentInfo
+    from weshop_nb.service._models import Execution, Result, Task
+    from weshop_nb.work._history import History
+
+    history = History(path)
+    locations = [{"id": 6000372 + n, "name": f"Location {n}"} for n in range(10)]
+    history.record_agent_info(
+        AgentInfo.from_api({"locations": locations, "fashionModels": []}, agent_name="aimodel", agent_version="v1.0"),
+        SOURCE,
+    )
     start = datetime(2026, 1, 1)
-    return [
-        Execution(
-            id=f"exec-{n:07d}",
-            status="success",
-            params={"textDescription": f"prompt {n % 50}", "locationId": 6000372 + n % 10, "batchCount": 4},
-            executed_at=start + timedelta(seconds=n),
-            results=tuple(Result("success", f"{SOURCE}/files/results/exec-{n:07d}-{slot}.png") for slot in range(4)),
-            task_id=f"task-{n // 20:05d}",
+    started = time.perf_counter()
+    for first in range(0, count, 20):
+        task_id = f"task-{first // 20:05d}"
+        executions = tuple(
+            Execution(
+                id=f"exec-{n:07d}",
+                status="success",
+                params={"textDescription": f"prompt {n % 50}", "locationId": 6000372 + n % 10, "batchCount": 4},
+                executed_at=start + timedelta(seconds=n),
+                results=tuple(Result("success", f"{SOURCE}/files/results/exec-{n:07d}-{s}.png") for s in range(4)),
+                task_id=task_id,
+            )
+            for n in range(first, min(first + 20, count))
         )
-        for n in range(count)
-    ]
+        init = {"taskName": f"sweep {first // 400}", "originalImage": f"{SOURCE}/files/uploads/garment.png"}
+        history.record_task(Task(task_id, "aimodel", "v1.0", init, executions), SOURCE)
+    took = time.perf_counter() - started
+    history.close()
+    return took / count * 1e6
 
 
-def measure(count: int) -> dict:
-    with tempfile.TemporaryDirectory() as folder:
-        history = History(Path(folder) / "history.sqlite3")
-        executions = _executions(count)
-        started = time.perf_counter()
-        for first in range(0, count, 20):  # one transaction per task query, as the watcher writes
-            history.record_executions(executions[first : first + 20], SOURCE)
-        insert = time.perf_counter() - started
-        history.close()
-        fresh = History(Path(folder) / "history.sqlite3")
-        started = time.perf_counter()
-        frame = fresh.executions()
-        build = time.perf_counter() - started
-        tracemalloc.start()  # a second build, traced: tracemalloc slows what it watches
-        fresh.executions()
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        size = (Path(folder) / "history.sqlite3").stat().st_size
-        assert len(frame) == count
+def measure(path: str, what: str) -> dict:
+    """One read in this process: its time and memory (see the module docstring)."""
+    import pandas  # noqa: F401  (imported up front: its import is not the history's)
+
+    from weshop_nb.work._history import History
+
+    call = MEASURES[what]
+    history = History(path)
+    history.schema_version  # noqa: B018  (opened before the clock starts)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    wall, cpu = time.perf_counter(), time.process_time()
+    call(history)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+    tracemalloc.start()
+    call(history)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     return {
-        "measure": "history_executions_frame",
-        "executions": count,
-        "build_seconds": round(build, 3),
+        "seconds": round(wall, 3),
+        "cpu_seconds": round(cpu, 3),
+        "rss_growth_mb": round(rss_growth / 1024, 1),
         "peak_python_mb": round(peak / 2**20, 1),
-        "insert_us_per_execution": round(insert / count * 1e6, 1),
-        "file_mb": round(size / 2**20, 1),
     }
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--one"]:  # the child: one measure on an existing file
+        print(json.dumps(measure(sys.argv[2], sys.argv[3])))
+        return
     for count in [int(a) for a in sys.argv[1:]] or [10_000]:
-        print(json.dumps(measure(count)))
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "history.sqlite3"
+            insert = fill(path, count)
+            size = path.stat().st_size
+            for what in MEASURES:
+                child = [sys.executable, __file__, "--one", str(path), what]
+                figures = json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout)
+                print(json.dumps({"measure": f"history_{what}", "executions": count, **figures}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "measure": "history_store",
+                    "executions": count,
+                    "insert_us_per_execution": round(insert, 1),
+                    "file_mb": round(size / 2**20, 1),
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

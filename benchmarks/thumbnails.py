@@ -1,13 +1,19 @@
-"""The thumbnail pipeline (RESULTS item 8): pictures fetched and shrunk per second.
+"""The thumbnail pipeline (RESULTS item 8): pictures fetched and shrunk per second, and without their host.
 
 Fetches the N result pictures of a finished run into a fresh on-disk ThumbnailCache,
 one at a time (as one watcher thread does) and with a pool of 8, then a second time
 from a new cache on the same folder: a warm second display downloads nothing.
+
+Then the emulator is stopped: a new cache on the same folder (a new kernel) asks every
+picture at a comparison's width (192 px, kept only at the cards' 384), and how many it
+shows is counted; and 200 pictures of a host that refuses connections (a closed port on
+127.0.0.1) are drawn, timed (each is "image unavailable").
 Run: ``.venv/bin/python benchmarks/thumbnails.py [N]``.
 """
 
 from __future__ import annotations
 
+import socket
 import sys
 import tempfile
 import time
@@ -30,18 +36,33 @@ def _rate(cache: ThumbnailCache, urls: list[str], workers: int) -> float:
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    with emulator.serve(api_key=KEY, latency=0) as emu, tempfile.TemporaryDirectory() as folder:
-        client = WeShopClient(api_key=KEY, base_url=emu.base_url)
-        task = client.create_task(originalImage=client.upload_image(garment()))
-        jobs = [Job(task, {"textDescription": f"p{n}", "batchCount": 4}) for n in range(count // 4)]
-        run = launch(client, jobs, poll_interval=0.1).wait()
-        urls = [url for execution in run.executions for url in execution.images]
-        half = len(urls) // 2
-        one = _rate(ThumbnailCache(client.fetch_image, directory=folder), urls[:half], workers=1)
-        pooled_cache = ThumbnailCache(client.fetch_image, directory=folder)
-        pooled = _rate(pooled_cache, urls[half:], workers=8)
-        warm_cache = ThumbnailCache(client.fetch_image, directory=folder)
-        warm = _rate(warm_cache, urls, workers=1)
+    with tempfile.TemporaryDirectory() as folder:
+        with emulator.serve(api_key=KEY, latency=0) as emu:
+            client = WeShopClient(api_key=KEY, base_url=emu.base_url)
+            task = client.create_task(originalImage=client.upload_image(garment()))
+            jobs = [Job(task, {"textDescription": f"p{n}", "batchCount": 4}) for n in range(count // 4)]
+            run = launch(client, jobs, poll_interval=0.1).wait()
+            urls = [url for execution in run.executions for url in execution.images]
+            half = len(urls) // 2
+            one = _rate(ThumbnailCache(client.fetch_image, directory=folder), urls[:half], workers=1)
+            pooled_cache = ThumbnailCache(client.fetch_image, directory=folder)
+            pooled = _rate(pooled_cache, urls[half:], workers=8)
+            warm_cache = ThumbnailCache(client.fetch_image, directory=folder)
+            warm = _rate(warm_cache, urls, workers=1)
+            cards = ThumbnailCache(client.fetch_image, directory=folder + "/cards")
+            for url in urls:  # as the cards show them: 192 CSS pixels, kept 384 wide only
+                cards.get(url, 384)
+        offline = ThumbnailCache(client.fetch_image, directory=folder + "/cards")  # a new kernel, the emulator gone
+        started = time.perf_counter()
+        shown = sum(1 for url in urls if offline.get_or_empty(url, 192))  # a comparison's width
+        offline_seconds = time.perf_counter() - started
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    unreachable = ThumbnailCache(WeShopClient(base_url=gone).fetch_image)
+    started = time.perf_counter()
+    drawn = [unreachable.get_or_empty(f"{gone}/files/results/{n}.png", 192) for n in range(200)]
+    unreachable_seconds = time.perf_counter() - started
     emit(
         "thumbnail_pipeline",
         pictures=len(urls),
@@ -49,6 +70,15 @@ def main() -> None:
         per_second_pool_of_8=round(pooled, 1),
         warm_per_second=round(warm, 1),
         warm_downloads=warm_cache.downloads,
+    )
+    emit(
+        "thumbnails_without_their_host",
+        pictures=len(urls),
+        shown_offline_at_192=shown,
+        offline_seconds=round(offline_seconds, 2),
+        unreachable_pictures=len(drawn),
+        unreachable_unavailable=drawn.count(b""),
+        unreachable_seconds=round(unreachable_seconds, 2),
     )
 
 

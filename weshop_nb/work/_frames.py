@@ -8,6 +8,7 @@ Int64, status as a category.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -64,19 +65,36 @@ def images_frame(executions: pd.DataFrame) -> pd.DataFrame:
     URL (missing for a picture). The other columns are its execution's, so pictures
     filter and group like executions.
     """
-    pictures = executions[executions["n_images"] > 0].explode("images").rename(columns={"images": "image"})
+    pictures = _exploded(executions[executions["n_images"] > 0], "images").rename(columns={"images": "image"})
     pictures = pictures.assign(video=None)
     posters = _video_rows(executions)
     frame = pd.concat([pictures, posters[pictures.columns]]) if len(posters) else pictures
-    frame["slot"] = frame.groupby("execution_id").cumcount().astype("Int64")
+    # Counted by the executions' own row labels where they are unique: grouping 400k rows by an
+    # integer label takes a tenth of the time of grouping them by their execution's id (text).
+    frame["slot"] = frame.groupby(level=0 if executions.index.is_unique else "execution_id").cumcount().astype("Int64")
     frame["image"] = frame["image"].astype("string")
     frame["video"] = frame["video"].astype("string")
     return frame.drop(columns=["n_images", "posters"]).reset_index(drop=True)
 
 
+def _exploded(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``frame.explode(column)`` for a column of lists: the other columns taken by position.
+
+    pandas' explode joins every other column back on the index, about half of the time
+    of :func:`images_frame` at 400k pictures; a take does the same in a fraction of it.
+    """
+    cells = frame[column].tolist()
+    # As explode: an empty list is one row with a missing value, anything else not a list one row as it is.
+    counts = np.fromiter((len(c) or 1 if isinstance(c, list) else 1 for c in cells), dtype="intp", count=len(cells))
+    values = list(chain.from_iterable((c or [np.nan]) if isinstance(c, list) else [c] for c in cells))
+    exploded = frame.take(np.repeat(np.arange(len(cells)), counts))
+    exploded[column] = np.fromiter(values, dtype=object, count=len(values))
+    return exploded
+
+
 def _video_rows(executions: pd.DataFrame) -> pd.DataFrame:
     """One row per video of ``executions``: ``video`` its URL, ``image`` its poster (or missing)."""
-    has_videos = executions["videos"].map(lambda v: isinstance(v, list) and len(v) > 0).astype(bool)
+    has_videos = np.fromiter((isinstance(v, list) and len(v) > 0 for v in executions["videos"]), dtype=bool)
     rows = executions[has_videos].drop(columns=["images"])
     # Posters go with videos in order; a list of another length (an older record) is not trusted.
     rows = rows.assign(

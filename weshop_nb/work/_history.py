@@ -32,6 +32,8 @@ from ..service._models import Execution, Task
 from ._filters import FilterError, where_clause
 from ._history_errors import FULL, READ_ONLY, diagnose
 from ._history_schema import (
+    JOINED_HOMES,
+    JOINED_VALUES,
     MIGRATIONS,
     SCHEMA_VERSION,
     SELECT_EXECUTIONS,
@@ -39,7 +41,7 @@ from ._history_schema import (
     UPSERT_TASK,
     add_new_columns,
 )
-from ._records import FRAME_COLUMNS, LIST_COLUMNS, execution_values
+from ._records import COLUMNS, FRAME_COLUMNS, LIST_COLUMNS, execution_values
 from ._save import DEFAULT_FOLDER
 
 if TYPE_CHECKING:
@@ -51,13 +53,15 @@ if TYPE_CHECKING:
 __all__ = ["History", "default_history", "require_history", "record_event"]
 
 #: Rows read from SQLite at a time when a query is read column by column.
-_CHUNK = 5000
+_CHUNK = 1000
 #: Where the list columns are in a row of ``SELECT_EXECUTIONS``, and the columns whose values repeat
 #: (all but the lists, the ids and the times, which rarely do).
 _LISTS = frozenset(FRAME_COLUMNS.index(name) for name in LIST_COLUMNS)
 _SHARED = (
     frozenset(range(len(FRAME_COLUMNS))) - _LISTS - {FRAME_COLUMNS.index(n) for n in ("execution_id", "executed_at")}
 )
+#: The record columns read from another table, and which.
+_HOMES = {column.name: column.home for column in COLUMNS if column.name in JOINED_VALUES}
 
 
 class History:
@@ -320,12 +324,17 @@ class History:
             order = "COALESCE(e.executed_at, datetime(e.first_seen, 'unixepoch', 'localtime')) DESC, e.first_seen DESC"
             sql += f" ORDER BY {order} LIMIT {int(limit)}"
         with _collector_paused():
-            *read, first_seen = self._read_columns(sql, values, lists=_LISTS, shared=_SHARED)
+            read = self._read_columns(sql, values, lists=_LISTS, shared=_SHARED)
             if limit is not None:
                 for column in read:
                     column.reverse()
-            columns = dict(zip(FRAME_COLUMNS, read, strict=True))
+            first_seen = read.pop()
+            row_ids = dict(zip(JOINED_HOMES, read[len(FRAME_COLUMNS) :], strict=True))
+            columns = dict(zip(FRAME_COLUMNS, read[: len(FRAME_COLUMNS)], strict=True))
             del read  # columns_frame lets each go once typed
+            for name, home in _HOMES.items():
+                named = dict(self._read(JOINED_VALUES[name]))
+                columns[name] = list(map(named.get, row_ids[home]))
             frame = columns_frame(columns)
             frame = frame if limit is not None else _oldest_first(frame, first_seen)
         return self._with_stars(frame)

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 from ._records import COLUMNS
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "UPSERT_TASK", "UPSERT_EXECUTION", "SELECT_EXECUTIONS", "add_new_columns"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "UPSERT_TASK",
+    "UPSERT_EXECUTION",
+    "SELECT_EXECUTIONS",
+    "JOINED_VALUES",
+    "JOINED_HOMES",
+    "add_new_columns",
+]
 
 _SQL_TYPES = {"text": "TEXT", "status": "TEXT", "time": "TEXT", "list": "TEXT", "integer": "INTEGER"}
 #: Kept beside the record columns: every parameter as JSON, when we first and last saw it, and
@@ -99,11 +108,23 @@ def _upsert_execution() -> Statement:
 
 UPSERT_EXECUTION = _upsert_execution()
 
-_JOINED = {"tasks": "t.{name}", "location": "l.name", "fashion_model": "m.name", "executions": "e.{name}"}
-#: The record columns in ``FRAME_COLUMNS`` order, then ``first_seen`` (which orders executions not yet timed).
+#: Record columns kept in other tables: the SQL that lists their values by row id, in a
+#: table small beside the executions (a task's name, a location's), so each value is read
+#: once rather than once per execution.
+JOINED_VALUES = {
+    c.name: f"SELECT rowid, {c.name} FROM tasks" if c.home == "tasks" else "SELECT rowid, name FROM catalogue"
+    for c in COLUMNS
+    if c.home != "executions"
+}
+#: Each table a record column may come from, and the row id that ``SELECT_EXECUTIONS`` reads of it.
+_ROW_IDS = {"tasks": "t.rowid", "location": "l.rowid", "fashion_model": "m.rowid"}
+#: The record columns in ``FRAME_COLUMNS`` order (NULL for those of ``JOINED_VALUES``), then the row
+#: ids of the joined rows (``JOINED_HOMES`` order), then ``first_seen`` (which orders executions not yet timed).
 SELECT_EXECUTIONS = (
     "SELECT "
-    + ", ".join(f"{_JOINED[c.home].format(name=c.name)} AS {c.name}" for c in COLUMNS)
+    + ", ".join(f"e.{c.name}" if c.home == "executions" else f"NULL AS {c.name}" for c in COLUMNS)
+    + ", "
+    + ", ".join(_ROW_IDS.values())
     + """, e.first_seen AS first_seen
 FROM executions e
 LEFT JOIN tasks t ON t.source = e.source AND t.task_id = e.task_id
@@ -111,6 +132,7 @@ LEFT JOIN catalogue l ON l.source = e.source AND l.kind = 'location' AND l.id = 
 LEFT JOIN catalogue m ON m.source = e.source AND m.kind = 'fashion_model' AND m.id = e.fashion_model_id
 """
 )
+JOINED_HOMES = tuple(_ROW_IDS)
 
 
 def add_new_columns(conn: sqlite3.Connection) -> None:
