@@ -17,7 +17,7 @@ from weshop_nb import History, WeShopClient, emulator
 from weshop_nb.service._errors import ServiceError
 from weshop_nb.service._models import Execution, Result
 from weshop_nb.service._thumbnails import ThumbnailCache
-from weshop_nb.work._runs import Job
+from weshop_nb.work._jobs import Job
 from weshop_nb.work._session import Session
 
 from .conftest import API_KEY
