@@ -125,10 +125,14 @@ def test_thumbnail_is_small_jpeg(make_image) -> None:
 
 def test_embed_shrinks_to_the_width_shown_in_webp_or_jpeg(make_image) -> None:
     photo = make_image(768, 1024)
+    # By width: a card is so many pixels wide. 188 is just under a quarter of 768, so the
+    # picture is a quarter (192): block averaging alone, 2 % wider than asked.
     with Image.open(io.BytesIO(embed(photo, 188))) as image:
-        assert (image.format, image.size) == ("WEBP", (188, 251))  # by width: a card is so many pixels wide
+        assert (image.format, image.size) == ("WEBP", (192, 256))
     with Image.open(io.BytesIO(embed(photo, 188, format="jpeg"))) as image:
-        assert (image.format, image.size) == ("JPEG", (188, 251))
+        assert (image.format, image.size) == ("JPEG", (192, 256))
+    with Image.open(io.BytesIO(embed(photo, 300))) as image:
+        assert image.size == (300, 400)  # far from a whole fraction: exactly the width asked
     with Image.open(io.BytesIO(embed(make_image(600, 700), 2000))) as image:
         assert image.size == (600, 700)  # never enlarged
     with Image.open(io.BytesIO(embed(make_image(600, 1400), 188))) as image:

@@ -69,7 +69,8 @@ def test_a_wider_copy_is_made_from_the_widest_narrower_one_only_when_the_host_is
     (tmp_path / next(p.name for p in tmp_path.iterdir() if p.name.endswith("-384.webp"))).unlink()
     fetch.gone = True
     later = ThumbnailCache(fetch, directory=tmp_path)
-    assert _width(later.get("http://pictures.test/a.png", 384)) == 188  # the widest kept stands in
+    # The widest kept stands in: the copy asked 188 wide (192, a quarter of 768: see embed).
+    assert _width(later.get("http://pictures.test/a.png", 384)) == 192
     assert not any(p.name.endswith("-384.webp") for p in tmp_path.iterdir())  # and is not kept as 384
     assert later.get_or_empty("http://pictures.test/never-shown.png", 192) == b""
 
