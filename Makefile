@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8765
 EMULATOR_KEY := demo-key
-LINTED := weshop_nb tests benchmarks docs
+LINTED := weshop_nb tests benchmarks $(wildcard docs/*.py)
 # JupyterLab refuses to start as root unless told; containers and CI machines run as root.
 LAB := $(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
