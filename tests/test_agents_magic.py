@@ -8,6 +8,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
+from weshop_nb import contract
 from weshop_nb.work._plan import LaunchPlan
 
 
@@ -77,10 +78,56 @@ LOCAL_RULES = {
         "",
         "give backgroundHex or backgroundId, not both",
     ),
-    "kling with two images": (
-        "--agent kling --input images={garment}",
+    "kling with three images": (
+        "--agent kling --input images={garment} --input images={person}",
         "slow pan",
-        "kling takes at most 1 image in images, got 2.",
+        "kling takes 1 or 2 images in images (the first frame, then optionally the last frame), got 3.",
+    ),
+    "kling last frame with Kling_2_1_Master": (
+        "--agent kling --param modelName=Kling_2_1_Master --input images={person}",
+        "slow pan",
+        "kling takes at most 1 image in images with modelName Kling_2_1_Master (the first frame only, "
+        "no last frame), got 2.",
+    ),
+    "clothes changer without the garment": (
+        "--agent ai-clothes-changer",
+        "",
+        "ai-clothes-changer takes exactly 2 images in images (the person first, then the garment), got 1.",
+    ),
+    "photoshoot with three pictures": (
+        "--agent ai-photoshoot --input images={person} --input images={garment}",
+        "",
+        "ai-photoshoot takes exactly 2 images in images (the character first, then the scene reference), got 3.",
+    ),
+    "ghost mannequin with two pictures": (
+        "--agent ai-ghost-mannequin-generator --input images={person}",
+        "",
+        "ai-ghost-mannequin-generator takes exactly 1 image in images",
+    ),
+    "photoshoot 21:9 without nano": (
+        "--agent ai-photoshoot --input images={person} --param aspectRatio=21:9",
+        "",
+        "aspectRatio '21:9' is not allowed with modelName qwen; use one of: auto, 1:1",
+    ),
+    "photoshoot imageSize without nano": (
+        "--agent ai-photoshoot --input images={person} --param modelName=firered --param imageSize=2K",
+        "",
+        "imageSize is only used with modelName nano, not firered.",
+    ),
+    "flat lay without its prompt": (
+        "--agent flat-lay",
+        "",
+        "textDescription is required for flat-lay: how to lay it out (no default).",
+    ),
+    "flat lay auto shape": (
+        "--agent flat-lay --param aspectRatio=auto",
+        "folded",
+        "aspectRatio 'auto' is not allowed; use one of: 1:1",
+    ),
+    "outfit generator with a parameter it does not take": (
+        "--agent outfit-generator --param modelName=nano",
+        "casual",
+        "Unknown parameter(s) for outfit-generator: modelName. Known: batchCount, textDescription.",
     ),
     "kling 20 seconds": (
         "--agent kling --param duration=20s",
@@ -259,7 +306,7 @@ def test_the_history_sums_what_an_experiment_cost(demo, ip, photos, api) -> None
 def test_agents_and_help_agent_show_the_registry(ip) -> None:
     with capture_output() as captured:
         ip.run_cell("%weshop agents")
-    for name in ("aimodel", "virtualtryon", "aiproduct", "aipose", "expandimage", "removeBG", "kling"):
+    for name in contract.agents():
         assert f"\n  {name} " in captured.stdout
     assert "video" in captured.stdout
     with capture_output() as captured:
