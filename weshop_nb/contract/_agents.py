@@ -1,7 +1,8 @@
 """The agents, written once: what each reads, accepts and returns (all version ``v1.0``).
 
 Sources: the service's API reference, its parameter table for aimodel and aipose, and the
-facts gathered about the agent-runs API (WeShop's public CLI and skills references). A
+facts gathered about the agent-runs API (WeShop's public CLI and skills references; the
+catalogue agents and kling's last frame as WeShop's CLI 0.2.22 sends them). A
 value, range or rule is here only when one of them states it; where they are silent, so
 is the registry (for instance nothing limits ``imageSize`` to bananaPro, it is only
 *required* there).
@@ -210,7 +211,7 @@ KLING = AgentSpec(
             min_count=1,
             max_count=2,
             doc="the first frame, then optionally the last frame",
-            places=("the first frame", "the last frame (optional)"),
+            places=("the first frame", "the last frame"),
         ),
         _FIRST_COPY,
     ),

@@ -54,9 +54,11 @@ def agent_help(found: AgentSpec) -> str:
         lines.append(f"  {image.name:<18} {need:<9} {kind}{image.doc}")
         if image.multiple and len(image.places) > 1:
             # How to give each place: the main input's first from --image, the rest from --input.
+            needed = image.min_count or 0
             for index, place in enumerate(image.places):
                 how = "--image" if image.name == main and index == 0 else f"--input {image.name}=PATH|URL"
-                lines.append(f"  {'':<18} {'':<9} {image.name}[{index}] {place}: {how}")
+                optional = " (optional)" if index >= needed else ""
+                lines.append(f"  {'':<18} {'':<9} {image.name}[{index}] {place}{optional}: {how}")
     lines += ["", "Parameters (--param NAME=VALUE; give a name several values to sweep over them):"]
     for param in found.params:
         need = "required" if param.required else "optional"
