@@ -26,7 +26,14 @@ CALLS = {
     "expandimage": {"targetWidth": 1200, "targetHeight": 1200},
     "removeBG": {"maskType": "autoSubjectSegment", "backgroundHex": "#ffffff"},
     "kling": {"textDescription": "slow pan", "modelName": "Kling_2_6", "duration": "5s"},
+    "ai-ghost-mannequin-generator": {"aspectRatio": "3:4", "imageSize": "2K"},
+    "flat-lay": {"textDescription": "folded, sleeves out", "modelName": "nano"},
+    "ai-clothes-changer": {"textDescription": "image 1 wearing image 2"},
+    "outfit-generator": {"textDescription": "smart casual"},
+    "ai-photoshoot": {"modelName": "nano", "aspectRatio": "21:9", "imageSize": "1K"},
 }
+#: The pictures of the agents that take two, in order (the others take the garment alone).
+TWO_PICTURES = {"ai-clothes-changer", "ai-photoshoot"}
 
 
 def test_every_registered_agent_has_a_call_here() -> None:
@@ -39,7 +46,12 @@ def test_every_agent_starts_and_finishes_on_both_apis(emu, make_image, api) -> N
     garment, person = make_image(640, 800), make_image(600, 900, color="orange")
     executions = {}
     for agent, params in CALLS.items():
-        source = {"images": [garment]} if agent == "kling" else {"originalImage": garment}
+        if agent in TWO_PICTURES:
+            source = {"images": [person, garment]}
+        elif contract.spec(agent).input("images").required:
+            source = {"images": [garment]}
+        else:
+            source = {"originalImage": garment}
         if agent == "virtualtryon":
             source["fashionModelImage"] = person
         executions[agent] = client.start(agent, {**params, "batchCount": 1}, input={**source, "taskName": agent})

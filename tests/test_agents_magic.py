@@ -8,6 +8,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
+from weshop_nb import contract
 from weshop_nb.work._plan import LaunchPlan
 
 
@@ -77,10 +78,56 @@ LOCAL_RULES = {
         "",
         "give backgroundHex or backgroundId, not both",
     ),
-    "kling with two images": (
-        "--agent kling --input images={garment}",
+    "kling with three images": (
+        "--agent kling --input images={garment} --input images={person}",
         "slow pan",
-        "kling takes at most 1 image in images, got 2.",
+        "kling takes 1 or 2 images in images (the first frame, then optionally the last frame), got 3.",
+    ),
+    "kling last frame with Kling_2_1_Master": (
+        "--agent kling --param modelName=Kling_2_1_Master --input images={person}",
+        "slow pan",
+        "kling takes at most 1 image in images with modelName Kling_2_1_Master (the first frame only, "
+        "no last frame), got 2.",
+    ),
+    "clothes changer without the garment": (
+        "--agent ai-clothes-changer",
+        "",
+        "ai-clothes-changer takes exactly 2 images in images (the person first, then the garment), got 1.",
+    ),
+    "photoshoot with three pictures": (
+        "--agent ai-photoshoot --input images={person} --input images={garment}",
+        "",
+        "ai-photoshoot takes exactly 2 images in images (the character first, then the scene reference), got 3.",
+    ),
+    "ghost mannequin with two pictures": (
+        "--agent ai-ghost-mannequin-generator --input images={person}",
+        "",
+        "ai-ghost-mannequin-generator takes exactly 1 image in images",
+    ),
+    "photoshoot 21:9 without nano": (
+        "--agent ai-photoshoot --input images={person} --param aspectRatio=21:9",
+        "",
+        "aspectRatio '21:9' is not allowed with modelName qwen; use one of: auto, 1:1",
+    ),
+    "photoshoot imageSize without nano": (
+        "--agent ai-photoshoot --input images={person} --param modelName=firered --param imageSize=2K",
+        "",
+        "imageSize is only used with modelName nano, not firered.",
+    ),
+    "flat lay without its prompt": (
+        "--agent flat-lay",
+        "",
+        "textDescription is required for flat-lay: how to lay it out (no default).",
+    ),
+    "flat lay auto shape": (
+        "--agent flat-lay --param aspectRatio=auto",
+        "folded",
+        "aspectRatio 'auto' is not allowed; use one of: 1:1",
+    ),
+    "outfit generator with a parameter it does not take": (
+        "--agent outfit-generator --param modelName=nano",
+        "casual",
+        "Unknown parameter(s) for outfit-generator: modelName. Known: batchCount, textDescription.",
     ),
     "kling 20 seconds": (
         "--agent kling --param duration=20s",
@@ -219,6 +266,27 @@ def test_values_are_converted_by_the_registry_kinds(demo, ip, photos) -> None:
     assert list(frame["media"]) == ["video"] and len(frame["videos"][0]) == 1
 
 
+def test_two_pictures_in_order_with_image_then_input(demo, ip, photos, api) -> None:
+    garment, person = photos
+    ip.run_cell(
+        f"%%weshop run --image {person} --agent ai-clothes-changer --input images={garment} --batch 1 --wait -o dressed"
+        "\nimage 1 wearing image 2"
+    )
+    run = ip.user_ns["dressed"]
+    assert [item.status for item in run.items] == ["success"]
+    images = demo.client.get_task(run.items[0].job.task.id).init_params["images"]
+    assert len(images) == 2 and len(set(images)) == 2  # the person, then the garment, each uploaded
+    assert all(url.startswith(demo.client.base_url) for url in images)
+    # kling with a last frame: the same two forms; its results carry their posters.
+    ip.run_cell(
+        f"%%weshop run --image {garment} --agent kling --input images={person} --param modelName=Kling_2_6 "
+        "--batch 1 --wait -o clip\nturn to the camera"
+    )
+    clip = ip.user_ns["clip"]
+    assert len(demo.client.get_task(clip.items[0].job.task.id).init_params["images"]) == 2
+    assert list(clip.to_frame()["media"]) == ["video"]
+
+
 def test_estimate_prints_the_whole_sweep_and_launches_nothing(demo, ip, photos, api) -> None:
     garment, _ = photos
     emu = demo.emulator
@@ -259,7 +327,7 @@ def test_the_history_sums_what_an_experiment_cost(demo, ip, photos, api) -> None
 def test_agents_and_help_agent_show_the_registry(ip) -> None:
     with capture_output() as captured:
         ip.run_cell("%weshop agents")
-    for name in ("aimodel", "virtualtryon", "aiproduct", "aipose", "expandimage", "removeBG", "kling"):
+    for name in contract.agents():
         assert f"\n  {name} " in captured.stdout
     assert "video" in captured.stdout
     with capture_output() as captured:
@@ -273,6 +341,18 @@ def test_agents_and_help_agent_show_the_registry(ip) -> None:
     with capture_output() as captured:
         ip.run_cell("%weshop help kling")
     assert "--image fills images" in captured.stdout and "one of Kling_3_0" in captured.stdout
+    assert "images[1] the last frame (optional): --input images=PATH|URL" in captured.stdout
+    assert "at most 1 image in images with modelName Kling_2_1_Master" in captured.stdout
+    with capture_output() as captured:
+        ip.run_cell("%weshop help ai-clothes-changer")
+    text = captured.stdout
+    assert "list of exactly 2: the person first, then the garment" in text
+    assert "images[0] the person: --image" in text and "images[1] the garment: --input images=PATH|URL" in text
+    with capture_output() as captured:
+        ip.run_cell("%weshop help ai-photoshoot")
+    assert (
+        "16:9, 9:16, 21:9; default auto" in captured.stdout and "imageSize only with modelName nano" in captured.stdout
+    )
     with capture_output() as captured:
         ip.run_cell("%weshop help run")
     assert "--param KEY=VALUE" in captured.stdout and "--estimate" in captured.stdout

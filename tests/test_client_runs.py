@@ -166,8 +166,12 @@ def test_local_rules_refuse_before_any_request(client, recorded) -> None:
         )
     assert [p.rule for p in refused.value.problems] == ["required_when", "only_with"]
     assert "descriptionType=custom needs textDescription" in str(refused.value)
-    with pytest.raises(ParameterError, match="kling takes at most 1 image in images, got 2"):
-        client.start("kling", {"textDescription": "pan"}, input={"images": [IMAGE, IMAGE]})
+    with pytest.raises(ParameterError, match="kling takes 1 or 2 images in images"):
+        client.start("kling", {"textDescription": "pan"}, input={"images": [IMAGE, IMAGE, IMAGE]})
+    with pytest.raises(ParameterError, match="at most 1 image in images with modelName Kling_2_1_Master"):
+        client.start(
+            "kling", {"textDescription": "pan", "modelName": "Kling_2_1_Master"}, input={"images": [IMAGE] * 2}
+        )
     with pytest.raises(ParameterError, match="originalImage is required"):
         client.start("removeBG", {"maskType": "autoSubjectSegment"}, input={})
     with pytest.raises(InvalidRequestError, match="callback_url"):
@@ -240,7 +244,7 @@ def test_start_uploads_local_images_after_the_checks(client, recorded, make_imag
     recorded.post(ASSETS, json={"success": True, "data": {"image": "https://cdn.test/up.png"}, "meta": {}})
     recorded.post(RUNS, json=STARTED)
     with pytest.raises(ParameterError):  # the rules first: nothing uploaded for a refused start
-        client.start("kling", {"textDescription": "pan"}, input={"images": [make_image(), make_image()]})
+        client.start("kling", {"textDescription": "pan"}, input={"images": [make_image()] * 3})
     assert len(recorded.calls) == 0
     client.start("kling", {"textDescription": "pan"}, input={"images": [make_image()]})
     assert _body(recorded.calls[1])["input"] == {"images": ["https://cdn.test/up.png"]}

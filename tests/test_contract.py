@@ -31,7 +31,19 @@ VALID = {
         {"textDescription": "slow pan", "modelName": "Kling_2_6", "duration": "10s", "generateAudio": True},
         {"images": [URL]},
     ),
+    "ai-ghost-mannequin-generator": ({"aspectRatio": "auto", "imageSize": "4K", "batchCount": 1}, {"images": [URL]}),
+    "flat-lay": (
+        {"textDescription": "folded, top view", "modelName": "nano", "aspectRatio": "21:9"},
+        {"images": [URL], "originalImage": URL},
+    ),
+    "ai-clothes-changer": ({"textDescription": "image 1 wearing image 2"}, {"images": [URL, URL]}),
+    "outfit-generator": ({}, {"images": [URL]}),
+    "ai-photoshoot": (
+        {"modelName": "nano", "aspectRatio": "21:9", "imageSize": "2K", "textDescription": "sitting"},
+        {"images": [URL, URL], "originalImage": URL},
+    ),
 }
+TWO = {"images": [URL, URL]}
 
 
 def messages(agent, params, inputs=None, **kw) -> list[str]:
@@ -44,8 +56,21 @@ def the_problem(agent, params, inputs=None, **kw) -> contract.Problem:
     return problems[0]
 
 
-def test_registry_lists_the_seven_agents_at_v1() -> None:
-    assert contract.agents() == ["aimodel", "virtualtryon", "aiproduct", "aipose", "expandimage", "removeBG", "kling"]
+def test_registry_lists_the_twelve_agents_at_v1() -> None:
+    assert contract.agents() == [
+        "aimodel",
+        "virtualtryon",
+        "aiproduct",
+        "aipose",
+        "expandimage",
+        "removeBG",
+        "kling",
+        "ai-ghost-mannequin-generator",
+        "flat-lay",
+        "ai-clothes-changer",
+        "outfit-generator",
+        "ai-photoshoot",
+    ]
     assert {s.version for s in contract.REGISTRY.values()} == {"v1.0"}
     assert [n for n, s in contract.REGISTRY.items() if s.output == "video"] == ["kling"]
 
@@ -132,9 +157,52 @@ def test_the_official_clients_image_copy_in_params_is_accepted() -> None:
         ("aipose", {"textDescription": "x", "colour": "red", "alpha": 1}, None, "unknown",
          "Unknown parameter(s) for aipose: alpha, colour"),
         # images: count, shape, requiredness, unknown inputs
-        ("kling", {"textDescription": "x"}, {"images": [URL, URL]}, "count",
-         "kling takes at most 1 image in images, got 2"),
-        ("kling", {"textDescription": "x", "images": [URL, URL]}, None, "count", "at most 1 image in images, got 2"),
+        ("kling", {"textDescription": "x"}, {"images": [URL, URL, URL]}, "count",
+         "kling takes 1 or 2 images in images (the first frame, then optionally the last frame), got 3"),
+        ("kling", {"textDescription": "x", "images": [URL] * 3}, None, "count", "1 or 2 images in images"),
+        ("kling", {"textDescription": "x"}, {"images": []}, "required", "images needs at least one image URL"),
+        ("aimodel", {**VALID["aimodel"][0], "images": [URL, URL]}, ORIGINAL, "count",
+         "aimodel takes at most 1 image in images, got 2"),
+        # a last frame is refused with Kling_2_1_Master (from params or from inputs)
+        ("kling", {"textDescription": "x", "modelName": "Kling_2_1_Master"}, TWO, "at_most_when",
+         "kling takes at most 1 image in images with modelName Kling_2_1_Master (the first frame only, no last "
+         "frame), got 2"),
+        ("kling", {"textDescription": "x", "modelName": "Kling_2_1_Master", "images": [URL, URL]}, None,
+         "at_most_when", "with modelName Kling_2_1_Master"),
+        # the catalogue agents: exactly 1 or exactly 2 pictures, in order
+        ("ai-clothes-changer", {}, {"images": [URL]}, "count",
+         "ai-clothes-changer takes exactly 2 images in images (the person first, then the garment), got 1."),
+        ("ai-clothes-changer", {}, {"images": [URL] * 3}, "count", "takes exactly 2 images in images"),
+        ("ai-clothes-changer", {}, {"images": []}, "required",
+         "images needs exactly 2 image URLs (the person first, then the garment) for ai-clothes-changer"),
+        ("ai-clothes-changer", {}, {"originalImage": URL}, "required",
+         "images is required for ai-clothes-changer (a list of exactly 2 http(s) image URLs: the person first, "
+         "then the garment)"),
+        ("ai-photoshoot", {}, {"images": [URL]}, "count",
+         "ai-photoshoot takes exactly 2 images in images (the character first, then the scene reference), got 1."),
+        ("ai-ghost-mannequin-generator", {}, TWO, "count",
+         "ai-ghost-mannequin-generator takes exactly 1 image in images (the garment (worn or on a hanger)), got 2."),
+        ("outfit-generator", {}, TWO, "count", "outfit-generator takes exactly 1 image in images (the person), got 2"),
+        ("flat-lay", {"textDescription": "x"}, TWO, "count", "flat-lay takes exactly 1 image in images"),
+        ("outfit-generator", {}, {"images": ["person.png"]}, "type", "images[0] must be an http(s) image URL"),
+        # the catalogue agents' parameters
+        ("flat-lay", {}, {"images": [URL]}, "required", "textDescription is required for flat-lay"),
+        ("flat-lay", {"textDescription": "x", "aspectRatio": "auto"}, None, "choice",
+         "aspectRatio 'auto' is not allowed; use one of: 1:1, 2:3"),
+        ("flat-lay", {"textDescription": "x", "modelName": "qwen"}, None, "choice", "use one of: nano2, nano"),
+        ("ai-ghost-mannequin-generator", {"imageSize": "8K"}, None, "choice", "use one of: 1K, 2K, 4K"),
+        ("ai-clothes-changer", {"aspectRatio": "1:1"}, TWO, "unknown",
+         "Unknown parameter(s) for ai-clothes-changer: aspectRatio. Known: batchCount, textDescription"),
+        ("outfit-generator", {"modelName": "nano"}, None, "unknown", "Known: batchCount, textDescription"),
+        ("ai-photoshoot", {"aspectRatio": "21:9"}, TWO, "allowed_when",
+         "aspectRatio '21:9' is not allowed with modelName qwen; use one of: auto, 1:1"),
+        ("ai-photoshoot", {"modelName": "firered", "aspectRatio": "21:9"}, TWO, "allowed_when",
+         "aspectRatio '21:9' is not allowed with modelName firered"),
+        ("ai-photoshoot", {"imageSize": "2K"}, TWO, "only_with",
+         "imageSize is only used with modelName nano, not qwen"),
+        ("ai-photoshoot", {"modelName": "firered", "imageSize": "1K"}, TWO, "only_with",
+         "imageSize is only used with modelName nano, not firered"),
+        ("ai-photoshoot", {"batchCount": 0}, TWO, "range", "batchCount 0 is out of range (1 to 16)"),
         ("kling", {"textDescription": "x"}, {"images": URL}, "type", "images must be a list of http(s) image URLs"),
         ("kling", {"textDescription": "x"}, {"originalImage": URL}, "required", "images is required for kling"),
         ("aipose", {"textDescription": "x"}, {}, "required", "originalImage is required for aipose"),
@@ -178,7 +246,8 @@ def test_not_an_object() -> None:
 def test_spec_reading_api() -> None:
     kling = contract.spec("kling")
     assert kling.defaults() == {"modelName": "Kling_3_0", "duration": "5s"}
-    assert kling.input("images").max_count == 1 and kling.input("images").multiple
+    assert kling.input("images").max_count == 2 and kling.input("images").min_count == 1
+    assert kling.input("images").multiple and kling.input("originalImage").copy_of == "images"
     assert kling.param("generateAudio").kind == "bool"
     assert contract.spec("expandimage").param("targetWidth").maximum == 4096
     tryon = contract.spec("virtualtryon")
@@ -220,3 +289,48 @@ def test_the_contract_imports_only_the_standard_library() -> None:
                 assert all(a.name.split(".")[0] in sys.stdlib_module_names for a in node.names), path
             elif isinstance(node, ast.ImportFrom):
                 assert node.level == 1, (path, node.module)  # only siblings inside the contract
+
+
+def test_the_catalogue_agents_as_the_reference_states_them() -> None:
+    for name in ("ai-ghost-mannequin-generator", "flat-lay", "ai-clothes-changer", "outfit-generator", "ai-photoshoot"):
+        found = contract.spec(name)
+        images, copy = found.inputs
+        assert (images.name, images.required, images.multiple, copy.name, copy.copy_of) == (
+            "images",
+            True,
+            True,
+            "originalImage",
+            "images",
+        )
+        assert images.min_count == images.max_count == len(images.places)
+        assert found.output == "image" and found.version == "v1.0"
+        assert found.param("batchCount").minimum == 1 and found.param("batchCount").maximum == 16
+    assert contract.spec("ai-clothes-changer").input("images").places == ("the person", "the garment")
+    assert contract.spec("ai-photoshoot").input("images").places == ("the character", "the scene reference")
+    assert contract.spec("ai-ghost-mannequin-generator").defaults() == {"aspectRatio": "1:1", "imageSize": "1K"}
+    assert contract.spec("flat-lay").defaults() == {"modelName": "nano2", "imageSize": "1K", "aspectRatio": "1:1"}
+    # imageSize's 1K holds with nano only: recorded in words, not as a default every call would carry.
+    assert contract.spec("ai-photoshoot").defaults() == {"modelName": "qwen", "aspectRatio": "auto"}
+    assert contract.spec("ai-ghost-mannequin-generator").param("aspectRatio").choices[0] == "auto"
+    assert "auto" not in contract.spec("flat-lay").param("aspectRatio").choices
+    assert [p.name for p in contract.spec("ai-clothes-changer").params] == ["textDescription", "batchCount"]
+    assert [p.name for p in contract.spec("outfit-generator").params] == ["textDescription", "batchCount"]
+    assert [r.describe() for r in contract.spec("ai-photoshoot").rules] == [
+        "aspectRatio one of auto, 1:1, 2:3, 3:2, 4:3, 3:4, 16:9, 9:16 with modelName qwen or firered",
+        "imageSize only with modelName nano",
+    ]
+    assert contract.spec("flat-lay").rules == ()  # none stated, none invented
+
+
+def test_klings_last_frame() -> None:
+    assert messages("kling", {"textDescription": "x"}, {"images": [URL, URL]}) == []
+    for model in ("Kling_3_0", "Kling_2_6", "Kling_2_5_Turbo", "Kling_2_1"):
+        assert messages("kling", {"textDescription": "x", "modelName": model}, {"images": [URL, URL]}) == []
+    assert messages("kling", {"textDescription": "x", "modelName": "Kling_2_1_Master"}, {"images": [URL]}) == []
+    rule = contract.spec("kling").rules[-1]
+    assert rule.describe() == (
+        "at most 1 image in images with modelName Kling_2_1_Master (the first frame only, no last frame)"
+    )
+    # A broken list is named once, by its own problem, not again by the rule.
+    problems = contract.check("kling", {"textDescription": "x", "modelName": "Kling_2_1_Master"}, {"images": [URL] * 3})
+    assert [p.rule for p in problems] == ["count"]

@@ -41,6 +41,12 @@ AGENT_COMMANDS = {
     "expandimage": ["--width", "1024", "--height", "1024"],
     "removebg": ["--mask-type", "autoSubjectSegment", "--bg-hex", "#ffffff"],
     "kling": ["--prompt", "slow pan", "--duration", "5s"],
+    # The catalogue agents; GARMENT stands for the garment's path (a second picture).
+    "ai-ghost-mannequin-generator": ["--aspect-ratio", "3:4", "--image-size", "2K"],
+    "flat-lay": ["--prompt", "folded, sleeves out", "--aspect-ratio", "21:9"],
+    "ai-clothes-changer": ["--image", "GARMENT"],
+    "outfit-generator": ["--prompt", "streetwear"],
+    "ai-photoshoot": ["--image", "GARMENT", "--model", "nano", "--aspect-ratio", "21:9", "--image-size", "2K"],
 }
 
 
@@ -106,7 +112,8 @@ def test_upload_and_info(weshop, garment) -> None:
 
 @pytest.mark.parametrize("command", list(AGENT_COMMANDS))
 def test_every_agent_command(weshop, garment, server, command) -> None:
-    output = weshop(command, "--image", str(garment), *AGENT_COMMANDS[command])
+    args = [str(garment) if arg == "GARMENT" else arg for arg in AGENT_COMMANDS[command]]
+    output = weshop(command, "--image", str(garment), *args)
     assert "status: Success" in output, output
     assert _field(output, "powerConsumption") and _field(output, "powerBalanceAmount")
     urls = _field(output, "url") + _field(output, "poster")
@@ -133,3 +140,20 @@ def test_refusals_reach_the_user(weshop, garment) -> None:
         "virtualtryon", "--image", str(garment), "--gen-version", "bananaPro", "--prompt-mode", "auto", ok=False
     )
     assert "generateVersion=bananaPro needs imageSize" in output and "retryable: false" in output
+
+
+def test_klings_last_frame_through_the_official_cli(weshop, garment, server) -> None:
+    # The official client sends both frames as params.images and the first as input.originalImage.
+    output = weshop(
+        "kling", "--image", str(garment), "--image", str(garment), "--prompt", "walk", "--model", "Kling_2_6"
+    )
+    assert "status: Success" in output and "videoCount: 1" in output
+    [record] = [r for r in server.emulator.store.executions.values() if r.last_frame]
+    assert len(record.params["images"]) == 2
+
+
+def test_the_catalogue_agents_rules_reach_the_user(weshop, garment) -> None:
+    output = weshop(
+        "ai-photoshoot", "--image", str(garment), "--image", str(garment), "--aspect-ratio", "21:9", ok=False
+    )
+    assert "aspectRatio '21:9' is not allowed with modelName qwen" in output and "retryable: false" in output

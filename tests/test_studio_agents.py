@@ -7,11 +7,13 @@ launch and fill the grid, on both APIs.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 
 import ipywidgets as widgets
 import pytest
+from PIL import Image
 
 from weshop_nb import WeShopClient, contract, emulator
 from weshop_nb.notebook.widgets import _studio
@@ -38,6 +40,24 @@ def _set(**values: object) -> Fill:
     return fill
 
 
+def _second_picture(**values: object) -> Fill:
+    """``_set(**values)``, and a valid picture in the second place of the agent's ``images``."""
+    fill = _set(**values)
+
+    def with_picture(studio: Studio) -> None:
+        fill(studio)
+        buffer = io.BytesIO()
+        Image.new("RGB", (700, 900), "navy").save(buffer, format="PNG")
+        studio.choices.form.pickers["images[1]"].choose_bytes(buffer.getvalue(), "second.png")
+
+    return with_picture
+
+
+def _drop_second_picture(studio: Studio) -> None:
+    # A picture an upload rule refuses is left out: the list is one short.
+    studio.choices.form.pickers["images[1]"].choose_bytes(b"not a picture", "broken.png")
+
+
 #: Per agent: what makes its form valid. A new agent fails the coverage test until it is here.
 VALID: dict[str, Fill] = {
     "aimodel": _set(prompts="summer look"),
@@ -47,6 +67,11 @@ VALID: dict[str, Fill] = {
     "expandimage": _set(targetWidth="1024", targetHeight="1200"),
     "removeBG": _set(backgroundHex="#ffffff"),
     "kling": _set(prompts="she turns slowly"),
+    "ai-ghost-mannequin-generator": _set(),
+    "flat-lay": _set(prompts="folded, sleeves out"),
+    "ai-clothes-changer": _second_picture(),
+    "outfit-generator": _set(prompts="smart casual"),
+    "ai-photoshoot": _second_picture(modelName="nano", aspectRatio="21:9", imageSize="2K"),
 }
 
 #: Per agent, on top of its valid form: one broken rule, the key and rule named, and the message.
@@ -72,6 +97,21 @@ BROKEN: dict[str, tuple[Fill, str, str, str]] = {
         "duration",
         "allowed_when",
         "duration '7s' is not allowed with modelName Kling_2_1; use one of: 5s, 10s",
+    ),
+    "ai-ghost-mannequin-generator": (_set(batch=0), "batchCount", "range", "batchCount 0 is out of range"),
+    "flat-lay": (_set(prompts=""), "textDescription", "required", "textDescription is required for flat-lay"),
+    "ai-clothes-changer": (
+        _drop_second_picture,
+        "images",
+        "count",
+        "ai-clothes-changer takes exactly 2 images in images (the person first, then the garment), got 1.",
+    ),
+    "outfit-generator": (_set(batch=17), "batchCount", "range", "batchCount 17 is out of range"),
+    "ai-photoshoot": (
+        _set(modelName="qwen"),
+        "aspectRatio",
+        "allowed_when",
+        "aspectRatio '21:9' is not allowed with modelName qwen",
     ),
 }
 
@@ -105,8 +145,11 @@ def test_the_form_is_exactly_the_registry(studio, agent) -> None:
     assert list(studio.choices.agent.options) == contract.agents()
     shown = set(form.fields) | {name for name in OWN if spec.param(name) is not None}
     assert shown == set(spec.param_names)
-    assert set(form.pickers) == {i.name for i in AgentForm.extra_inputs(spec)}
-    assert all(spec.input(name).copy_of is None for name in form.pickers)  # copies are never asked for
+    places = [key for key, _, _ in AgentForm.further_places(spec)]
+    assert set(form.pickers) == {i.name for i in AgentForm.extra_inputs(spec)} | set(places)
+    # copies are never asked for; a list of several pictures has a picker per place after the first
+    assert all(spec.input(name.split("[")[0]).copy_of is None for name in form.pickers)
+    assert len(places) == max(len(spec.main_input.places) - 1, 0)
     for name, field in form.fields.items():
         param, widget = spec.param(name), field.widget
         if param.kind == "enum":
@@ -213,3 +256,19 @@ def test_switching_agents_keeps_each_form_and_the_catalogue_choices(studio) -> N
     assert studio.choices.previews.value.count("<img ") == 1
     studio.choices.agent.value = "virtualtryon"
     assert studio.choices.params()["imageSize"] == "2K"  # the form came back with its values
+
+
+@pytest.mark.parametrize("studio", ["v1", "runs"], indirect=True)
+def test_a_two_picture_agent_sends_the_source_then_the_second_picture(studio) -> None:
+    studio.choices.agent.value = "ai-clothes-changer"
+    picker = studio.choices.form.pickers["images[1]"]
+    assert "images[1] (required): the garment" in picker.label.value
+    assert studio.launch_button.disabled and "got 1" in studio.summary.value  # the garment is missing
+    VALID["ai-clothes-changer"](studio)
+    assert not studio.launch_button.disabled
+    run = studio.launch()
+    run.wait(timeout=30, progress=False)
+    sent = run.items[0].job.task.init_params["images"]
+    assert len(sent) == 2 and sent[0] != sent[1] and all(url.startswith("http") for url in sent)
+    studio.choices.agent.value = "kling"  # its last frame is optional
+    assert "images[1] (optional): the last frame" in studio.choices.form.pickers["images[1]"].label.value

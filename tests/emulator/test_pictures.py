@@ -261,3 +261,128 @@ def test_the_photographs_are_drawn_while_the_execution_runs(emu, monkeypatch) ->
         time.sleep(0.05)
     assert sorted(drawn) == [0, 1]  # two poses, each also served mirrored: four shots
     assert raw.get("/_emulator/stats").json()["pictures_served"] == 0
+
+
+# -- the catalogue agents and kling's last frame: each result shows what the agent did --
+
+RED, BLUE, GREEN, SKY = (200, 30, 40), (30, 60, 200), (40, 150, 60), (110, 180, 235)
+
+
+def _solid(color: tuple[int, int, int], size: tuple[int, int] = (640, 800)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _upload(runs: Runs, data: bytes) -> str:
+    response = requests.post(
+        f"{runs.base}/openapi/agent/assets/images",
+        files={"image": ("p.png", data, "image/png")},
+        headers={"Authorization": runs.key},
+        timeout=10,
+    )
+    return runs.ok(response)["image"]
+
+
+def _result(runs: Runs, agent: str, images: list[bytes], **params: Any) -> tuple[Image.Image, dict]:
+    urls = [_upload(runs, data) for data in images]
+    body = {
+        "agent": {"name": agent, "version": "v1.0"},
+        "input": {"images": urls},
+        "params": {**params, "batchCount": 1},
+    }
+    data, _ = runs.wait(runs.ok(runs.post("/runs", body))["executionId"])
+    result = data["executions"][-1]["result"][0]
+    fetched = requests.get(result.get("image") or result["videoPoster"], timeout=10)
+    assert fetched.status_code == 200
+    return _open(fetched.content), result
+
+
+def _near(pixel: tuple[int, ...], color: tuple[int, int, int], within: int = 60) -> bool:
+    return all(abs(a - b) <= within for a, b in zip(pixel, color, strict=False))
+
+
+def _mean(image: Image.Image, box: tuple[float, float, float, float]) -> tuple[int, ...]:
+    return tuple(round(v) for v in ImageStat.Stat(_patch(image, *box)).mean)
+
+
+def test_a_ghost_mannequin_is_the_garment_alone_on_white(emu) -> None:
+    picture, _ = _result(Runs(emu.base_url), "ai-ghost-mannequin-generator", [_solid(RED)], aspectRatio="4:3")
+    assert picture.size == (1024, 768)  # the aspectRatio asked for
+    assert min(_mean(picture, (0.02, 0.3, 0.1, 0.5))) > 190  # white paper, no scene
+    assert _near(_mean(picture, (0.45, 0.35, 0.55, 0.5)), RED)  # the garment in the middle
+    assert not _near(_mean(picture, (0.45, 0.03, 0.55, 0.07)), (222, 184, 160), 30)  # no one's head above it
+
+
+def test_a_flat_lay_is_the_garment_on_a_table_top(emu) -> None:
+    picture, _ = _result(Runs(emu.base_url), "flat-lay", [_solid(BLUE)], textDescription="folded")
+    assert picture.size == (1024, 1024)  # its default 1:1
+    assert _near(_mean(picture, (0.42, 0.4, 0.58, 0.55)), BLUE)
+    edge = _mean(picture, (0.01, 0.4, 0.05, 0.6))
+    assert min(edge) > 120 and not _near(edge, BLUE)  # a pale table around it
+
+
+def test_a_clothes_changer_keeps_picture_1_and_dresses_it_in_picture_2(emu) -> None:
+    runs = Runs(emu.base_url)
+    picture, _ = _result(runs, "ai-clothes-changer", [_solid(GREEN, (600, 900)), _solid(RED)])
+    assert picture.size == (683, 1024)  # the person's picture's shape
+    assert _near(_mean(picture, (0, 0, 0.1, 0.5)), GREEN)  # picture 1 kept around the person
+    assert _near(_mean(picture, (0.4, 0.35, 0.6, 0.5)), RED)  # wearing the garment of picture 2
+    swapped, _ = _result(runs, "ai-clothes-changer", [_solid(RED, (600, 900)), _solid(GREEN)])
+    assert _near(_mean(swapped, (0, 0, 0.1, 0.5)), RED) and _near(_mean(swapped, (0.4, 0.35, 0.6, 0.5)), GREEN)
+
+
+def test_an_outfit_is_new_and_follows_the_prompt(emu) -> None:
+    runs = Runs(emu.base_url)
+    casual, _ = _result(runs, "outfit-generator", [_solid(GREEN, (600, 900))], textDescription="casual")
+    formal, _ = _result(runs, "outfit-generator", [_solid(GREEN, (600, 900))], textDescription="formal")
+    assert _near(_mean(casual, (0, 0, 0.1, 0.5)), GREEN)  # the person's picture kept
+    assert not _near(_mean(casual, (0.4, 0.35, 0.6, 0.5)), GREEN, 20)  # in something new
+    assert _mean(casual, (0.3, 0.3, 0.7, 0.6)) != _mean(formal, (0.3, 0.3, 0.7, 0.6))
+
+
+def test_a_photoshoot_puts_the_person_of_picture_1_in_the_scene_of_picture_2(emu) -> None:
+    runs = Runs(emu.base_url)
+    picture, result = _result(
+        runs, "ai-photoshoot", [_solid(RED, (600, 900)), _solid(SKY, (900, 600))], modelName="nano", aspectRatio="16:9"
+    )
+    assert picture.size == (1024, 576) and "lastFrame" not in result
+    assert _near(_mean(picture, (0, 0, 0.15, 0.4)), SKY)  # the scene
+    assert _near(_mean(picture, (0.47, 0.45, 0.53, 0.55)), RED)  # the person standing in it
+    assert _near(_mean(picture, (0.85, 0.1, 1, 0.4)), SKY)  # only there: cut out, not pasted whole
+
+
+def test_klings_last_frame_ends_the_clip_and_is_served_as_a_still(emu) -> None:
+    runs = Runs(emu.base_url)
+    _, one = _result(runs, "kling", [_solid(RED)], textDescription="pan")
+    assert set(one) == {"status", "video", "videoPoster"}  # no last frame given, none returned
+    poster, two = _result(runs, "kling", [_solid(RED), _solid(SKY, (900, 600))], textDescription="pan")
+    last = requests.get(two["lastFrame"], timeout=10)
+    assert last.status_code == 200 and last.headers["Content-Type"] == "image/png"
+    still = _open(last.content)
+    assert _near(_mean(still, (0.1, 0.1, 0.9, 0.5)), SKY)  # the picture it was given
+    assert not _near(_mean(poster, (0.1, 0.1, 0.9, 0.5)), SKY)  # the poster is the first frame
+    clip = Image.open(io.BytesIO(requests.get(two["video"], timeout=10).content))
+    clip.seek(clip.n_frames - 1)
+    assert _near(_mean(clip.convert("RGB"), (0.1, 0.1, 0.9, 0.5)), SKY)  # the clip ends on it
+    assert requests.get(one["videoPoster"].replace("/results/", "/frames/"), timeout=10).status_code == 404
+
+
+def test_a_catalogue_photograph_is_drawn_once_and_captioned_per_result(emu, monkeypatch) -> None:
+    runs = Runs(emu.base_url)
+    calls: list[int] = []
+    real = agent_pictures._DRAWINGS["flat-lay"]
+    monkeypatch.setitem(agent_pictures._DRAWINGS, "flat-lay", lambda *a: calls.append(a[2]) or real(*a))
+    url = _upload(runs, _solid((90, 20, 120)))
+    body = {"agent": {"name": "flat-lay", "version": "v1.0"}, "input": {"images": [url]}}
+    body["params"] = {"textDescription": "spread out", "batchCount": 4}
+    data, _ = runs.wait(runs.ok(runs.post("/runs", body))["executionId"])
+    fetched = [requests.get(r["image"], timeout=10).content for r in data["executions"][-1]["result"]]
+    assert len(set(fetched)) == 4  # four results, each its own caption (and 3 and 4 mirrored)
+    assert sorted(calls) == [0, 1]  # two drawings for the batch, however often fetched
+    first, mirrored = _open(fetched[0]), _open(fetched[2])
+    band = 0.8
+    assert (
+        _patch(first, 0, 0, 1, band).transpose(Image.Transpose.FLIP_LEFT_RIGHT).tobytes()
+        == _patch(mirrored, 0, 0, 1, band).tobytes()
+    )

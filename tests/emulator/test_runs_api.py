@@ -115,7 +115,12 @@ def test_estimate_creates_and_bills_nothing(emu, runs) -> None:
         ({**AIMODEL, "safeGenerate": "maybe"}, 400, "safeGenerate must be on or off"),
         (
             {"agent": {"name": "kling", "version": "v1.0"}, "input": {"images": ["https://a/1", "https://a/2"]},
-             "params": {"textDescription": "x"}}, 400, "kling takes at most 1 image in images, got 2",
+             "params": {"textDescription": "x", "modelName": "Kling_2_1_Master"}}, 400,
+            "kling takes at most 1 image in images with modelName Kling_2_1_Master",
+        ),
+        (
+            {"agent": {"name": "ai-photoshoot", "version": "v1.0"}, "input": {"images": ["https://a/1"]},
+             "params": {}}, 400, "ai-photoshoot takes exactly 2 images in images (the character first",
         ),
     ],
 )  # fmt: skip

@@ -29,7 +29,7 @@ class Problem:
 
     ``rule`` is one of ``unknown``, ``required``, ``type``, ``choice``, ``range``,
     ``pattern``, ``count``, ``at_least_one``, ``at_most_one``, ``required_when``,
-    ``only_with``, ``allowed_when``.
+    ``only_with``, ``allowed_when``, ``at_most_when``.
     """
 
     key: str
@@ -55,7 +55,9 @@ class ImageInput:
 
     ``copy_of`` names the input this one repeats (the official client sends the source
     image both as ``originalImage`` and as ``images: [url]``): a form fills it from that
-    input, never asks for it.
+    input, never asks for it. A list holds from ``min_count`` to ``max_count`` URLs
+    (``None``: no bound stated); ``places`` says what each position holds, in order
+    (``("the person", "the garment")``), for forms that ask for them one by one.
     """
 
     name: str
@@ -64,6 +66,19 @@ class ImageInput:
     max_count: int | None = None
     doc: str = ""
     copy_of: str | None = None
+    min_count: int | None = None
+    places: tuple[str, ...] = ()
+
+    def count_words(self) -> str:
+        """How many URLs the list takes, in words: ``exactly 2``, ``1 or 2``, ``at most 1``; "" when unbounded."""
+        low, high = self.min_count, self.max_count
+        if low is not None and low == high:
+            return f"exactly {low}"
+        if low is not None and high is not None:
+            return f"{low} or {high}" if high == low + 1 else f"{low} to {high}"
+        if high is not None:
+            return f"at most {high}"
+        return f"at least {low}" if low is not None else ""
 
 
 @dataclass(frozen=True)
@@ -199,7 +214,41 @@ class AllowedWhen:
         return Problem(self.key, "allowed_when", message)
 
 
-Rule = AtLeastOne | AtMostOne | RequiredWhen | OnlyWith | AllowedWhen
+@dataclass(frozen=True)
+class AtMostWhen:
+    """When parameter ``when`` has one of ``values``, the image list ``key`` holds at most ``count`` URLs.
+
+    ``doc`` says in a few words what the limit means (kling's ``"first frame only"``).
+    """
+
+    key: str
+    count: int
+    when: str
+    values: tuple[str, ...]
+    doc: str = ""
+
+    def describe(self) -> str:
+        why = f" ({self.doc})" if self.doc else ""
+        when = f"{self.when} {_alternatives(self.values)}"
+        return f"at most {self.count} {_images(self.count)} in {self.key} with {when}{why}"
+
+    def problem(self, values: Mapping[str, Any], agent: str) -> Problem | None:
+        given, actual = values.get(self.key), values.get(self.when)
+        if actual not in self.values or not isinstance(given, list) or len(given) <= self.count:
+            return None
+        why = f" ({self.doc})" if self.doc else ""
+        message = (
+            f"{agent} takes at most {self.count} {_images(self.count)} in {self.key} with {self.when} {actual}"
+            f"{why}, got {len(given)}."
+        )
+        return Problem(self.key, "at_most_when", message)
+
+
+def _images(count: int) -> str:
+    return "image" if count == 1 else "images"
+
+
+Rule = AtLeastOne | AtMostOne | RequiredWhen | OnlyWith | AllowedWhen | AtMostWhen
 
 
 @dataclass(frozen=True)
@@ -310,13 +359,23 @@ def _image_problems(agent: str, image: ImageInput, value: Any) -> list[Problem]:
         for i, v in enumerate(value)
         if not is_url(v)
     ]
-    if image.max_count is not None and len(value) > image.max_count:
-        noun = "image" if image.max_count == 1 else "images"
-        message = f"{agent} takes at most {image.max_count} {noun} in {name}, got {len(value)}."
-        problems.append(Problem(name, "count", message))
+    too_few = image.min_count is not None and len(value) < image.min_count
+    too_many = image.max_count is not None and len(value) > image.max_count
     if image.required and not value:
-        problems.append(Problem(name, "required", f"{name} needs at least one image URL for {agent}."))
+        several = image.min_count is not None and image.min_count > 1
+        what = f"{image.count_words()} image URLs ({image.doc})" if several else "at least one image URL"
+        problems.append(Problem(name, "required", f"{name} needs {what} for {agent}."))
+    elif too_few or too_many:
+        problems.append(_count_problem(agent, image, len(value)))
     return problems
+
+
+def _count_problem(agent: str, image: ImageInput, count: int) -> Problem:
+    """A list of the wrong length: how many it takes (and what each place holds, when stated)."""
+    noun = _images(image.max_count if image.max_count is not None else image.min_count or 2)
+    doc = f" ({image.doc})" if image.places else ""
+    message = f"{agent} takes {image.count_words()} {noun} in {image.name}{doc}, got {count}."
+    return Problem(image.name, "count", message)
 
 
 def _input_problems(spec: AgentSpec, in_params: Mapping[str, Any], inputs: Mapping[str, Any] | None) -> list[Problem]:
@@ -339,6 +398,8 @@ def _input_problems(spec: AgentSpec, in_params: Mapping[str, Any], inputs: Mappi
         if value is None:
             if inputs is not None and image.required:
                 kind = "a list of http(s) image URLs" if image.multiple else "an http(s) image URL"
+                if image.multiple and image.places:
+                    kind = f"a list of {image.count_words()} http(s) image URLs: {image.doc}"
                 problems.append(Problem(image.name, "required", f"{image.name} is required for {agent} ({kind})."))
             continue
         problems.extend(_image_problems(agent, image, value))
@@ -373,8 +434,13 @@ def _check(spec: AgentSpec, params: Any, inputs: Mapping[str, Any] | None, api: 
     problems.extend(_input_problems(spec, {k: v for k, v in params.items() if k in images}, inputs))
     # Rules read the values the service would use, defaults included. A bad value counts
     # as given, but a rule conditioned on it or about it is skipped: it has its problem.
+    # The images count as values too (a rule may limit a list by a parameter), from
+    # params or inputs as the service reads them.
     bad = {p.key for p in problems}
-    effective = {**spec.defaults(), **params}
+    given_images = {k: v for k, v in params.items() if k in images}
+    if inputs is not None:
+        given_images.update({k: v for k, v in inputs.items() if k in images})
+    effective = {**spec.defaults(), **params, **given_images}
     for rule in spec.rules:
         if {getattr(rule, "when", None), getattr(rule, "key", None)} & bad:
             continue

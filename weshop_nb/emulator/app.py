@@ -277,6 +277,7 @@ class Emulator:
             location_ids={entry["id"] for entry in self.locations},
             fashion_model_ids={entry["id"] for entry in self.fashion_models},
             background_ids={entry["id"] for entry in default_catalogue.BACKGROUNDS},
+            inputs=task.init_params,  # a rule may read the task's images (kling's last frame)
         )
         callback = body.get("callbackUrl")
         if callback is not None and not is_url(callback):
@@ -376,7 +377,8 @@ class Emulator:
         cores. Only the photographs: each result's caption is still made when asked.
         """
         task = self.store.tasks.get(record.task_id)
-        if record.fails or task is None or task.agent_name in agent_pictures.AGENTS:
+        drawn_ahead = task is not None and task.agent_name in agent_pictures.CATALOGUE
+        if record.fails or task is None or (task.agent_name in agent_pictures.AGENTS and not drawn_ahead):
             return
         with self._lock:
             if self._ahead is None:
@@ -388,7 +390,8 @@ class Emulator:
         while (record := jobs.get()) is not None:
             started = time.thread_time()
             try:
-                pictures.prepare_result(**self._photograph_of(record), slots=range(record.batch))
+                if not agent_pictures.prepare(self, record):
+                    pictures.prepare_result(**self._photograph_of(record), slots=range(record.batch))
             except Exception:  # drawn again on request, where a failure is reported
                 _log.exception("The emulator failed to draw ahead for %s", record.id)
             with self._lock:

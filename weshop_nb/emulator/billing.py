@@ -23,6 +23,12 @@ PRICES = {
     "expandimage": 8,
     "removeBG": 4,
     "kling": 100,
+    # The catalogue agents: the reference gives no prices; these flat ones are the emulator's own.
+    "ai-ghost-mannequin-generator": 12,
+    "flat-lay": 12,
+    "ai-clothes-changer": 15,
+    "outfit-generator": 15,
+    "ai-photoshoot": 15,
 }
 DEFAULT_PRICE = 10
 STARTING_BALANCE = 100_000

@@ -204,19 +204,85 @@ def garment(source: Image.Image | None, box: tuple[int, int], rng: random.Random
     return cloth
 
 
-def _striped_shirt(box: tuple[int, int]) -> Image.Image:
+# A T-shirt's outline as shares of its box: as worn (sleeves down) and laid flat (sleeves out).
+_WORN = [(0.3, 0.05), (0.7, 0.05), (0.95, 0.25), (0.82, 0.38), (0.75, 0.3), (0.75, 0.95), (0.25, 0.95)]
+_WORN += [(0.25, 0.3), (0.18, 0.38), (0.05, 0.25)]
+_FLAT = [(0.33, 0.04), (0.67, 0.04), (0.99, 0.16), (0.93, 0.36), (0.74, 0.3), (0.76, 0.97), (0.24, 0.97)]
+_FLAT += [(0.26, 0.3), (0.07, 0.36), (0.01, 0.16)]
+
+
+def shirt_shape(box: tuple[int, int], *, flat: bool = False) -> Image.Image:
+    """A T-shirt's outline filling ``box``: an L mask, white inside.
+
+    ``flat`` spreads the sleeves out, as a shirt lies on a table; otherwise they hang as worn.
+    """
     w, h = box
-    outline = [(0.3, 0.05), (0.7, 0.05), (0.95, 0.25), (0.82, 0.38), (0.75, 0.3), (0.75, 0.95), (0.25, 0.95)]
-    outline += [(0.25, 0.3), (0.18, 0.38), (0.05, 0.25)]
     shape = Image.new("L", box)
-    ImageDraw.Draw(shape).polygon([(x * w, y * h) for x, y in outline], fill=255)
-    shirt = Image.new("RGB", box, (70, 110, 170))
-    draw = ImageDraw.Draw(shirt)
-    pitch = max(4, w // 24)
+    ImageDraw.Draw(shape).polygon([(x * w, y * h) for x, y in (_FLAT if flat else _WORN)], fill=255)
+    return shape
+
+
+def stripes(box: tuple[int, int], ground: Color, stripe: Color, *, pitch: int | None = None) -> Image.Image:
+    """Vertical stripes of ``stripe`` on ``ground``, RGB: a fabric to cut garments from."""
+    w, h = box
+    cloth = Image.new("RGB", box, ground)
+    draw = ImageDraw.Draw(cloth)
+    pitch = pitch or max(4, w // 24)
     for x in range(0, w, pitch * 2):
-        draw.rectangle((x, 0, x + pitch - 1, h), fill=(225, 230, 238))
-    shirt.putalpha(shape)
+        draw.rectangle((x, 0, x + pitch - 1, h), fill=stripe)
+    return cloth
+
+
+def _striped_shirt(box: tuple[int, int]) -> Image.Image:
+    shirt = stripes(box, (70, 110, 170), (225, 230, 238))
+    shirt.putalpha(shirt_shape(box))
     return shirt
+
+
+def cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """``image`` scaled to cover ``size`` and cut to it, centred (a new RGB image)."""
+    scale = max(size[0] / image.width, size[1] / image.height)
+    width, height = max(size[0], round(image.width * scale)), max(size[1], round(image.height * scale))
+    left, top = (width - size[0]) // 2, (height - size[1]) // 2
+    scaled = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+    return scaled.crop((left, top, left + size[0], top + size[1]))
+
+
+def seamless(size: tuple[int, int], top: Color, bottom: Color) -> Image.Image:
+    """A studio's seamless paper: one smooth fall of light from ``top`` to ``bottom``, no horizon."""
+    k = _reduction(size)
+    small = (max(size[0] // k, 1), max(size[1] // k, 1))
+    return _vertical(small, top, bottom).resize(size, Image.Resampling.BILINEAR)
+
+
+def surface(size: tuple[int, int], color: Color, rng: random.Random) -> Image.Image:
+    """A table top seen from above: ``color``, mottled like linen or wood, lit from one corner."""
+    k = _reduction(size)
+    small = (max(size[0] // k, 1), max(size[1] // k, 1))
+    down = Image.linear_gradient("L").resize(small)
+    light = ImageChops.add(down, down.transpose(Image.Transpose.ROTATE_90).resize(small), scale=2)
+    lit = Image.composite(Image.new("RGB", small, color), Image.new("RGB", small, mix(color, (0, 0, 0), 0.18)), light)
+    mottle = noise(small, rng, 20).filter(ImageFilter.GaussianBlur(1.5)).convert("RGB")
+    return ImageChops.add(lit, mottle, 1, -128).resize(size, Image.Resampling.BILINEAR)
+
+
+def drop_shadow(picture: Image.Image, mask: Image.Image, at: tuple[int, int], offset: tuple[int, int]) -> None:
+    """Darken ``picture`` softly where ``mask`` (pasted at ``at``) casts a shadow ``offset`` away; in place."""
+    k = _SMOOTH
+    small = mask.resize((max(mask.width // k, 1), max(mask.height // k, 1))).point(lambda v: v * 90 // 255)
+    soft = small.filter(ImageFilter.GaussianBlur(max(mask.width / k / 40, 1))).resize(mask.size)
+    picture.paste((0, 0, 0), (at[0] + offset[0], at[1] + offset[1]), soft)
+
+
+def silhouette(size: tuple[int, int], box: Box) -> Image.Image:
+    """A standing person's outline in ``box`` on a ``size`` mask (L, white inside): :func:`figure`'s shape."""
+    canvas = Image.new("RGB", size)
+    white = (255, 255, 255)
+    torso = figure(canvas, box, skin=white, hair=white, legs=white)
+    mask = canvas.convert("L").point(lambda v: 255 if v else 0)
+    body = shirt_shape((torso[2] - torso[0], torso[3] - torso[1]))
+    mask.paste(255, torso[:2], body)
+    return mask
 
 
 @lru_cache(maxsize=4)

@@ -155,12 +155,38 @@ def result_parts(
     head, band_color = _shot(key, source, slot % (2 * _POSES))
     title = f"#{slot + 1}  {scene or 'free scene'}  ·  {model or 'free model'}"
     lines = [title, *([agent] if agent else []), *textwrap.wrap(prompt or "(no prompt)", 52)]
+    return _captioned(head, band_color, lines)
+
+
+def _captioned(head: SplicedPng, band_color: photo.Color, lines: Sequence[str]) -> PngParts:
+    """``head`` finished with a caption band of ``lines`` (the first a little larger)."""
     band = Image.new("RGB", head.tail_size, band_color)
     step = band.height / (_CAPTION_ROWS + 0.7)  # the layout of photo.caption, on a band of its own
     for row, line in enumerate(lines[:_CAPTION_ROWS]):
         text = _line(line, round(step * (0.74 if row else 0.78)))
         band.paste((255, 255, 255), (round(band.width * 0.028), round(step * (0.35 + row))), text)
     return head.parts(band)
+
+
+#: Draws one pose (0 or 1) of a photograph: the picture, and the colour of its caption band.
+Drawing = Callable[[int], tuple[Image.Image, photo.Color]]
+
+
+def drawn_once(key: Hashable, draw: Drawing, slot: int, lines: Sequence[str]) -> PngParts:
+    """A result picture whose photograph is drawn once per ``key`` and shot, captioned per call.
+
+    The pattern of :func:`result_parts` for any drawing: ``draw(pose)`` is called at most
+    once per ``key`` and pose while the photograph is kept; a batch's third and fourth
+    pictures are the first two mirrored. ``key`` must hold everything the drawing reads.
+    """
+    head, band_color = _kept(("drawn", key), draw, slot % (2 * _POSES))
+    return _captioned(head, band_color, lines)
+
+
+def prepare_drawing(key: Hashable, draw: Drawing, slots: Iterable[int]) -> None:
+    """Draw the photographs :func:`drawn_once` will use for these ``slots``, if not kept yet."""
+    for shot in sorted({slot % (2 * _POSES) for slot in slots}):
+        _kept(("drawn", key), draw, shot)
 
 
 def prepare_result(
@@ -215,11 +241,17 @@ _shots_lock = threading.Lock()
 
 
 def _shot(key: tuple, source: bytes | None, shot: int) -> tuple[SplicedPng, photo.Color]:
+    """The encoded photograph of ``shot`` for ``key`` and its band's colour (see :func:`_kept`)."""
+    return _kept(key, lambda pose: _draw_pose(source, *key[2:], pose=pose), shot)
+
+
+def _kept(key: Hashable, draw: Drawing, shot: int) -> tuple[SplicedPng, photo.Color]:
     """The encoded photograph of ``shot`` for ``key`` and its band's colour, drawn (with its mirror) on first use.
 
+    Shots ``0`` and ``1`` are ``draw(0)`` and ``draw(1)``; ``2`` and ``3`` the same mirrored.
     Several requests of one batch arrive at once: one draws, the others wait for it.
     """
-    pose_key = (*key, shot % _POSES)
+    pose_key = (key, shot % _POSES)
     with _shots_lock:
         lock = _drawing.setdefault(pose_key, threading.Lock())
     with lock:
@@ -228,7 +260,7 @@ def _shot(key: tuple, source: bytes | None, shot: int) -> tuple[SplicedPng, phot
             if kept is not None:
                 _shots.move_to_end((pose_key, shot))
                 return kept
-        picture, band_color = _draw_pose(source, *key[2:], pose=shot % _POSES)
+        picture, band_color = draw(shot % _POSES)
         tail = round(picture.height * _CAPTION_SHARE)
         top = picture.crop((0, 0, picture.width, picture.height - tail))
         heads = {}

@@ -42,9 +42,10 @@ ROUTES = [
     (f"{_BASE}/runs/<execution_id>", "run_poll", "GET"),
     (f"{_BASE}/power-estimates", "run_estimate", "POST"),
     ("/files/videos/<execution_id>-<int:slot>.webp", "video_file", "GET"),
+    ("/files/frames/<execution_id>-<int:slot>.png", "frame_file", "GET"),
 ]
 ENDPOINTS = frozenset(endpoint for _, endpoint, _ in ROUTES)
-_PUBLIC = frozenset({"video_file"})
+_PUBLIC = frozenset({"video_file", "frame_file"})
 
 # Error codes by the emulator's refusal code, then by HTTP status.
 _CODES = {40001: "MISSING_PARAMETER", 40002: "INVALID_TYPE", 40003: "INVALID_PARAMETER", 40004: "NOT_FOUND"}
@@ -223,3 +224,14 @@ class RunsApi:
         key = f"videos/{execution_id}-{slot}.webp"
         data = emu.drawn.get_or_draw(key, lambda: agent_pictures.render_video(emu, record, slot))
         return Response(data, mimetype="image/webp", headers={"Cache-Control": "public, max-age=86400"})
+
+    def _on_frame_file(self, request: Request, execution_id: str, slot: int) -> Response:
+        """A video's last frame as a still (``result[*].lastFrame``), when it was given one."""
+        emu = self.emulator
+        record = emu.store.executions.get(execution_id)
+        if record is None or not record.last_frame or slot >= record.progress(time.time())[1]:
+            return error_response(404, "No such last frame (yet).")
+        data = emu.drawn.get_or_draw(
+            f"frames/{execution_id}-{slot}.png", lambda: agent_pictures.render_last_frame(emu, record, slot) or b""
+        )
+        return Response(data, mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})

@@ -34,6 +34,7 @@ class ExecutionRecord:
     callback_url: str | None = None
     output: str = "image"  # "video": results carry video + videoPoster (the registry says which)
     segmenting: bool = False  # a Segmenting phase after Pending (the runs API, masked agents)
+    last_frame: bool = False  # a video given a last frame: results carry lastFrame too
 
     @property
     def batch(self) -> int:
@@ -71,6 +72,8 @@ class ExecutionRecord:
                     if self.output == "video":
                         video = f"{self.host_url}files/videos/{self.id}-{slot}.webp"
                         results.append({"status": "Success", "video": video, "videoPoster": image})
+                        if self.last_frame:
+                            results[-1]["lastFrame"] = f"{self.host_url}files/frames/{self.id}-{slot}.png"
                     else:
                         results.append({"status": "Success", "image": image})
                 else:
@@ -85,6 +88,12 @@ class ExecutionRecord:
         if status == "Failed":
             shown["message"] = "Generation failed (the emulator was asked to fail this execution)."
         return shown
+
+
+def _holds_two(init: dict[str, Any], params: dict[str, Any]) -> bool:
+    """Whether a run's ``images`` (its input's, else the params' copy) hold a second picture."""
+    images = init.get("images") or params.get("images")
+    return isinstance(images, list) and len(images) > 1
 
 
 @dataclass
@@ -165,6 +174,7 @@ class Store:
                 callback_url=callback_url,
                 output=spec.output if spec else "image",
                 segmenting=segmenting,
+                last_frame=spec is not None and spec.output == "video" and _holds_two(task.init_params, params),
             )
             task.executions.append(record)
             self.executions[record.id] = record

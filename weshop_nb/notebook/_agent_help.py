@@ -14,16 +14,17 @@ __all__ = ["agents_text", "agent_help"]
 def agents_text() -> str:
     """One line per registered agent: name, version, what it makes, what it does."""
     lines = ["Agents (`%weshop help AGENT` shows one; `%%weshop run --agent AGENT` launches it):"]
+    width = max(len(name) for name in agents())
     for name in agents():
         found = spec(name)
         assert found is not None
-        lines.append(f"  {name:<13} {found.version:<5} {found.output:<6} {found.summary}")
+        lines.append(f"  {name:<{width}} {found.version:<5} {found.output:<6} {found.summary}")
     return "\n".join(lines)
 
 
 def _values(param: Param) -> str:
     if param.choices:
-        shown = param.choices if len(param.choices) <= 8 else (*param.choices[:7], "...")
+        shown = param.choices if len(param.choices) <= 9 else (*param.choices[:8], "...")
         return "one of " + ", ".join(shown)
     if param.kind == "int":
         low, high = param.minimum, param.maximum
@@ -47,10 +48,17 @@ def agent_help(found: AgentSpec) -> str:
         f"Images (--image fills {main}; the others with --input NAME=PATH|URL):",
     ]
     for image in found.inputs:
-        kind = "list, " if image.multiple else ""
-        limit = f"at most {image.max_count}, " if image.max_count else ""
+        count = image.count_words()
+        kind = (f"list of {count}: " if count else "list: ") if image.multiple else ""
         need = "required" if image.required else "optional"
-        lines.append(f"  {image.name:<18} {need:<9} {kind}{limit}{image.doc}")
+        lines.append(f"  {image.name:<18} {need:<9} {kind}{image.doc}")
+        if image.multiple and len(image.places) > 1:
+            # How to give each place: the main input's first from --image, the rest from --input.
+            needed = image.min_count or 0
+            for index, place in enumerate(image.places):
+                how = "--image" if image.name == main and index == 0 else f"--input {image.name}=PATH|URL"
+                optional = " (optional)" if index >= needed else ""
+                lines.append(f"  {'':<18} {'':<9} {image.name}[{index}] {place}{optional}: {how}")
     lines += ["", "Parameters (--param NAME=VALUE; give a name several values to sweep over them):"]
     for param in found.params:
         need = "required" if param.required else "optional"

@@ -1,5 +1,9 @@
 """One agent's form, built from the registry: a widget per parameter, a picker per extra image.
 
+An agent whose main input is a list of several pictures in a fixed order (the person,
+then the garment) gets a picker for each place after the first: the studio's source
+picture is the first.
+
 What each parameter becomes follows from its kind in :mod:`weshop_nb.contract`: a
 dropdown of the allowed values (with "(not set)" when it may be left out), a number
 box, a checkbox, or a text box (with the values a rule allows offered as suggestions).
@@ -133,6 +137,8 @@ class AgentForm(widgets.VBox):
                 field = self.fields[rule.key]
                 field.rules = (*field.rules, rule)
         self.pickers = {image.name: self._picker(image, start_dir) for image in self.extra_inputs(spec)}
+        for key, need, place in self.further_places(spec):
+            self.pickers[key] = SourcePicker(start_dir, label=f"{key} ({need}): {place}")
         for field in self.fields.values():
             field.widget.observe(self._on_field_value, names="value")
         for picker in self.pickers.values():
@@ -150,6 +156,23 @@ class AgentForm(widgets.VBox):
         """The images asked for besides the main one (copies of another input are filled from it)."""
         main = spec.main_input
         return [i for i in spec.inputs if i.name != main.name and i.copy_of is None]
+
+    @staticmethod
+    def further_places(spec: AgentSpec) -> list[tuple[str, str, str]]:
+        """``(key, "required" or "optional", what it holds)`` per place of the main list after the first.
+
+        ``key`` is ``images[1]``: the picker's name; its picture goes to the list ``images``.
+        A place is required when the list needs at least that many pictures.
+        """
+        main = spec.main_input
+        if not main.multiple:
+            return []
+        need = main.min_count if main.required and main.min_count is not None else 0
+        return [
+            (f"{main.name}[{index}]", "required" if index < need else "optional", place)
+            for index, place in enumerate(main.places)
+            if index > 0
+        ]
 
     @staticmethod
     def _picker(image: ImageInput, start_dir: str | None) -> SourcePicker:
@@ -179,8 +202,19 @@ class AgentForm(widgets.VBox):
         return {name: value for name, value in found.items() if value is not None}
 
     def images(self) -> dict[str, ImageFile]:
-        """The extra images chosen and valid, by input name."""
-        return {name: picker.image for name, picker in self.pickers.items() if picker.image is not None}
+        """The extra images chosen and valid, by input name.
+
+        A further place of the main list (``images[1]``) is given under the list's name,
+        which the launch appends after the source picture. The registry's lists have at
+        most two places, so one picture per name; :meth:`image_pairs` keeps every one.
+        """
+        return dict(self.image_pairs())
+
+    def image_pairs(self) -> list[tuple[str, ImageFile]]:
+        """``(input name, picture)`` per extra image chosen and valid, places of a list in order."""
+        return [
+            (name.split("[", 1)[0], picker.image) for name, picker in self.pickers.items() if picker.image is not None
+        ]
 
     def refused_images(self) -> list[tuple[str, str]]:
         """``(input, why)`` for extra images chosen but refused by an upload rule (they would be left out)."""
