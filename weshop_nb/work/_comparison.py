@@ -43,7 +43,22 @@ class Comparison:
         self._fetch = fetch
         self.videos: dict[str, str] = {}
         self.stars: dict[str, tuple[float, int]] = dict(stars or {})
+        #: Pictures the service no longer has, and why ("task deleted"): drawn from a kept copy, else said.
+        self.gone: dict[str, str] = {}
         self.table = self._cells(self.by[0], self.by[1] if len(self.by) > 1 else None)
+
+    def mark_deleted(self, task_ids: Iterable[str]) -> None:
+        """The pictures of these (deleted) tasks are gone: not asked of the service, drawn from what was kept."""
+        deleted = {str(t) for t in task_ids}
+        if not deleted:
+            return
+        frame = self.executions
+        mine = frame[frame["task_id"].astype("object").isin(deleted)]
+        for images, videos, posters in zip(mine["images"], mine["videos"], mine["posters"], strict=True):
+            for url in [*(images if isinstance(images, list) else []), *(posters if isinstance(posters, list) else []),
+                        *(videos if isinstance(videos, list) else [])]:  # fmt: skip
+                if url:
+                    self.gone[url] = "task deleted"
 
     def row_stars(self) -> dict[object, tuple[float, int]]:
         """``{row label: (mean stars, ratings)}`` over every rating of the row's executions (rated rows only)."""
@@ -163,7 +178,20 @@ class Comparison:
         from . import _html as display
         from ._save import public_fetch
 
-        cache = ThumbnailCache(self._fetch or public_fetch(), directory=home_dir() / "thumbnails")
+        fetch = self._fetch or public_fetch()
+
+        def fetch_unless_gone(url: str) -> bytes:
+            if url in self.gone:  # a kept copy is read before this is asked
+                raise LookupError(f"{url}: {self.gone[url]}")
+            return fetch(url)
+
+        cache = ThumbnailCache(fetch_unless_gone, directory=home_dir() / "thumbnails")
         return display.comparison_html(
-            self.table, self.by, cache.get_or_empty, videos=self.videos, stars=self.stars, row_stars=self.row_stars()
+            self.table,
+            self.by,
+            cache.get_or_empty,
+            videos=self.videos,
+            stars=self.stars,
+            row_stars=self.row_stars(),
+            missing=self.gone,
         )

@@ -62,10 +62,11 @@ def picture_mime(data: bytes) -> str:
     return "image/jpeg"
 
 
-def image_tag(picture: bytes, width: int, title: str = "", *, margin: bool = True) -> str:
-    """``picture`` (WebP, JPEG or PNG bytes) embedded ``width`` CSS pixels wide."""
+def image_tag(picture: bytes, width: int, title: str = "", *, margin: bool = True, missing: str = "") -> str:
+    """``picture`` (WebP, JPEG or PNG bytes) embedded ``width`` CSS pixels wide; ``missing`` says why there is none."""
     if not picture:
-        return f'<div style="width:{width}px;height:{width}px;background:#eee;color:#999">image unavailable</div>'
+        why = escape(missing or "image unavailable")
+        return f'<div style="width:{width}px;height:{width}px;background:#eee;color:#999">{why}</div>'
     data = base64.b64encode(picture).decode()
     # alt only: a title would repeat the caption in every picture's bytes; the card shows it.
     source = f"data:{picture_mime(picture)};base64,{data}"
@@ -254,14 +255,17 @@ def comparison_html(
     videos: Mapping[str, str] | None = None,
     stars: Mapping[str, tuple[float, int]] | None = None,
     row_stars: Mapping[Any, tuple[float, int]] | None = None,
+    missing: Mapping[str, str] | None = None,
 ) -> str:
     """A comparison table: each cell shows up to ``per_cell`` pictures of its executions.
 
     ``thumbnail(url, pixel_width)`` gives the bytes of a picture; ``videos`` maps a
     poster in the table to its video, shown as a player; ``stars`` maps a rated picture's
     URL to its mean stars and number of ratings, shown under it; ``row_stars`` a row's
-    label to the same over the row, shown under its header.
+    label to the same over the row, shown under its header; ``missing`` says why a picture
+    that cannot be had is not there (say "task deleted").
     """
+    missing = missing or {}
     videos = videos or {}
     stars = stars or {}
     row_stars = row_stars or {}
@@ -277,7 +281,7 @@ def comparison_html(
                 with_stars(
                     video_tag(thumbnail(u, pixels(width)), width, videos[u], u)
                     if u in videos
-                    else image_tag(thumbnail(u, pixels(width)), width, u),
+                    else image_tag(thumbnail(u, pixels(width)), width, u, missing=missing.get(u, "")),
                     width,
                     *stars.get(u, (None, 0)),
                 )
