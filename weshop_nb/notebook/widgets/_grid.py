@@ -112,7 +112,7 @@ class ItemCell(widgets.HTML):
         #: The stars under the card's pictures (given ``on_rate``), or None.
         self.stars: StarBar | None = StarBar(item, on_rate, width=width) if on_rate is not None else None
         if on_select is not None:
-            self.buttons = make(widgets.ToggleButtons, options=(), value=None, style={"button_width": "46px"})
+            self.buttons = make(widgets.ToggleButtons, options=(), value=None, style={"button_width": "40px"})
             self.buttons.observe(self._on_buttons_value, names="value")
         super().__init__(layout=_cell_layout(width), style=style(widgets.HTML))
         self.refresh()
@@ -133,10 +133,11 @@ class ItemCell(widgets.HTML):
         if self.buttons is not None:
             video = self.item.media == "video"
             count = len(self.item.thumbnails)
-            # Said as what they are: a number alone did not tell it shows a picture.
-            labels = [(f"▶ vid {n + 1}" if video else f"pic {n + 1}", n) for n in range(count)]
+            # Said as what they are: a picture's icon beside its number, a video's ▶.
+            labels = [(f"▶{n + 1}" if video else str(n + 1), n) for n in range(count)]
             if list(self.buttons.options) != labels:
                 self.buttons.options = labels
+                self.buttons.icons = ["" if video else "image"] * count
                 self.buttons.tooltips = [
                     f"Play video {n + 1}" if video else f"Show picture {n + 1} full size" for n in range(count)
                 ]

@@ -85,7 +85,7 @@ class ChoicesPanel(widgets.VBox):
             value=1,
             description=batch.label,  # type: ignore[union-attr]
             tooltip=f"{tooltip(batch)} ({batch.minimum} to {batch.maximum})",  # type: ignore[arg-type,union-attr]
-            style=_LABELLED,
+            style={"description_width": "150px"},  # room for its words: "Results per execution"
         )
         self.prompts = make(
             widgets.Textarea,
