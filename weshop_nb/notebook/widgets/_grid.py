@@ -27,15 +27,17 @@ Select = Callable[["RunItem", int], None]
 #: ``rate(item, picture, stars)``: stars 1 to 5, or None to clear.
 Rate = Callable[["RunItem", int, "int | None"], None]
 
-#: CSS width of one star button: five fit under a picture of a card (two pictures per row).
-STAR_WIDTH = 15
+#: CSS width of one star button (a button is never narrower than its padding, 20 px).
+STAR_WIDTH = 20
+#: CSS width of a card's stars: five buttons and their margins, so each picture's five make one line.
+STARS_LINE = 5 * (STAR_WIDTH + 4) + 4
 
 
 class StarBar(widgets.ToggleButtons):
     """Five stars under each picture of one execution, as one widget: a click gives that many.
 
-    One ``ToggleButtons`` whatever the number of pictures (its buttons wrap two pictures'
-    stars per line, as the card shows its pictures); a filled star is ★. Clicking the
+    One ``ToggleButtons`` whatever the number of pictures (its buttons wrap so that each
+    picture's five stars make one line, the first picture's first); a filled star is ★. Clicking the
     number a picture has clears it; a click on another changes it. ``rate(item, picture,
     stars)`` is called (the run's :meth:`~weshop_nb.work._run.Run.rate`, which keeps it in
     the history); a refusal shows as ✗ with the reason in the tooltip. :meth:`refresh`
@@ -44,11 +46,11 @@ class StarBar(widgets.ToggleButtons):
     ``only`` limits the bar to one picture (the studio's enlarged view).
     """
 
-    def __init__(self, item: RunItem, rate: Rate, *, width: int | None = None, only: int | None = None) -> None:
+    def __init__(self, item: RunItem, rate: Rate, *, only: int | None = None) -> None:
         self.item = item
         self.rate = rate
         self.only = only
-        box = {"width": f"{width + 14}px", "flex_flow": "row wrap"} if width else {}
+        box = {"width": f"{STARS_LINE}px"} if only is None else {}
         looks = style(widgets.ToggleButtons, button_width=f"{STAR_WIDTH}px")
         super().__init__(options=(), value=None, style=looks, layout=layout(**box))
         self.add_class("weshop-stars")  # a stable hook for styling and browser tests
@@ -110,9 +112,16 @@ class ItemCell(widgets.HTML):
         self.on_select = on_select
         self.buttons: widgets.ToggleButtons | None = None
         #: The stars under the card's pictures (given ``on_rate``), or None.
-        self.stars: StarBar | None = StarBar(item, on_rate, width=width) if on_rate is not None else None
+        self.stars: StarBar | None = StarBar(item, on_rate) if on_rate is not None else None
         if on_select is not None:
-            self.buttons = make(widgets.ToggleButtons, options=(), value=None, style={"button_width": "40px"})
+            # Two buttons per line, each as wide as the picture above it (two pictures per row).
+            self.buttons = make(
+                widgets.ToggleButtons,
+                options=(),
+                value=None,
+                style={"button_width": f"{(width + 14) // 2 - 6}px"},
+                layout={"width": f"{width + 14}px"},
+            )
             self.buttons.observe(self._on_buttons_value, names="value")
         super().__init__(layout=_cell_layout(width), style=style(widgets.HTML))
         self.refresh()
@@ -133,11 +142,10 @@ class ItemCell(widgets.HTML):
         if self.buttons is not None:
             video = self.item.media == "video"
             count = len(self.item.thumbnails)
-            # Said as what they are: a picture's icon beside its number, a video's ▶.
-            labels = [(f"▶{n + 1}" if video else str(n + 1), n) for n in range(count)]
+            # Said as what they are (a number alone did not say it shows a picture), a video's with ▶.
+            labels = [(f"▶{n + 1}" if video else f"Picture {n + 1}", n) for n in range(count)]
             if list(self.buttons.options) != labels:
                 self.buttons.options = labels
-                self.buttons.icons = ["" if video else "image"] * count
                 self.buttons.tooltips = [
                     f"Play video {n + 1}" if video else f"Show picture {n + 1} full size" for n in range(count)
                 ]
@@ -183,7 +191,7 @@ class CardRow(widgets.HTML):
         self.width = width
         self._drawing = threading.Lock()
         #: Given ``on_rate``: a :class:`StarBar` under each card, side by side in one box (:attr:`under`).
-        self.stars = [StarBar(item, on_rate, width=width) for item in items] if on_rate is not None else []
+        self.stars = [StarBar(item, on_rate) for item in items] if on_rate is not None else []
         self.under: widgets.Widget | None = (
             make(
                 widgets.GridBox,
