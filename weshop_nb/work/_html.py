@@ -180,11 +180,7 @@ def item_caption(item: RunItem, *, boxed: bool = True) -> str:
     for warning in item.warnings:  # fields the service sent that could not be read
         lines.append(f'<span style="color:#9a6700;font-size:11px">{escape(_shorten(warning, 200))}</span>')
     if item.execution is not None:
-        # An id has no place to break: it wraps anywhere rather than being cut by the card's edge.
-        lines.append(
-            f'<span style="color:#8a8a8a;font-size:11px;overflow-wrap:anywhere;word-break:break-all">'
-            f"{escape(item.execution.id)}</span>"
-        )
+        lines.append(f'<span style="color:#8a8a8a;font-size:11px">{escape(item.execution.id)}</span>')
     return f'<div style="{_BOX}">{"<br>".join(lines)}</div>' if boxed else f"<div>{'<br>'.join(lines)}</div>"
 
 

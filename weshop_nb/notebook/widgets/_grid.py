@@ -137,7 +137,8 @@ class ItemCell(widgets.HTML):
         # Held to the card's width: the widget's own box sizes to its content, and a caption
         # (or an execution id, which has no place to break) would spill into the next card.
         card = display.item_card(self.item, self.width)
-        self.value = f'<div style="width:{self.width}px;overflow:hidden">{card}</div>'
+        # An execution id has no place to break: it wraps anywhere rather than being cut at the edge.
+        self.value = f'<div style="width:{self.width}px;overflow:hidden;overflow-wrap:anywhere">{card}</div>'
         self.tooltip = self.item.error or None  # the whole reason, where the caption shortens it
         if self.buttons is not None:
             video = self.item.media == "video"
@@ -207,7 +208,7 @@ class CardRow(widgets.HTML):
     def refresh(self) -> None:
         for bar in self.stars:
             bar.refresh()
-        box = f"border:1px solid #d0d7de;border-radius:6px;padding:6px;width:{self.width}px"
+        box = f"border:1px solid #d0d7de;border-radius:6px;padding:6px;width:{self.width}px;overflow-wrap:anywhere"
         # Items of one row may belong to tasks watched by different threads: one drawing at a
         # time, so a row drawn earlier is never sent after one drawn later.
         with self._drawing:
