@@ -173,7 +173,8 @@ class AgentForm(widgets.VBox):
     @staticmethod
     def _picker(image: ImageInput, start_dir: str | None) -> SourcePicker:
         need = "required" if image.required else "optional"
-        return SourcePicker(start_dir, label=f"{image.name} ({need}): {image.doc}")
+        words = f"{image.doc[:1].upper()}{image.doc[1:]}" if image.doc else image.name
+        return SourcePicker(start_dir, label=f"{words} ({image.name}, {need})")
 
     def on_change(self, callback: Callable[[AgentForm], None]) -> None:
         """Call ``callback(form)`` whenever a field or an image changes."""

@@ -125,7 +125,8 @@ class Studio(widgets.VBox):
 
     def _refresh(self, *_: Any) -> None:
         main = self.choices.spec.main_input
-        self.source.describe(f"{main.name}: {main.doc}")
+        # Words first, the service's name after: "The source image (originalImage)".
+        self.source.describe(f"{main.doc[:1].upper()}{main.doc[1:]} ({main.name})")
         problems = self.problems()
         count = self.choices.count()
         self.launch_button.disabled = bool(problems)
