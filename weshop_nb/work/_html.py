@@ -17,6 +17,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..contract import FAILED, PENDING, RUNNING, SUCCESS
+from ._judgement import star_text
 
 if TYPE_CHECKING:
     from ..service._catalogue import FashionModel, Location
@@ -92,8 +93,6 @@ def video_tag(poster: bytes, width: int, url: str, title: str = "") -> str:
 
 def stars_html(stars: float, count: int = 1) -> str:
     """A rated picture's stars, one line under it: ★★★★☆ (the mean's nearest whole number), the mean in its title."""
-    from ._judgement import star_text
-
     said = f"{stars:g} stars" if count <= 1 else f"{stars:.2f} stars, mean of {count} ratings"
     return (
         f'<div style="color:#9a6700;font-size:12px;line-height:1.1;letter-spacing:1px" title="{escape(said)}">'
