@@ -5,7 +5,8 @@ and data folders) on a copy of notebooks/04-studio.ipynb. The test runs the note
 clicks Launch, and waits for the grid's pictures to load in the page. Then it chooses
 another agent (virtualtryon) as a person would: its form appears, a choice that breaks
 one of its rules disables Launch and says so, filling the field it needs enables it
-again, and its launch fills a new grid.
+again, and its launch fills a new grid. On the way it clicks a star under a picture and
+reads the rating back from the history file, as another process would.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,7 +73,7 @@ def _studio_with_virtualtryon(page) -> list[list[int]]:
     """Choose virtualtryon, break then mend its rule, launch; the sizes of the new grid's pictures."""
     _dropdown(page, "Agent").select_option("virtualtryon")
     page.get_by_placeholder("A prompt. Several prompts").fill("")  # the sweep's prompt stays otherwise
-    _dropdown(page, "descriptionType").select_option("custom")  # a custom description needs a prompt
+    _dropdown(page, "Prompt kind").select_option("custom")  # a custom description needs a prompt
     page.get_by_text("descriptionType=custom needs textDescription").wait_for(timeout=30_000)
     page.wait_for_function(
         "() => [...document.querySelectorAll('button')].some(b => b.textContent.includes('Launch 1') && b.disabled)"
@@ -93,6 +95,36 @@ def _studio_with_virtualtryon(page) -> list[list[int]]:
         """() => [...document.querySelectorAll('.weshop-grid img')]
                   .filter(img => img.naturalWidth > 0).map(img => [img.naturalWidth, img.naturalHeight])"""
     )
+
+
+def _click_a_star(page, tmp_path: Path) -> list[tuple[int, int]]:
+    """Click the fourth star under the first picture of the first card; the (picture, stars) the history holds."""
+    from weshop_nb.work._history import History
+
+    stars = page.locator(".weshop-grid .weshop-stars button")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.weshop-grid .weshop-stars button').length >= 5", timeout=60_000
+    )
+    stars.nth(3).click()
+    # The card's stars fill in once the kernel has kept the rating: ★★★★☆ under the picture.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.weshop-grid')].some(g => g.textContent.includes('★★★★☆'))",
+        timeout=30_000,
+    )
+    shot = tmp_path / "stars.png"
+    page.locator(".weshop-grid").scroll_into_view_if_needed()
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot of a rated picture: {shot}")
+    history = History(tmp_path / "home" / "history.sqlite3")
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # the kernel's process writes it; this one reads the file
+            ratings = history.ratings()
+            if len(ratings) or time.monotonic() > deadline:
+                return list(zip(ratings["picture"].tolist(), ratings["stars"].tolist(), strict=True))
+            time.sleep(0.5)
+    finally:
+        history.close()
 
 
 def test_studio_launches_and_the_grid_shows_pictures(lab: str, tmp_path: Path) -> None:
@@ -127,6 +159,11 @@ def test_studio_launches_and_the_grid_shows_pictures(lab: str, tmp_path: Path) -
             page.locator(".weshop-grid").scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "studio.png"), full_page=True)
             try:
+                rated = _click_a_star(page, tmp_path)
+            except Exception:
+                page.screenshot(path=str(tmp_path / "no-stars.png"), full_page=True)  # for the failure report
+                raise
+            try:
                 tryon = _studio_with_virtualtryon(page)
             except Exception:
                 page.screenshot(path=str(tmp_path / "no-tryon.png"), full_page=True)  # for the failure report
@@ -139,6 +176,8 @@ def test_studio_launches_and_the_grid_shows_pictures(lab: str, tmp_path: Path) -
             left = browse.count()
         finally:
             browser.close()
+    assert rated == [(0, 4)]  # the first picture, four stars, kept in the history by one click
+    assert (tmp_path / "stars.png").stat().st_size > 10_000
     assert len(loaded) >= 4
     assert all(width > 0 and height > 0 for width, height in loaded)
     assert len(tryon) == 1 and tryon[0][0] > 0 and tryon[0][1] > 0

@@ -190,3 +190,80 @@ def test_rank_and_judge_through_the_magic(made, ip) -> None:
 
     with pytest.raises(UsageError, match="Rank or judge by one or more of"):
         ip.run_line_magic("weshop", "rank --by fabric")
+
+
+@pytest.fixture
+def rated_run(client, make_image, monkeypatch):
+    """A finished run of two prompts, two pictures each, launched from Python (with thumbnails)."""
+    from weshop_nb.service._thumbnails import ThumbnailCache
+    from weshop_nb.work._jobs import Job
+    from weshop_nb.work._launch import launch
+
+    monkeypatch.setenv("WESHOP_NB_RATER", "ana")
+    task = client.create_task(originalImage=client.upload_image(make_image()), taskName="run rated")
+    jobs = [Job(task, {"textDescription": prompt, "batchCount": 2}) for prompt in PROMPTS[:2]]
+    return launch(client, jobs, poll_interval=0.1, thumbnails=ThumbnailCache(client.fetch_image)).wait(timeout=30)
+
+
+def test_a_run_rates_by_position_or_id_and_its_cards_show_the_stars(rated_run) -> None:
+    run = rated_run
+    second = run.items[1].execution.id
+    run.rate(0, 4)
+    run.rate(second, 2, picture=1)
+    run.rate(0, 5)  # changed: the latest counts
+    assert run.items[0].stars == {0: 5} and run.items[1].stars == {1: 2}
+    ratings = History().ratings()
+    assert sorted(zip(ratings["execution_id"], ratings["picture"], ratings["stars"], strict=True)) == sorted(
+        [(run.items[0].execution.id, 0, 5), (second, 1, 2)]
+    )
+    html = run._repr_html_()
+    assert html.count("★★★★★") == 1 and html.count("★★☆☆☆") == 1
+    run.rate(0, None)  # cleared
+    assert run.items[0].stars == {} and "★★★★★" not in run._repr_html_()
+    assert len(History().ratings()) == 1
+
+
+@pytest.mark.parametrize(
+    ("which", "stars", "picture", "words"),
+    [(2, 3, 0, "No execution at position 2"), ("nope", 3, 0, "No execution 'nope' in this run"),
+     (0, 6, 0, "from 1 to 5"), (0, 3, 2, "picture 2 is not one of them"), (True, 3, 0, "position in the run")],
+)  # fmt: skip
+def test_a_run_refuses_a_bad_rating_and_stores_nothing(rated_run, which, stars, picture, words) -> None:
+    with pytest.raises(RatingError, match=words):
+        rated_run.rate(which, stars, picture)
+    assert History().ratings().empty and all(not item.stars for item in rated_run.items)
+
+
+def test_stars_are_clicked_in_the_live_grid_and_the_studio_cells(rated_run) -> None:
+    from weshop_nb.notebook.widgets._grid import CardRow, ItemCell, RunGrid
+
+    grid = RunGrid(rated_run)  # as %%weshop run shows it: rows of cards, stars under each card
+    row = grid.cells[0]
+    assert isinstance(row, CardRow) and len(row.stars) == 2 and len(row.stars[0].options) == 10  # 2 pictures x 5
+    row.stars[0].click_star(1, 3)  # picture 2, three stars
+    assert rated_run.items[0].stars == {1: 3}
+    assert [label for label, _ in row.stars[0].options][5:] == ["★", "★", "★", "☆", "☆"]
+    assert "★★★☆☆" in row.value  # the card redrawn with them
+    row.stars[0].click_star(1, 3)  # the same again: cleared
+    assert rated_run.items[0].stars == {} and History().ratings().empty
+    cells = RunGrid(rated_run, on_select=lambda item, index: None).cells  # the studio's cards
+    assert isinstance(cells[1], ItemCell)
+    assert [label for label, _ in cells[1].buttons.options] == ["Picture 1", "Picture 2"]
+    cells[1].stars.click_star(0, 4)
+    assert History().ratings()["stars"].tolist() == [4] and "★★★★☆" in cells[1].card
+
+
+def test_comparisons_show_order_and_carry_stars(made, tmp_path) -> None:
+    history = History()
+    for (prompt, _scene), execution_id in made.items():
+        history.rate(execution_id, {"golden hour": 2, "plain studio": 5, "rainy street": 3}[prompt])
+    comparison = history.compare(by="prompt,location_name", fetch=lambda url: b"")
+    assert list(comparison.sort_by_stars().table.index) == ["plain studio", "rainy street", "golden hour"]
+    html = comparison._repr_html_()
+    assert html.count("★★★★★") == 2 + 1  # two pictures and the row's mean
+    assert html.index("plain studio") < html.index("golden hour")
+    frame = comparison.to_frame()
+    rated = frame[frame["n_ratings"] > 0]
+    assert len(rated) == 6 and set(rated["slot"]) == {0} and frame[frame["slot"] == 1]["stars"].isna().all()
+    saved = comparison.save(tmp_path / "compared").read_text()
+    assert "★★☆☆☆" in saved and "★★★☆☆" in saved

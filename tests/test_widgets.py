@@ -51,8 +51,9 @@ def test_sweep_of_two_locations_by_two_models_fills_the_grid(studio, make_image,
     assert studio.launch_button.description == "Launch 4 executions · cost unknown"
     assert "the v1 API gives no estimate" in studio.cost.value
     assert "price notes add 20 points in all" in studio.cost.value  # Eve: 5 points x 2 pictures x 2 scenes
-    assert "Eve: Additional cost of 5 points / image" in studio.summary.value
-    assert "Kenji" not in studio.summary.value  # no extra cost, nothing to say
+    assert "Eve: Additional cost of 5 points / image" in studio.cost.value
+    assert "Kenji" not in studio.cost.value  # no extra cost, nothing to say
+    assert "points" not in studio.summary.value  # the cost is said once: on the button and the line below
     studio.launch_button.click()
     run = studio.run
     assert run is not None and len(run.items) == 4
@@ -70,6 +71,9 @@ def test_sweep_of_two_locations_by_two_models_fills_the_grid(studio, make_image,
     header, picture = studio.detail.children
     assert isinstance(picture, widgets.Image) and len(picture.value) > len(_pictures(cells[0])[1]) * 3 / 4
     assert cells[0].item.execution.images[1] in header.children[1].value
+    studio.detail_stars.click_star(1, 4)  # the enlarged picture's stars: the second picture, four
+    assert cells[0].item.stars == {1: 4} and "★★★★☆" in cells[0].card
+    assert [label for label, _ in cells[0].stars.options][5:] == ["★", "★", "★", "★", "☆"]
     header.children[0].click()  # Close: the enlarged picture is let go, emptied first (nbclient keeps closed widgets)
     assert studio.detail.children == () and picture.comm is None and bytes(picture.value) == b""
     studio.launch_button.click()  # a new launch lets the last grid go; its run goes on
@@ -251,3 +255,33 @@ def test_catalogue_thumbnails_are_made_once_per_entry(studio) -> None:
     # No new widget and no new download: one strip, whose saved state is the last selection's icons.
     assert len(_live_widgets) == before and studio.session.thumbnails.downloads == fetched
     assert first.count("<img ") == 2 and first.count('src="data:image/webp;base64,') == 2
+
+
+def test_the_form_speaks_words_and_keeps_the_service_names_in_tooltips(studio) -> None:
+    assert studio.choices.batch.description == "Results per execution"
+    assert studio.choices.batch.tooltip.startswith("batchCount: results per execution")
+    fields = studio.choices.form.fields
+    assert fields["negTextDescription"].widget.description == "What to avoid"
+    assert fields["customMask"].widget.tooltip.startswith("customMask: a base64 PNG mask")
+    for field in fields.values():  # a placeholder is never cut mid-word by its box
+        placeholder = getattr(field.widget, "placeholder", "")
+        assert len(placeholder) <= 36
+        if placeholder.endswith("…"):  # shortened at a word's end
+            kept = placeholder[:-1]
+            assert field.param.doc.startswith(kept) and field.param.doc[len(kept)] in " ,;:("
+    assert fields["customMask"].widget.placeholder == "a base64 PNG mask without the…"
+
+
+def test_the_history_tab_says_a_deleted_task_s_pictures_are_gone(studio, make_image, tmp_path) -> None:
+    from weshop_nb.work._history import History
+
+    photo = tmp_path / "garment.png"
+    photo.write_bytes(make_image())
+    studio.source.choose_path(str(photo))
+    studio.choices.prompts.value = "kept or gone"
+    studio.launch().wait(timeout=30)
+    studio.session.client.delete_task(studio.run.items[0].job.task.id)
+    History().sync(studio.session.client)  # the history learns the task is gone
+    studio.history.refresh()
+    shown = studio.history.comparison.value
+    assert "image unavailable" not in shown and ("task deleted" in shown or "<img" in shown)

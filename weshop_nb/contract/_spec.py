@@ -81,6 +81,41 @@ class ImageInput:
         return f"at least {low}" if low is not None else ""
 
 
+#: A parameter's words for people (forms, tables), by its name: a name means the same
+#: thing for every agent that takes it. A parameter not here is labelled from its doc.
+LABELS = {
+    "aspectRatio": "Aspect ratio",
+    "backgroundHex": "Background colour",
+    "backgroundId": "Background",
+    "batchCount": "Results per execution",
+    "customMask": "Mask (base64 PNG)",
+    "customMaskUrl": "Mask URL",
+    "descriptionType": "Prompt kind",
+    "duration": "Length",
+    "fashionModelId": "Fashion model",
+    "fillLeft": "Left offset",
+    "fillTop": "Top offset",
+    "generateAudio": "With sound",
+    "generateVersion": "Engine",
+    "generatedContent": "Generated content",
+    "imageSize": "Resolution",
+    "locationId": "Scene",
+    "maskType": "Part kept",
+    "modelName": "Kling model",
+    "negTextDescription": "What to avoid",
+    "pose": "Pose",
+    "targetHeight": "Canvas height",
+    "targetWidth": "Canvas width",
+    "textDescription": "Prompt",
+}
+
+
+def _label_from_doc(name: str, doc: str) -> str:
+    """A short label from a doc's first words ("canvas width in pixels" -> "Canvas width in pixels"), else the name."""
+    first = re.split(r" \(|[,;:]", doc, maxsplit=1)[0].strip()
+    return first[:1].upper() + first[1:] if first and len(first) <= 28 else name
+
+
 @dataclass(frozen=True)
 class Param:
     """One execution parameter.
@@ -88,6 +123,8 @@ class Param:
     ``required_v1`` is ``None`` when the v1 task API requires it exactly as the runs API
     does; ``False`` where the v1 documents leave it optional (aimodel's mask and mode).
     ``default`` is the service's documented default, ``None`` when none is documented.
+    ``label`` is its name for people ("Results per execution" for ``batchCount``):
+    given, else from :data:`LABELS`, else the start of ``doc``.
     """
 
     name: str
@@ -100,8 +137,11 @@ class Param:
     pattern: str | None = None
     doc: str = ""
     required_v1: bool | None = None
+    label: str = ""
 
     def __post_init__(self) -> None:
+        if not self.label:  # frozen: set once, here
+            object.__setattr__(self, "label", LABELS.get(self.name) or _label_from_doc(self.name, self.doc))
         if self.kind not in KINDS:
             raise ValueError(f"{self.name}: kind {self.kind!r} is not one of {KINDS}")
         if (self.kind == "enum") != bool(self.choices):

@@ -447,7 +447,9 @@ class History:
         unknown = [k for k in keys if k not in frame.columns]
         if not keys or len(keys) > 2 or unknown:
             raise ValueError(f"compare by one or two of: {', '.join(frame.columns)} (got {', '.join(keys) or 'none'}).")
-        return Comparison(frame, keys, fetch=fetch)
+        from ._judgement import picture_stars
+
+        return Comparison(frame, keys, fetch=fetch, stars=picture_stars(self, frame))
 
     # -- uploads ---------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..contract import FAILED, PENDING, RUNNING, SUCCESS
+from ._judgement import star_text
 
 if TYPE_CHECKING:
     from ..service._catalogue import FashionModel, Location
@@ -62,10 +63,11 @@ def picture_mime(data: bytes) -> str:
     return "image/jpeg"
 
 
-def image_tag(picture: bytes, width: int, title: str = "", *, margin: bool = True) -> str:
-    """``picture`` (WebP, JPEG or PNG bytes) embedded ``width`` CSS pixels wide."""
+def image_tag(picture: bytes, width: int, title: str = "", *, margin: bool = True, missing: str = "") -> str:
+    """``picture`` (WebP, JPEG or PNG bytes) embedded ``width`` CSS pixels wide; ``missing`` says why there is none."""
     if not picture:
-        return f'<div style="width:{width}px;height:{width}px;background:#eee;color:#999">image unavailable</div>'
+        why = escape(missing or "image unavailable")
+        return f'<div style="width:{width}px;height:{width}px;background:#eee;color:#999">{why}</div>'
     data = base64.b64encode(picture).decode()
     # alt only: a title would repeat the caption in every picture's bytes; the card shows it.
     source = f"data:{picture_mime(picture)};base64,{data}"
@@ -89,14 +91,44 @@ def video_tag(poster: bytes, width: int, url: str, title: str = "") -> str:
     return f'<div style="width:{width}px">{player}<br>{opener}</div>'
 
 
-def media_html(thumbs: Sequence[bytes], execution: Execution | None, width: int, title: str = "") -> str:
-    """Each result of ``execution``: a picture, or a video's player; ``thumbs`` follow ``execution.stills``."""
+def stars_html(stars: float, count: int = 1) -> str:
+    """A rated picture's stars, one line under it: ★★★★☆ (the mean's nearest whole number), the mean in its title."""
+    said = f"{stars:g} stars" if count <= 1 else f"{stars:.2f} stars, mean of {count} ratings"
+    return (
+        f'<div style="color:#9a6700;font-size:12px;line-height:1.1;letter-spacing:1px" title="{escape(said)}">'
+        f"{escape(star_text(stars))}</div>"
+    )
+
+
+def with_stars(shown: str, width: int, stars: float | None, count: int = 1) -> str:
+    """``shown`` (a picture's tag) with its stars under it when it was rated; as it is otherwise."""
+    if stars is None:
+        return shown
+    return f'<div style="width:{width}px">{shown}{stars_html(stars, count)}</div>'
+
+
+def media_html(
+    thumbs: Sequence[bytes],
+    execution: Execution | None,
+    width: int,
+    title: str = "",
+    stars: Mapping[int, float] | None = None,
+) -> str:
+    """Each result of ``execution``: a picture, or a video's player; ``thumbs`` follow ``execution.stills``.
+
+    ``stars`` maps a still's place to its stars, shown under it (unrated ones show none).
+    """
     videos = execution.videos if execution is not None else []
     pictures = len(thumbs) - len(videos) if videos else len(thumbs)  # the stills of videos come last
+    stars = stars or {}
     return "".join(
-        image_tag(thumb, width, title, margin=False)
-        if index < pictures
-        else video_tag(thumb, width, videos[index - pictures], title)
+        with_stars(
+            image_tag(thumb, width, title, margin=False)
+            if index < pictures
+            else video_tag(thumb, width, videos[index - pictures], title),
+            width,
+            stars.get(index),
+        )
         for index, thumb in enumerate(thumbs)
     )
 
@@ -127,7 +159,7 @@ def item_card(item: RunItem, width: int = 192, *, boxed: bool = True) -> str:
     thumbs = item.thumbnails
     size = thumb_width(len(thumbs), width)
     alt = _shorten(item.caption, 40)  # in every picture; the caption under them says it all
-    shown = media_html(thumbs, item.execution, size, alt)
+    shown = media_html(thumbs, item.execution, size, alt, item.stars)
     pictures = shown or placeholder_html(item.status, width)
     # One gap for all pictures, rather than a margin on each.
     box = f'<div style="width:{width}px;display:flex;flex-wrap:wrap;gap:2px">{pictures}</div>'
@@ -216,13 +248,22 @@ def comparison_html(
     width: int = 96,
     per_cell: int = 4,
     videos: Mapping[str, str] | None = None,
+    stars: Mapping[str, tuple[float, int]] | None = None,
+    row_stars: Mapping[Any, tuple[float, int]] | None = None,
+    missing: Mapping[str, str] | None = None,
 ) -> str:
     """A comparison table: each cell shows up to ``per_cell`` pictures of its executions.
 
     ``thumbnail(url, pixel_width)`` gives the bytes of a picture; ``videos`` maps a
-    poster in the table to its video, shown as a player.
+    poster in the table to its video, shown as a player; ``stars`` maps a rated picture's
+    URL to its mean stars and number of ratings, shown under it; ``row_stars`` a row's
+    label to the same over the row, shown under its header; ``missing`` says why a picture
+    that cannot be had is not there (say "task deleted").
     """
+    missing = missing or {}
     videos = videos or {}
+    stars = stars or {}
+    row_stars = row_stars or {}
     columns = [str(c) for c in table.columns]
     corner = escape(" / ".join(by))
     header = f"<tr><th>{corner}</th>" + "".join(f"<th>{escape(c)}</th>" for c in columns) + "</tr>"
@@ -232,14 +273,25 @@ def comparison_html(
         for urls in row:
             urls = urls if isinstance(urls, list) else []
             shown = "".join(
-                video_tag(thumbnail(u, pixels(width)), width, videos[u], u)
-                if u in videos
-                else image_tag(thumbnail(u, pixels(width)), width, u)
+                with_stars(
+                    video_tag(thumbnail(u, pixels(width)), width, videos[u], u)
+                    if u in videos
+                    else image_tag(thumbnail(u, pixels(width)), width, u, missing=missing.get(u, "")),
+                    width,
+                    *stars.get(u, (None, 0)),
+                )
                 for u in urls[:per_cell]
             )
             more = f"<br>+{len(urls) - per_cell} more" if len(urls) > per_cell else ""
+            if any(u in stars for u in urls[:per_cell]):  # a picture with its stars under it is a box: side by side
+                shown = f'<div style="display:flex;flex-wrap:wrap;gap:2px">{shown}</div>'
             cells.append(f"<td {_LEFT}>{shown or '—'}{more}</td>")
-        rows.append(f'<tr><th style="text-align:left;max-width:220px">{escape(str(label))}</th>{"".join(cells)}</tr>')
+        head = escape(str(label))
+        if label in row_stars:
+            mean, count = row_stars[label]
+            said = f"{mean:.2f} from {count} rating{'s' if count != 1 else ''}"
+            head += stars_html(mean, count) + f'<span style="font-weight:normal;font-size:11px">{said}</span>'
+        rows.append(f'<tr><th style="text-align:left;max-width:220px">{head}</th>{"".join(cells)}</tr>')
     return f'<div style="{_BOX}"><table>{header}{"".join(rows)}</table></div>'
 
 

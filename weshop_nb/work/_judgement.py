@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ._history import History
+    from ._run import Run, RunItem
 
 __all__ = [
     "CHOICES",
@@ -44,11 +45,15 @@ __all__ = [
     "RatingError",
     "by_columns",
     "judge",
+    "picture_stars",
     "preferences_frame",
     "rank",
     "rate",
+    "rate_item",
     "rater_name",
     "ratings_frame",
+    "run_item",
+    "star_text",
     "stars_by_execution",
 ]
 
@@ -193,6 +198,69 @@ def rate(
         history._write([(sql, (found, str(execution_id), int(picture), who))])
     else:
         history._write([(_UPSERT_RATING, (found, str(execution_id), int(picture), who, stars, time.time()))])
+
+
+def run_item(run: Run, which: Any) -> RunItem:
+    """The item of ``run`` named by ``which``: its position, its execution's id, or the item itself."""
+    if isinstance(which, bool):
+        raise RatingError(f"Name an execution by its position in the run or its id; got {which!r}.")
+    count = len(run.items)
+    if isinstance(which, numbers.Integral):
+        if not -count <= int(which) < count:
+            span = f" (0 to {count - 1})" if count else ""
+            raise RatingError(f"No execution at position {which}: the run has {count}{span}.")
+        return run.items[int(which)]
+    if isinstance(which, str):
+        found = next((i for i in run.items if i.execution is not None and i.execution.id == which), None)
+        if found is None:
+            raise RatingError(f"No execution {which!r} in this run; its ids are in run.to_frame()['execution_id'].")
+        return found
+    found = next((i for i in run.items if i is which), None)
+    if found is None:
+        raise RatingError(f"Cannot rate {which!r}: give a position in the run, an execution id or one of its items.")
+    return found
+
+
+def rate_item(history: History, item: RunItem, stars: int | None, picture: int = 0, *, source: str) -> None:
+    """Rate ``picture`` of ``item``'s execution in ``history`` (see :func:`rate`), then keep it in ``item.stars``."""
+    if item.execution is None:
+        raise RatingError(f"Nothing to rate: this execution was not launched ({item.error or item.status}).")
+    history.rate(item.execution.id, stars, picture, source=source)
+    if stars is None:
+        item.stars.pop(int(picture), None)
+    else:
+        item.stars[int(picture)] = int(stars)
+
+
+def star_text(stars: float) -> str:
+    """``stars`` (1 to 5, a mean may fall between) as five stars, the nearest whole number filled: ★★★★☆."""
+    low, high = STAR_RANGE
+    filled = min(high, max(low, int(stars + 0.5)))
+    return "★" * filled + "☆" * (high - filled)
+
+
+def picture_stars(history: History, executions: pd.DataFrame | None = None) -> dict[str, tuple[float, int]]:
+    """``{picture URL: (mean stars, number of ratings)}`` for every rated picture (of ``executions`` when given).
+
+    One query of the ratings (none are read when no one rated); the URL is the still as
+    shown (a picture, or a video's poster).
+    """
+    rows = history._read("SELECT source, execution_id, picture, AVG(stars), COUNT(*) FROM ratings GROUP BY 1, 2, 3")
+    if not rows:
+        return {}
+    wanted: dict[tuple[str, str], dict[int, tuple[float, int]]] = {}
+    for source, execution_id, picture, mean, count in rows:
+        wanted.setdefault((str(source), str(execution_id)), {})[int(picture)] = (float(mean), int(count))
+    if executions is None:
+        executions = history.executions()
+    found: dict[str, tuple[float, int]] = {}
+    columns = executions[["source", "execution_id", "images", "videos", "posters"]]
+    for source, execution_id, images, videos, posters in columns.itertuples(index=False, name=None):
+        rated = wanted.get((str(source), str(execution_id)))
+        if rated:
+            stills = _stills(images, videos, posters)
+            found.update({stills[p]: value for p, value in rated.items() if p < len(stills)})
+    return found
 
 
 def ratings_frame(history: History, rater: str | None = None, **filters: Any) -> pd.DataFrame:

@@ -84,6 +84,8 @@ class RunItem:
     launch_error: WeShopError | None = field(default=None, repr=False)
     #: ``time.monotonic()`` when the service accepted it (None when not launched by this kernel).
     started_at: float | None = field(default=None, repr=False)
+    #: This kernel's rater's stars per picture (its place among the stills): what views show.
+    stars: dict[int, int] = field(default_factory=dict, repr=False)
 
     @property
     def status(self) -> str:
@@ -603,3 +605,26 @@ class Run:
         # picture when it ends (an Out[] could not be). None: the static bundle above.
         views = _hooks.views()
         return None if views is None else lambda: views.display(self)
+
+    # -- judging -----------------------------------------------------------------------
+
+    def rate(self, which: Any, stars: int | None, picture: int = 0) -> None:
+        """Give picture ``picture`` of one execution 1 to 5 ``stars`` (``None`` clears), in the history.
+
+        ``which`` is the execution's position in :attr:`items`, its id, or the
+        :class:`RunItem`. It goes through :meth:`History.rate <weshop_nb.History.rate>` (as
+        ``WESHOP_NB_RATER``, else your user name; your latest rating of a picture counts),
+        then the item's ``stars`` and the run's views show it.
+
+        Raises
+        ------
+        RatingError
+            Stars out of range, an execution not in this run (or not launched), a picture
+            it does not have: nothing is stored.
+        """
+        from ._history import require_history
+        from ._judgement import rate_item, run_item
+
+        item = run_item(self, which)
+        rate_item(require_history(), item, stars, picture, source=self.source)
+        self.publish(item)

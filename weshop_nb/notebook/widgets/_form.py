@@ -30,6 +30,23 @@ _BROKEN = "1px solid #cf222e"
 _HINTS = {"#rrggbb": "e.g. #ffffff", "url": "an http(s) URL", "seconds": "e.g. 5s"}
 
 
+#: Characters of a placeholder that fit in a field's box beside its label.
+PLACEHOLDER_FITS = 36
+
+
+def fit_words(text: str, limit: int = PLACEHOLDER_FITS) -> str:
+    """``text`` shortened to ``limit`` characters at a word's end, with "…" (a box cuts mid-word)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:(")
+    return cut + "…"
+
+
+def tooltip(param: Param) -> str:
+    """What a field's tooltip says: the service's name for it, then its doc."""
+    return f"{param.name}: {param.doc}" if param.doc else param.name
+
+
 def _range(param: Param) -> str:
     low, high = param.minimum, param.maximum
     if low is not None and high is not None:
@@ -54,9 +71,9 @@ class Field:
     def __init__(self, param: Param, choices: Sequence[tuple[str, Any]] | None = None) -> None:
         self.param = param
         self.rules: tuple[AllowedWhen, ...] = ()
-        name, tip = param.name, param.doc or param.name
-        label = name + (" *" if param.required else "")
-        common: dict[str, Any] = {"description": label, "tooltip": tip, "style": _STYLE, "layout": _LAYOUT}
+        # The parameter's words for people; the service's name is in the tooltip.
+        label = param.label + (" *" if param.required else "")
+        common: dict[str, Any] = {"description": label, "tooltip": tooltip(param), "style": _STYLE, "layout": _LAYOUT}
         self.widget: widgets.ValueWidget
         if param.kind == "enum" or choices is not None:
             options = list(choices) if choices is not None else [(c, c) for c in param.choices]
@@ -75,7 +92,9 @@ class Field:
             # what is typed is checked by the registry (a non-number says it must be an integer).
             hint = _range(param) if param.kind == "int" else _HINTS.get(param.pattern or "", param.doc)
             value = "" if param.default is None else str(param.default)
-            self.widget = make(widgets.Combobox, value=value, placeholder=hint, ensure_option=False, **common)
+            self.widget = make(
+                widgets.Combobox, value=value, placeholder=fit_words(hint), ensure_option=False, **common
+            )
 
     @property
     def name(self) -> str:
@@ -177,7 +196,8 @@ class AgentForm(widgets.VBox):
     @staticmethod
     def _picker(image: ImageInput, start_dir: str | None) -> SourcePicker:
         need = "required" if image.required else "optional"
-        return SourcePicker(start_dir, label=f"{image.name} ({need}): {image.doc}")
+        words = f"{image.doc[:1].upper()}{image.doc[1:]}" if image.doc else image.name
+        return SourcePicker(start_dir, label=f"{words} ({image.name}, {need})")
 
     def on_change(self, callback: Callable[[AgentForm], None]) -> None:
         """Call ``callback(form)`` whenever a field or an image changes."""

@@ -24,6 +24,76 @@ if TYPE_CHECKING:
 
 
 Select = Callable[["RunItem", int], None]
+#: ``rate(item, picture, stars)``: stars 1 to 5, or None to clear.
+Rate = Callable[["RunItem", int, "int | None"], None]
+
+#: CSS width of one star button (a button is never narrower than its padding, 20 px).
+STAR_WIDTH = 20
+#: CSS width of a card's stars: five buttons and their margins, so each picture's five make one line.
+STARS_LINE = 5 * (STAR_WIDTH + 4) + 4
+
+
+class StarBar(widgets.ToggleButtons):
+    """Five stars under each picture of one execution, as one widget: a click gives that many.
+
+    One ``ToggleButtons`` whatever the number of pictures (its buttons wrap so that each
+    picture's five stars make one line, the first picture's first); a filled star is ★. Clicking the
+    number a picture has clears it; a click on another changes it. ``rate(item, picture,
+    stars)`` is called (the run's :meth:`~weshop_nb.work._run.Run.rate`, which keeps it in
+    the history); a refusal shows as ✗ with the reason in the tooltip. :meth:`refresh`
+    runs in watcher threads too and only sets trait values.
+
+    ``only`` limits the bar to one picture (the studio's enlarged view).
+    """
+
+    def __init__(self, item: RunItem, rate: Rate, *, only: int | None = None) -> None:
+        self.item = item
+        self.rate = rate
+        self.only = only
+        box = {"width": f"{STARS_LINE}px"} if only is None else {}
+        looks = style(widgets.ToggleButtons, button_width=f"{STAR_WIDTH}px")
+        super().__init__(options=(), value=None, style=looks, layout=layout(**box))
+        self.add_class("weshop-stars")  # a stable hook for styling and browser tests
+        self.observe(self._on_value, names="value")
+        self.refresh()
+
+    def pictures(self) -> list[int]:
+        """The places of the pictures this bar rates."""
+        count = len(self.item.execution.stills) if self.item.execution is not None else 0
+        if self.only is not None:
+            return [self.only] if self.only < count else []
+        return list(range(count))
+
+    def refresh(self) -> None:
+        given = dict(self.item.stars)
+        options, tips = [], []
+        for picture in self.pictures():
+            has = given.get(picture, 0)
+            for stars in range(1, 6):
+                options.append(("★" if stars <= has else "☆", (picture, stars)))
+                again = " (click again to clear)" if stars == has else ""
+                tips.append(f"Picture {picture + 1}: {stars} star{'s' if stars > 1 else ''}{again}")
+        if list(self.options) != options:
+            self.options = options
+            self.tooltips = tips
+
+    def click_star(self, picture: int, stars: int) -> None:
+        """Click star ``stars`` of picture ``picture``, as a person would."""
+        self.value = (picture, stars)
+
+    def _on_value(self, change: dict[str, Any]) -> None:
+        if change["new"] is None:
+            return
+        picture, stars = change["new"]
+        self.value = None  # a row of buttons, not a switch: the same star can be clicked again
+        wanted = None if self.item.stars.get(picture) == stars else stars
+        try:
+            self.rate(self.item, picture, wanted)
+        except Exception as exc:  # a refusal (history off, unknown execution) is said, never raised
+            self.description, self.tooltip = "✗", f"Not rated: {exc}"
+            return
+        self.description = ""
+        self.refresh()
 
 
 class ItemCell(widgets.HTML):
@@ -36,13 +106,22 @@ class ItemCell(widgets.HTML):
     values. It wears shared looks (:mod:`._shared`).
     """
 
-    def __init__(self, item: RunItem, width: int, on_select: Select | None = None) -> None:
+    def __init__(self, item: RunItem, width: int, on_select: Select | None = None, on_rate: Rate | None = None) -> None:
         self.item = item
         self.width = width
         self.on_select = on_select
         self.buttons: widgets.ToggleButtons | None = None
+        #: The stars under the card's pictures (given ``on_rate``), or None.
+        self.stars: StarBar | None = StarBar(item, on_rate) if on_rate is not None else None
         if on_select is not None:
-            self.buttons = make(widgets.ToggleButtons, options=(), value=None, style={"button_width": "34px"})
+            # Two buttons per line, each as wide as the picture above it (two pictures per row).
+            self.buttons = make(
+                widgets.ToggleButtons,
+                options=(),
+                value=None,
+                style={"button_width": f"{(width + 14) // 2 - 6}px"},
+                layout={"width": f"{width + 14}px"},
+            )
             self.buttons.observe(self._on_buttons_value, names="value")
         super().__init__(layout=_cell_layout(width), style=style(widgets.HTML))
         self.refresh()
@@ -58,17 +137,21 @@ class ItemCell(widgets.HTML):
         # Held to the card's width: the widget's own box sizes to its content, and a caption
         # (or an execution id, which has no place to break) would spill into the next card.
         card = display.item_card(self.item, self.width)
-        self.value = f'<div style="width:{self.width}px;overflow:hidden">{card}</div>'
+        # An execution id has no place to break: it wraps anywhere rather than being cut at the edge.
+        self.value = f'<div style="width:{self.width}px;overflow:hidden;overflow-wrap:anywhere">{card}</div>'
         self.tooltip = self.item.error or None  # the whole reason, where the caption shortens it
         if self.buttons is not None:
             video = self.item.media == "video"
             count = len(self.item.thumbnails)
-            labels = [(f"▶{n + 1}" if video else str(n + 1), n) for n in range(count)]
+            # Said as what they are (a number alone did not say it shows a picture), a video's with ▶.
+            labels = [(f"▶{n + 1}" if video else f"Picture {n + 1}", n) for n in range(count)]
             if list(self.buttons.options) != labels:
                 self.buttons.options = labels
                 self.buttons.tooltips = [
                     f"Play video {n + 1}" if video else f"Show picture {n + 1} full size" for n in range(count)
                 ]
+        if self.stars is not None:
+            self.stars.refresh()
 
     def select(self, index: int) -> None:
         """Ask for picture (or video) ``index`` full size, as a click on its button does."""
@@ -88,10 +171,10 @@ def _cell_layout(width: int) -> widgets.Layout:
 
 
 def _row(cells: list[ItemCell], width: int) -> widgets.GridBox:
-    """Cards side by side, each one's buttons under it (one widget per row, its cells' looks shared)."""
+    """Cards side by side, each one's buttons and stars under it (one widget per row, its cells' looks shared)."""
     return make(
         widgets.GridBox,
-        children=[*cells, *(cell.buttons for cell in cells)],
+        children=[*cells, *(cell.buttons for cell in cells), *(cell.stars for cell in cells if cell.stars)],
         layout={"grid_template_columns": f"repeat({len(cells)}, {width + 20}px)", "grid_gap": "2px 6px"},
     )
 
@@ -104,15 +187,28 @@ class CardRow(widgets.HTML):
     its items changes; it runs in watcher threads and only sets the value.
     """
 
-    def __init__(self, items: list[RunItem], width: int) -> None:
+    def __init__(self, items: list[RunItem], width: int, on_rate: Rate | None = None) -> None:
         self.items = items
         self.width = width
         self._drawing = threading.Lock()
+        #: Given ``on_rate``: a :class:`StarBar` under each card, side by side in one box (:attr:`under`).
+        self.stars = [StarBar(item, on_rate) for item in items] if on_rate is not None else []
+        self.under: widgets.Widget | None = (
+            make(
+                widgets.GridBox,
+                children=self.stars,
+                layout={"grid_template_columns": f"repeat({len(items)}, {width + 14}px)", "grid_gap": "0 6px"},
+            )
+            if self.stars
+            else None
+        )
         super().__init__(layout=layout(), style=style(widgets.HTML))
         self.refresh()
 
     def refresh(self) -> None:
-        box = f"border:1px solid #d0d7de;border-radius:6px;padding:6px;width:{self.width}px"
+        for bar in self.stars:
+            bar.refresh()
+        box = f"border:1px solid #d0d7de;border-radius:6px;padding:6px;width:{self.width}px;overflow-wrap:anywhere"
         # Items of one row may belong to tasks watched by different threads: one drawing at a
         # time, so a row drawn earlier is never sent after one drawn later.
         with self._drawing:
@@ -140,13 +236,14 @@ class RunGrid(widgets.VBox):
         self.progress = RunProgress(run)
         body: widgets.Widget
         self._cells: dict[int, ItemCell | CardRow]
+        rate: Rate = lambda item, picture, stars: run.rate(item, stars, picture)  # noqa: E731
         if on_select is None:  # rows of cards
             items = run.items
-            rows = [CardRow(items[n : n + columns], width) for n in range(0, len(items), columns)]
+            rows = [CardRow(items[n : n + columns], width, rate) for n in range(0, len(items), columns)]
             self._cells = {id(item): row for row in rows for item in row.items}
-            body = make(widgets.VBox, rows)
+            body = make(widgets.VBox, [part for row in rows for part in (row, row.under) if part is not None])
         else:  # a card and its buttons per execution
-            cells = [ItemCell(item, width, on_select) for item in run.items]
+            cells = [ItemCell(item, width, on_select, rate) for item in run.items]
             self._cells = {id(cell.item): cell for cell in cells}
             body = make(widgets.VBox, [_row(cells[n : n + columns], width) for n in range(0, len(cells), columns)])
         super().__init__(children=[self.progress, body], layout=layout())

@@ -26,7 +26,7 @@ from ...work._catalogue import filter_catalogue
 from ...work._html import ICON_WIDTH, image_tag
 from ...work._plan import LaunchPlan
 from .._prompts import split_prompts
-from ._form import AgentForm
+from ._form import AgentForm, tooltip
 from ._shared import layout, make, show
 
 if TYPE_CHECKING:
@@ -83,9 +83,9 @@ class ChoicesPanel(widgets.VBox):
         self.batch = make(
             widgets.IntText,
             value=1,
-            description="batchCount",
-            tooltip=f"{batch.doc} ({batch.minimum} to {batch.maximum})",  # type: ignore[union-attr]
-            style=_LABELLED,
+            description=batch.label,  # type: ignore[union-attr]
+            tooltip=f"{tooltip(batch)} ({batch.minimum} to {batch.maximum})",  # type: ignore[arg-type,union-attr]
+            style={"description_width": "150px"},  # room for its words: "Results per execution"
         )
         self.prompts = make(
             widgets.Textarea,
@@ -180,7 +180,7 @@ class ChoicesPanel(widgets.VBox):
         show(self.prompts, prompt is not None)
         if prompt is not None:
             self.prompts.description = "Prompts *" if prompt.required else "Prompts"
-            self.prompts.tooltip = prompt.doc
+            self.prompts.tooltip = tooltip(prompt)
         show(self.batch, self.takes("batchCount"))
         if spec.name not in self._forms:
             catalogue = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ import ipywidgets as widgets
 from ...service._errors import WeShopError
 from ...work._html import picture_mime
 from ...work._save import DEFAULT_FOLDER
-from ._grid import RunGrid
+from ._grid import RunGrid, StarBar
 from ._pickers import ChoicesPanel
 from ._shared import discard, make
 from ._shared import layout as make_layout
@@ -60,6 +61,8 @@ class Studio(widgets.VBox):
     def __init__(self, session: Session, *, start_dir: str | None = None) -> None:
         self.session = session
         self.run: Run | None = None
+        #: The enlarged picture's stars (None when no picture of the studio's run is enlarged).
+        self.detail_stars: StarBar | None = None
         self.estimate: SweepEstimate | None = None
         self._estimates = 0  # a counter: only the newest choices' estimate is shown
         self._estimating: threading.Thread | None = None
@@ -122,7 +125,8 @@ class Studio(widgets.VBox):
 
     def _refresh(self, *_: Any) -> None:
         main = self.choices.spec.main_input
-        self.source.describe(f"{main.name}: {main.doc}")
+        # Words first, the service's name after: "The source image (originalImage)".
+        self.source.describe(f"{main.doc[:1].upper()}{main.doc[1:]} ({main.name})")
         problems = self.problems()
         count = self.choices.count()
         self.launch_button.disabled = bool(problems)
@@ -137,11 +141,10 @@ class Studio(widgets.VBox):
             )
             self.summary.value = f'<div style="color:#9a3412;padding-left:6px">{lines}</div>'
             return
-        costs = self.choices.extra_costs()
-        note = f" Extra cost per image: {'; '.join(costs)}." if costs else ""
         batch = self.choices.batch.value if self.choices.takes("batchCount") else 1
         noun = "video" if self.choices.spec.output == "video" else "picture"
-        self.summary.value = f"&nbsp;{count} execution(s), {count * batch} {noun}(s).{escape(note)}"
+        # What it costs is said once, by the estimate (the button and the line under it).
+        self.summary.value = f"&nbsp;{count} execution(s), {count * batch} {noun}(s)."
         self._estimate_later(self.choices.plan(self.source.image), self._estimates)
 
     # -- the cost ------------------------------------------------------------------------
@@ -162,10 +165,10 @@ class Studio(widgets.VBox):
         try:
             estimate = self.session.estimate(plan)
         except WeShopError as exc:
-            estimate, words = None, f"Cost unknown: the estimate failed ({type(exc).__name__}: {exc})."
+            estimate, words = None, f"Unknown because the estimate failed ({type(exc).__name__}: {exc})."
             short = "cost unknown"
         else:
-            short, words = _cost_words(estimate, self.session.client.api)
+            short, words = _cost_words(estimate, self.session.client.api, self.choices.extra_costs())
         if ticket != self._estimates:
             return
         self.estimate = estimate
@@ -256,7 +259,13 @@ class Studio(widgets.VBox):
         self.saved = make(widgets.HTML)
         save.on_click(lambda _: self._save_picture(item, index))
         self.save_button = save
-        self._show_in_detail([make(widgets.HBox, [close, make(widgets.HTML, link), save, self.saved]), view])
+        bar = [close, make(widgets.HTML, link), save, self.saved]
+        self.detail_stars = None
+        run = self.run
+        if run is not None and any(item is mine for mine in run.items):
+            self.detail_stars = StarBar(item, lambda item, picture, stars: run.rate(item, stars, picture), only=index)
+            bar.insert(3, self.detail_stars)
+        self._show_in_detail([make(widgets.HBox, bar), view])
 
     def _show_in_detail(self, shown: list[widgets.Widget]) -> None:
         """Put ``shown`` in the enlarged view, discarding what it showed: a notebook saved
@@ -287,18 +296,20 @@ def _heading(text: str) -> widgets.HTML:
     return make(widgets.HTML, f"<h3 style='margin:4px 0'>{escape(text)}</h3>")
 
 
-def _cost_words(estimate: SweepEstimate, api: str) -> tuple[str, str]:
-    """The estimate for the Launch button (short) and for the line below it (in full)."""
+def _cost_words(estimate: SweepEstimate, api: str, notes: Sequence[str] = ()) -> tuple[str, str]:
+    """The cost on the Launch button (said there once), and what the line below it adds: whose
+    figure it is, whether the balance is enough, why it is unknown, the models' price notes."""
     if estimate.points is not None:
-        words = f"Cost: {estimate.points} points for {estimate.count} execution(s) (the service's estimate)."
+        words = "The service's estimate."
         if estimate.enough is False:
             words += " The balance is not enough for all of them."
         return f"{estimate.points} points", words
     extra = estimate.extra
-    words = f"Cost unknown: the {api} API gives no estimate"
+    words = f"Unknown because the {api} API gives no estimate"
     words += " (WESHOP_API=runs asks the service)." if api == "v1" else "."
     if extra is not None:
-        words += f" The chosen fashion models' price notes add {extra} points in all."
+        said = f"{'; '.join(notes)}; the" if notes else "The"
+        words += f" {said} chosen fashion models' price notes add {extra} points in all."
     return "cost unknown", words
 
 
@@ -343,6 +354,8 @@ class HistoryView(widgets.VBox):
             self.table.value = _error(str(exc))
             self.comparison.value = ""
             return
+        # A deleted task's pictures are gone from the service: drawn from the copies kept, else said.
+        comparison.mark_deleted(set(history.task_ids(include_deleted=True)) - set(history.task_ids()))
         shown = frame[self.COLUMNS].iloc[::-1]
         self.table.value = f"<b>{len(frame)} most recent execution(s)</b>" + shown.to_html(index=False, escape=True)
         self.comparison.value = comparison._repr_html_() if len(comparison.executions) else ""
