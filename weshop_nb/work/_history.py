@@ -725,10 +725,24 @@ _default_lock = threading.Lock()
 _chosen_url: str | None = None
 
 
-def use_history_url(url: str | None) -> None:
-    """Keep this process's history at ``url`` from now on (``None`` or ``""``: back to the setting, else the file)."""
+def use_history_url(url: str | None) -> str:
+    """Keep this process's history at ``url`` from now on (``None`` or ``""``: back to the setting, else the file).
+
+    Returns ``url`` as it may be shown (its password hidden); given that shown form back, the
+    URL chosen before is kept, password and all.
+    """
     global _chosen_url
-    _chosen_url = (url or "").strip() or None
+    url = (url or "").strip() or None
+    if url is not None and _chosen_url is not None and url == _shown_url(_chosen_url):
+        return url
+    _chosen_url = url
+    return _shown_url(url) if url is not None else ""
+
+
+def _shown_url(url: str) -> str:
+    from ._history_postgres import PostgresLink, is_postgres_url
+
+    return PostgresLink(url, 0).where if is_postgres_url(url) else url
 
 
 def default_history() -> History | None:

@@ -141,7 +141,7 @@ def diagnose_postgres(exc: BaseException, where: str, secret: str | None = None)
             "whether this user may connect.",
             reason=LOGIN,
         )
-    if state in _NO_DATABASE_STATES:
+    if state in _NO_DATABASE_STATES or ('database "' in lowered and "does not exist" in lowered):
         return HistoryError(
             f"The history server {where} has no such database ({text}). Create it (createdb, or CREATE DATABASE) "
             "or name another in the URL.",
