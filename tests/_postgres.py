@@ -79,8 +79,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server() -> Iterator[Server]:
-    """Start a throwaway cluster; stop it and delete its folder when done."""
+def running_server(*, durable: bool = False) -> Iterator[Server]:
+    """Start a throwaway cluster; stop it and delete its folder when done.
+
+    Tests want it quick (no fsync); ``durable`` keeps PostgreSQL's defaults, for measurements.
+    """
     bin_dir = binaries()
     assert bin_dir is not None
     folder = Path(tempfile.mkdtemp(prefix="weshop_pg_"))
@@ -100,7 +103,9 @@ def running_server() -> Iterator[Server]:
     run(str(bin_dir / "initdb"), "-D", str(data), "-U", USER, f"--pwfile={pwfile}", "--auth-local=trust",
         "--auth-host=scram-sha-256", "--locale=C.UTF-8", "--no-sync")  # fmt: skip
     # Durability is not under test: no fsync makes the many small databases and writes quick.
-    options = f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+    options = f"-h 127.0.0.1 -p {port} -k {folder}"
+    if not durable:
+        options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
     run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start")
     try:
         yield Server(port, folder, itertools.count(1))
