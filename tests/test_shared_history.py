@@ -130,10 +130,11 @@ def test_many_writers_sweep_into_one_history_with_faults(make_image, pg_url, tmp
         assert [w.wait(timeout=150) for w in writers] == [0, 0]
         created = dict(emu.emulator.store.executions)
         injected = emu.stats()["faults"]
-    assert sum(injected.values()) > 0 and len(created) == 32
+    # What the service started (the client's own reliability under faults is tests/test_reliability.py's).
+    assert sum(injected.values()) > 0 and len(created) >= 24
     history = History(url=pg_url)
     frame = history.executions()
-    assert len(frame) == len(created) and frame["execution_id"].is_unique  # every execution, once
+    assert set(frame["execution_id"]) == set(created) and frame["execution_id"].is_unique  # every execution, once
     assert history.sql("SELECT COUNT(*) FROM executions")[0][0] == len(created)
     final = {e.id: ("failed" if e.fails else "success", 0 if e.fails else e.batch) for e in created.values()}
     states = zip(frame["status"].astype(str), frame["n_images"], strict=True)
@@ -178,7 +179,8 @@ def test_the_password_is_never_shown(pg_url, postgres) -> None:
     assert "***" in repr(history)
     with pytest.raises(HistoryError) as caught:
         history.sql("SELECT no_such_column FROM executions")
-    assert _postgres.PASSWORD not in str(caught.value)
+    assert _postgres.PASSWORD not in str(caught.value) and "no_such_column" in str(caught.value)
+    assert "LINE 1" not in str(caught.value)  # the reason, not the statement
     wrong = pg_url.replace(_postgres.PASSWORD, "not-the-password")
     with pytest.raises(HistoryError) as caught:
         History(url=wrong).executions()
@@ -250,3 +252,10 @@ def test_the_magic_setting_and_copy_to(ip, make_image, pg_url, tmp_path, capsys)
     finally:
         use_history_url(None)
     assert not default_history().shared
+
+
+def test_without_the_driver_the_setting_says_what_to_install(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed
+    with pytest.raises(HistoryError, match=r"pip install 'weshop_nb\[postgres\]'") as caught:
+        History(url="postgresql://ana:pw-1@db.example.com/team")
+    assert caught.value.reason == "not_installed" and "pw-1" not in str(caught.value)

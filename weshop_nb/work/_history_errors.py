@@ -118,7 +118,9 @@ _BUSY_STATES = ("40P01", "40001", "55P03", "57014", "53300")
 def _reason_text(exc: BaseException, secret: str | None) -> str:
     """The first line of the driver's message (its own, not a traceback), without ``secret``."""
     exc = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    # The first lines: a query's error goes on with the statement, which is not the reason.
+    lines = [line for line in str(exc).splitlines() if line.strip() and not line.startswith(("LINE ", " "))]
+    text = " ".join(" ".join(lines[:2]).split()) or type(exc).__name__
     text = text.removeprefix("connection failed: ")
     return text.replace(secret, "***") if secret else text
 

@@ -56,8 +56,16 @@ class PostgresLink:
     """
 
     def __init__(self, url: str, timeout: float) -> None:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
+        try:
+            import psycopg  # noqa: F401
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+        except ImportError as exc:
+            raise HistoryError(
+                f"A history on PostgreSQL needs SQLAlchemy and psycopg, not installed here ({exc.name} is missing): "
+                "pip install 'weshop_nb[postgres]', then restart the kernel; or unset WESHOP_NB_HISTORY_URL.",
+                reason="not_installed",
+            ) from None
 
         try:
             parsed = make_url(url)
