@@ -85,7 +85,9 @@ bench: $(VENV)/.test-installed
 	@cd benchmarks && for script in $(BENCHMARKS); do \
 		env -u WESHOP_API_KEY -u WESHOP_BASE_URL -u WESHOP_API WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python $$script.py || exit 1; \
 	done; \
-	env WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python history_scale.py 10000 100000
+	env WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python history_scale.py 10000 100000; \
+	env WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python history_scale.py --postgres 10000 100000 \
+		|| echo "history_scale.py on PostgreSQL not run (make postgres installs Debian's server as root)"
 
 emulator: $(VENV)/.test-installed
 	$(BIN)/python -m weshop_nb.emulator --port $(PORT) --api-key $(EMULATOR_KEY)

@@ -557,12 +557,11 @@ class History:
         if target.where == self.where:
             raise HistoryError(f"The history at {self.where} cannot be copied into itself.", reason="same")
         before = target._counts()
-        for table, sql, statements in self._copy_statements():
+        for sql, statements in self._copy_statements():
             rows = self._read(sql)
             for start in range(0, len(rows), batch):
                 target._write(statement for row in rows[start : start + batch] for statement in statements(row))
             del rows
-            _ = table
         after = target._counts()
         if not isinstance(url, History):
             target.close()
@@ -572,8 +571,8 @@ class History:
         return {table: int(self._read(f"SELECT COUNT(*) FROM {table}")[0][0]) for table in TABLES}
 
     @staticmethod
-    def _copy_statements() -> list[tuple[str, str, Callable[[Sequence[Any]], list[tuple[str, Sequence[Any]]]]]]:
-        """Per table: what to read here, and the statements that merge one of its rows into another history."""
+    def _copy_statements() -> list[tuple[str, Callable[[Sequence[Any]], list[tuple[str, Sequence[Any]]]]]]:
+        """Per table (in ``TABLES`` order): what to read here, and the statements merging one of its rows elsewhere."""
         task_columns = "source, task_id, agent_name, agent_version, task_name, original_image, init_params, " \
             "first_seen, last_seen, deleted"  # fmt: skip
         deleted = "UPDATE tasks SET deleted = 1 WHERE source = ? AND task_id = ?"
@@ -587,16 +586,16 @@ class History:
             + ")"
         )
         return [
-            ("tasks", f"SELECT {task_columns} FROM tasks",
+            (f"SELECT {task_columns} FROM tasks",
              lambda r: [(UPSERT_TASK, r[:9])] + ([(deleted, r[:2])] if r[9] else [])),
-            ("executions", f"SELECT {', '.join(EXECUTION_NAMES)} FROM executions",
+            (f"SELECT {', '.join(EXECUTION_NAMES)} FROM executions",
              lambda r: [(UPSERT_EXECUTION.sql, r)]),
-            ("catalogue", "SELECT source, kind, id, name, raw FROM catalogue", lambda r: [(UPSERT_CATALOGUE, r)]),
-            ("ratings", "SELECT source, execution_id, picture, rater, stars, rated_at FROM ratings",
+            ("SELECT source, kind, id, name, raw FROM catalogue", lambda r: [(UPSERT_CATALOGUE, r)]),
+            ("SELECT source, execution_id, picture, rater, stars, rated_at FROM ratings",
              lambda r: [(UPSERT_RATING, r)]),
-            ("preferences", f"SELECT {', '.join(preference_columns)} FROM preferences",
+            (f"SELECT {', '.join(preference_columns)} FROM preferences",
              lambda r: [(new_preference, (*r, *r))]),
-            ("uploads", "SELECT source, sha256, url, uploaded_at FROM uploads", lambda r: [(UPSERT_UPLOAD, r)]),
+            ("SELECT source, sha256, url, uploaded_at FROM uploads", lambda r: [(UPSERT_UPLOAD, r)]),
         ]  # fmt: skip
 
     # -- uploads ---------------------------------------------------------------------------
