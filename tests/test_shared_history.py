@@ -259,3 +259,21 @@ def test_without_the_driver_the_setting_says_what_to_install(monkeypatch) -> Non
     with pytest.raises(HistoryError, match=r"pip install 'weshop_nb\[postgres\]'") as caught:
         History(url="postgresql://ana:pw-1@db.example.com/team")
     assert caught.value.reason == "not_installed" and "pw-1" not in str(caught.value)
+
+
+def test_a_write_held_up_by_another_is_a_clear_error(pg_url) -> None:
+    import psycopg
+
+    def seen(status: str) -> list[Execution]:
+        return [Execution(id="e", status=status, params={}, executed_at=None, results=())]
+
+    history = History(url=pg_url, timeout=0.3)
+    history.record_executions(seen("running"), "x")
+    with psycopg.connect(pg_url) as holder:  # another program holding the row in a long transaction
+        holder.execute("SELECT * FROM executions FOR UPDATE")
+        with pytest.raises(HistoryError) as caught:
+            history.record_executions(seen("success"), "x")
+        holder.rollback()
+    assert caught.value.reason == "locked" and "try again" in str(caught.value)
+    history.record_executions(seen("success"), "x")
+    assert list(history.executions()["status"].astype(str)) == ["success"]  # the connection is usable again

@@ -105,19 +105,22 @@ class PostgresLink:
                     "application_name": "weshop_nb",
                 },
             )
+        # Waiting for another kernel's lock (a schema change, a row being written) is bounded, as SQLite's
+        # busy timeout is; past it, a HistoryError that says the history is busy.
+        bounded = f"SET lock_timeout = {int(self.timeout * 1000)}"
         try:
             with self._engine.connect() as connection:
-                # Waiting for another kernel's schema change is bounded, as SQLite's busy timeout is.
-                connection.exec_driver_sql(f"SET lock_timeout = {int(self.timeout * 1000)}")
+                connection.exec_driver_sql(bounded)
                 connection.commit()
                 postgres_schema(connection, self.where)
             raw = self._engine.raw_connection()
+            conn = raw.driver_connection
+            conn.autocommit = True
+            conn.execute(bounded)
         except HistoryError:
             raise
         except driver_errors() as exc:
             raise self.error(exc) from None
-        conn = raw.driver_connection
-        conn.autocommit = True
         return _Kept(raw, conn)
 
     def close(self) -> None:
