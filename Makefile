@@ -8,7 +8,7 @@ LINTED := weshop_nb tests benchmarks $(wildcard docs/*.py)
 # JupyterLab refuses to start as root unless told; containers and CI machines run as root.
 LAB := $(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: demo test lint unit browser cli notebooks refresh-notebooks bench emulator clean
+.PHONY: demo test lint unit browser postgres cli notebooks refresh-notebooks bench emulator clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(BIN)/python:
 
 # Stamp files: reinstall only when pyproject.toml changes.
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
 	touch $@
 
 $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
@@ -36,13 +36,22 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# The history tests run on SQLite and on a real PostgreSQL server, which they start themselves
+# (initdb into a temporary folder) with Debian's binaries; as root they are installed here.
+# Elsewhere those tests say they are skipped and why.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's postgresql for the shared-history tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
 # WeShop's official CLI (npm weshop-cli, version pinned in tests/official_cli.py) into the
 # git-ignored .cache/weshop-cli; its test runs it against the emulator. Without node/npm
 # this says so and the test is skipped with that reason.
 cli: $(VENV)/.test-installed
 	$(BIN)/python -m tests.official_cli
 
-unit: $(VENV)/.test-installed browser cli
+unit: $(VENV)/.test-installed browser postgres cli
 	$(BIN)/python -m pytest -q tests
 
 notebooks: $(VENV)/.test-installed
@@ -76,7 +85,9 @@ bench: $(VENV)/.test-installed
 	@cd benchmarks && for script in $(BENCHMARKS); do \
 		env -u WESHOP_API_KEY -u WESHOP_BASE_URL -u WESHOP_API WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python $$script.py || exit 1; \
 	done; \
-	env WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python history_scale.py 10000 100000
+	env WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python history_scale.py 10000 100000; \
+	env WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python history_scale.py --postgres 10000 100000 \
+		|| echo "history_scale.py on PostgreSQL not run (make postgres installs Debian's server as root)"
 
 emulator: $(VENV)/.test-installed
 	$(BIN)/python -m weshop_nb.emulator --port $(PORT) --api-key $(EMULATOR_KEY)

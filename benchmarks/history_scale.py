@@ -8,10 +8,14 @@ CPU seconds of the first call, how much its process's peak resident memory grew
 what it watches, so it is not timed). Prints JSON lines.
 
 Run: ``cd benchmarks && WESHOP_NB_HOME=$(mktemp -d) ../.venv/bin/python history_scale.py 10000 100000``.
+With ``--postgres`` the same on PostgreSQL: a fresh database for each N on a throwaway
+local server with PostgreSQL's default settings (Debian's binaries, started as the tests
+start theirs, ``tests/_postgres.py``; as root it runs as the postgres user).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import subprocess
@@ -21,6 +25,7 @@ import time
 import tracemalloc
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 SOURCE = "http://127.0.0.1:8765"
 #: What each measure calls on a fresh ``History``.
@@ -31,13 +36,19 @@ MEASURES = {
 }
 
 
-def fill(path: Path, count: int) -> float:
+def _open(where: str) -> Any:
+    """The history at ``where``: a PostgreSQL URL, or an SQLite file."""
+    from weshop_nb.work._history import History
+
+    return History(url=where) if where.startswith("postgresql") else History(where)
+
+
+def fill(where: str, count: int) -> float:
     """N executions written one task (20 executions) per transaction; returns microseconds per execution."""
     from weshop_nb.service._catalogue import AgentInfo
     from weshop_nb.service._models import Execution, Result, Task
-    from weshop_nb.work._history import History
 
-    history = History(path)
+    history = _open(where)
     locations = [{"id": 6000372 + n, "name": f"Location {n}"} for n in range(10)]
     history.record_agent_info(
         AgentInfo.from_api({"locations": locations, "fashionModels": []}, agent_name="aimodel", agent_version="v1.0"),
@@ -65,14 +76,12 @@ def fill(path: Path, count: int) -> float:
     return took / count * 1e6
 
 
-def measure(path: str, what: str) -> dict:
+def measure(where: str, what: str) -> dict:
     """One read in this process: its time and memory (see the module docstring)."""
     import pandas  # noqa: F401  (imported up front: its import is not the history's)
 
-    from weshop_nb.work._history import History
-
     call = MEASURES[what]
-    history = History(path)
+    history = _open(where)
     history.schema_version  # noqa: B018  (opened before the clock starts)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     wall, cpu = time.perf_counter(), time.process_time()
@@ -92,29 +101,38 @@ def measure(path: str, what: str) -> dict:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--one"]:  # the child: one measure on an existing file
+    if sys.argv[1:2] == ["--one"]:  # the child: one measure on an existing history
         print(json.dumps(measure(sys.argv[2], sys.argv[3])))
         return
-    for count in [int(a) for a in sys.argv[1:]] or [10_000]:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "history.sqlite3"
-            insert = fill(path, count)
-            size = path.stat().st_size
-            for what in MEASURES:
-                child = [sys.executable, __file__, "--one", str(path), what]
-                figures = json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout)
-                print(json.dumps({"measure": f"history_{what}", "executions": count, **figures}), flush=True)
-        print(
-            json.dumps(
-                {
-                    "measure": "history_store",
-                    "executions": count,
-                    "insert_us_per_execution": round(insert, 1),
-                    "file_mb": round(size / 2**20, 1),
-                }
-            ),
-            flush=True,
-        )
+    postgres = "--postgres" in sys.argv[1:]
+    counts = [int(a) for a in sys.argv[1:] if a != "--postgres"] or [10_000]
+    with contextlib.ExitStack() as stack:
+        server = None
+        if postgres:
+            sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' server starter
+            from tests import _postgres
+
+            reason = _postgres.why_not()
+            if reason:
+                sys.exit(f"No PostgreSQL here: {reason}")
+            server = stack.enter_context(_postgres.running_server(durable=True))
+        for count in counts:
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "history.sqlite3"
+                where = server.url(server.new_database()) if server is not None else str(path)
+                insert = fill(where, count)
+                size = path.stat().st_size if server is None else None
+                for what in MEASURES:
+                    child = [sys.executable, __file__, "--one", where, what]
+                    figures = json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout)
+                    store = "postgresql" if server is not None else "sqlite"
+                    print(json.dumps({"measure": f"history_{what}", "store": store, "executions": count, **figures}),
+                          flush=True)  # fmt: skip
+            store_figures = {"insert_us_per_execution": round(insert, 1)}
+            if size is not None:
+                store_figures["file_mb"] = round(size / 2**20, 1)
+            print(json.dumps({"measure": "history_store", "store": store, "executions": count, **store_figures}),
+                  flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

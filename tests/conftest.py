@@ -16,6 +16,7 @@ import responses
 from IPython.core.interactiveshell import InteractiveShell
 from PIL import Image
 
+from tests import _postgres
 from weshop_nb import WeShopClient, emulator
 
 API_KEY = "test-key-7f3a9c1e-do-not-leak"
@@ -26,7 +27,35 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     """No test sees the developer's key, service URL or history folder."""
     monkeypatch.delenv("WESHOP_API_KEY", raising=False)
     monkeypatch.delenv("WESHOP_BASE_URL", raising=False)
+    monkeypatch.delenv("WESHOP_NB_HISTORY_URL", raising=False)
     monkeypatch.setenv("WESHOP_NB_HOME", str(tmp_path_factory.mktemp("weshop_home")))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[_postgres.Server]:
+    """One real PostgreSQL server for the session (see tests/_postgres.py); skipped, with the reason, without one."""
+    reason = _postgres.why_not()
+    if reason:
+        pytest.skip(reason)
+    with _postgres.running_server() as server:
+        yield server
+
+
+#: A history test that runs on both stores (the ``store`` fixture's two values).
+on_both_stores = pytest.mark.usefixtures("store")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a history test on both stores: the SQLite file at home, or a fresh database on the test server.
+
+    For ``postgresql``, ``WESHOP_NB_HISTORY_URL`` names the database, so ``History()``, the
+    default history the client records into, and any process a test starts all use it.
+    """
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres")
+        monkeypatch.setenv("WESHOP_NB_HISTORY_URL", server.url(server.new_database()))
+    return request.param
 
 
 @pytest.fixture

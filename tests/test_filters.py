@@ -18,8 +18,8 @@ def _execution(n: int, when: datetime, status: str = "success") -> Execution:
 
 
 @pytest.fixture
-def history(tmp_path) -> History:
-    store = History(tmp_path / "h.sqlite3")
+def history(store) -> History:
+    store = History()  # the file at home, or the test server's database
     now = datetime.now().replace(microsecond=0)
     times = [
         datetime(2020, 11, 24, 23, 59, 59),
@@ -82,11 +82,11 @@ def test_statuses_read_like_the_service_and_the_magic(history) -> None:
     assert len(history.executions(status="failed,success")) == 6
 
 
-def test_magic_history_errors_and_column_order(ip, monkeypatch, tmp_path) -> None:
+def test_magic_history_errors_and_column_order(store, ip, monkeypatch, tmp_path) -> None:
     from IPython.core.error import UsageError
 
     monkeypatch.setenv("WESHOP_NB_HOME", str(tmp_path))
-    store = History(tmp_path / "history.sqlite3")
+    store = History()
     store.record_executions([_execution(1, datetime(2020, 11, 25, 18, 30))], _SOURCE)
     ip.run_cell("df = %weshop history --until 2020-11-25")
     frame = ip.user_ns["df"]

@@ -20,7 +20,7 @@ from weshop_nb.work._history_schema import MIGRATIONS
 from weshop_nb.work._jobs import sweep
 from weshop_nb.work._launch import launch
 
-from .conftest import API_KEY, kernel_dies_mid_run
+from .conftest import API_KEY, kernel_dies_mid_run, on_both_stores
 
 
 def _sweep(client: WeShopClient, image: bytes, prompts=("red", "blue")):
@@ -31,6 +31,7 @@ def _sweep(client: WeShopClient, image: bytes, prompts=("red", "blue")):
     return task, run.wait(timeout=30)
 
 
+@on_both_stores
 def test_everything_the_client_sees_is_recorded(client, emu, make_image) -> None:
     _task, run = _sweep(client, make_image())
     frame = History().executions()
@@ -47,6 +48,7 @@ def test_everything_the_client_sees_is_recorded(client, emu, make_image) -> None
     assert images["image"].str.startswith(emu.base_url).all()
 
 
+@on_both_stores
 def test_filters(client, make_image) -> None:
     task, _run = _sweep(client, make_image(), prompts=("a red coat", "blue jeans"))
     other = client.create_task(originalImage=client.upload_image(make_image(color="red")))
@@ -62,6 +64,7 @@ def test_filters(client, make_image) -> None:
     assert history.executions(limit=1)["execution_id"].iloc[0] == history.executions()["execution_id"].iloc[-1]
 
 
+@on_both_stores
 def test_a_run_killed_half_way_keeps_what_it_saw(make_image, tmp_path) -> None:
     picture = tmp_path / "garment.png"
     picture.write_bytes(make_image())
@@ -78,6 +81,7 @@ def _env() -> dict:
     return {**os.environ, "WESHOP_NB_HOME": str(home_dir())}
 
 
+@on_both_stores
 def test_two_writers_at_once(make_image) -> None:
     writer = textwrap.dedent(
         """
@@ -196,6 +200,7 @@ def test_no_api_key_in_the_database_bytes(client, make_image) -> None:
         assert API_KEY.encode() not in path.read_bytes()
 
 
+@on_both_stores
 def test_sync_merges_without_duplicates(emu, make_image, monkeypatch) -> None:
     client = WeShopClient(api_key=API_KEY, base_url=emu.base_url)
     task = client.create_task(originalImage=client.upload_image(make_image()))
@@ -212,6 +217,7 @@ def test_sync_merges_without_duplicates(emu, make_image, monkeypatch) -> None:
     assert history.task_ids(source=emu.base_url) == []
 
 
+@on_both_stores
 def test_compare_lays_pictures_out_by_parameters(client, make_image) -> None:
     _sweep(client, make_image(), prompts=("<b>bold</b> prompt", "plain"))
     comparison = History().compare("prompt, location_name", fetch=client.fetch_image)
@@ -227,6 +233,7 @@ def test_compare_lays_pictures_out_by_parameters(client, make_image) -> None:
         History().compare("nonsense")
 
 
+@on_both_stores
 def test_thumbnails_outlive_the_emulator(make_image) -> None:
     with emulator.serve(api_key=API_KEY, latency=0) as emu:
         client = WeShopClient(api_key=API_KEY, base_url=emu.base_url)
@@ -237,6 +244,7 @@ def test_thumbnails_outlive_the_emulator(make_image) -> None:
     assert page.count("data:image/webp;base64,") == 1
 
 
+@on_both_stores
 def test_magic_history_and_compare(ip, make_image, tmp_path) -> None:
     garment = tmp_path / "garment.png"
     garment.write_bytes(make_image())

@@ -16,7 +16,7 @@ PROMPTS = ("golden hour", "plain studio", "rainy street")
 
 
 @pytest.fixture
-def made(client, make_image):
+def made(store, client, make_image):
     """Three prompts x two scenes, two pictures each, all finished and in the history."""
     task = client.create_task(originalImage=client.upload_image(make_image()), taskName="judged")
     info = client.agent_info()

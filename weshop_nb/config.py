@@ -17,9 +17,11 @@ __all__ = [
     "APIS",
     "HOME_VAR",
     "HISTORY_VAR",
+    "HISTORY_URL_VAR",
     "RATER_VAR",
     "home_dir",
     "history_enabled",
+    "history_url",
     "insecure_allowed",
     "folder_problem",
 ]
@@ -32,6 +34,8 @@ API_VAR = "WESHOP_API"
 APIS = ("v1", "runs")
 HOME_VAR = "WESHOP_NB_HOME"
 HISTORY_VAR = "WESHOP_NB_HISTORY"
+#: A history a team shares: ``postgresql://user@host:5432/db`` keeps every table there (else SQLite at home).
+HISTORY_URL_VAR = "WESHOP_NB_HISTORY_URL"
 #: Who rates and judges pictures (else the operating system's user name).
 RATER_VAR = "WESHOP_NB_RATER"
 _OFF = ("off", "0", "false", "no")
@@ -48,6 +52,11 @@ def home_dir() -> Path:
 def history_enabled() -> bool:
     """False when ``WESHOP_NB_HISTORY`` is ``off`` (or 0, false, no): nothing is recorded or opened."""
     return os.environ.get(HISTORY_VAR, "").strip().lower() not in _OFF
+
+
+def history_url() -> str | None:
+    """``WESHOP_NB_HISTORY_URL`` when set: the database that holds the history instead of the SQLite file."""
+    return os.environ.get(HISTORY_URL_VAR, "").strip() or None
 
 
 def insecure_allowed() -> bool:

@@ -84,6 +84,19 @@ class WeShopMagics(Magics):
         config=True
     )
     demo_latency = Float(2.0, help="Seconds each execution takes in `%weshop demo`.").tag(config=True)
+    history_url = Unicode(
+        "",
+        help="A history a team shares: postgresql://user@host:5432/db keeps every table there (the password best in "
+        "PGPASSWORD or ~/.pgpass). Empty: WESHOP_NB_HISTORY_URL, else the file at home.",
+    ).tag(config=True)
+
+    @observe("history_url")
+    def _on_history_url(self, change: Any) -> None:
+        from ..work._history import use_history_url
+
+        shown = use_history_url(change["new"])
+        if shown != change["new"]:  # the connection keeps the password; %config shows the URL without it
+            self.history_url = shown
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -282,6 +295,10 @@ class WeShopMagics(Magics):
 
     def _cmd_history(self, args: Any, cell: str | None) -> Any:
         history = self._history()
+        if args.copy_to:
+            copied = history.copy_to(args.copy_to)
+            print("Copied, new rows (a second copy adds none): " + ", ".join(f"{n} {t}" for t, n in copied.items()))
+            return None
         if args.sync:
             seen = history.sync(self.client, args.task)
             print(f"Synced: the service holds {seen} recent execution(s) of the known tasks.")

@@ -150,6 +150,9 @@ def _history_filters(p: MagicArgumentParser) -> None:
 def history_arguments(p: MagicArgumentParser) -> None:
     _history_filters(p)
     p.add_argument("--sync", action="store_true", help="first fetch what the service holds")
+    p.add_argument(
+        "--copy-to", metavar="URL", help="copy this history into the one at URL (a team's PostgreSQL server); once"
+    )
 
 
 def compare_arguments(p: MagicArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""Every task, execution and result image the package sees, kept in SQLite.
+"""Every task, execution and result image the package sees, kept in SQLite or on a PostgreSQL server.
 
 The service remembers only the 20 most recent executions of a task, and a kernel
 forgets everything when it restarts. This store keeps the whole record, written as it
@@ -7,6 +7,12 @@ is seen (one transaction per event), in ``~/.weshop_nb/history.sqlite3`` or unde
 forward; WAL mode lets two kernels write at once. Records say which base URL (service
 or emulator) they came from. The API key is never stored: nothing here receives it.
 
+A team shares one history on a PostgreSQL server: ``WESHOP_NB_HISTORY_URL`` (or
+``History(url=...)``) keeps every table there, with the same merge rules, so several
+kernels on several machines write at once (:mod:`._history_postgres`). Every read and
+write below runs the same statements on either store; the few words that differ are
+rewritten for PostgreSQL (:func:`._history_schema.postgres_sql`).
+
 ``WESHOP_NB_HISTORY=off`` turns recording off.
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import json
 import numbers
 import os
@@ -25,21 +32,28 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import history_enabled, home_dir
+from ..config import history_enabled, history_url, home_dir
 from ..service._catalogue import AgentInfo
 from ..service._errors import HistoryError
 from ..service._models import Execution, Task
 from ._filters import FilterError, where_clause
 from ._history_errors import FULL, READ_ONLY, diagnose
 from ._history_schema import (
+    EXECUTION_NAMES,
     JOINED_HOMES,
     JOINED_VALUES,
     MIGRATIONS,
     SCHEMA_VERSION,
     SELECT_EXECUTIONS,
+    TABLES,
+    UPSERT_CATALOGUE,
     UPSERT_EXECUTION,
+    UPSERT_RATING,
     UPSERT_TASK,
+    UPSERT_UPLOAD,
+    VERSION_TABLE,
     add_new_columns,
+    postgres_sql,
 )
 from ._records import COLUMNS, FRAME_COLUMNS, LIST_COLUMNS, execution_values
 from ._save import DEFAULT_FOLDER
@@ -50,7 +64,7 @@ if TYPE_CHECKING:
     from ._comparison import Comparison
     from ._judgement import Judging
 
-__all__ = ["History", "default_history", "require_history", "record_event"]
+__all__ = ["History", "default_history", "require_history", "record_event", "use_history_url"]
 
 #: Rows read from SQLite at a time when a query is read column by column.
 _CHUNK = 1000
@@ -72,25 +86,61 @@ class History:
     path : str or Path, optional
         The SQLite file; default ``home_dir() / "history.sqlite3"``. Opened on first use.
     timeout : float
-        Seconds to wait for another kernel's write before giving up with :class:`HistoryError`.
+        Seconds to wait for another kernel's write (or a server's answer) before giving up
+        with :class:`HistoryError`.
+    url : str, optional
+        A history a team shares: ``postgresql://user@host:5432/db`` keeps every table on that
+        server (the password is best left to ``PGPASSWORD`` or ``~/.pgpass``; one in the URL is
+        never shown). ``sqlite:///path`` is a file. Without ``path`` or ``url``,
+        ``WESHOP_NB_HISTORY_URL`` when set, else the file at home.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = 5.0) -> None:
-        self.path = Path(path) if path is not None else home_dir() / "history.sqlite3"
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, timeout: float = 5.0, url: str | None = None
+    ) -> None:
+        from ._history_postgres import PostgresLink, is_postgres_url
+
+        if path is None and url is None:
+            url = history_url()
+        self._server: PostgresLink | None = None
+        if url is not None and is_postgres_url(url):
+            self._server = PostgresLink(url, timeout)
+        elif url is not None:
+            scheme, _, rest = url.partition(":///")
+            if scheme.lower() != "sqlite" or not rest:
+                raise HistoryError(f"A history URL is postgresql://... or sqlite:///path; got a {scheme} URL.")
+            path = rest
+        self.path = (
+            None
+            if self._server is not None
+            else (Path(path).expanduser() if path is not None else home_dir() / "history.sqlite3")
+        )
         self.timeout = timeout
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Any = None
         #: Why the history is open for reading only (a full disk, a read-only folder), or None.
         self._read_only: HistoryError | None = None
 
     def __repr__(self) -> str:
-        return f"History({str(self.path)!r})"
+        return f"History({self.where!r})"
+
+    @property
+    def where(self) -> str:
+        """Where the history is kept: the SQLite file, or the server's URL with its password hidden."""
+        return self._server.where if self._server is not None else str(self.path)
+
+    @property
+    def shared(self) -> bool:
+        """True when the history is on a database server (several machines may write it)."""
+        return self._server is not None
 
     # -- the connection ----------------------------------------------------------------
 
-    def _db(self, *, write: bool = False) -> sqlite3.Connection:
+    def _db(self, *, write: bool = False) -> Any:
         if write and self._read_only is not None:
             self.close()  # space may have been freed, the folder remounted: try writing again
+        if self._conn is None and self._server is not None:
+            self._conn = self._server.connect()
         if self._conn is None:
             self._conn, self._read_only = self._open()
         if write and self._read_only is not None:
@@ -154,7 +204,30 @@ class History:
         return None
 
     def _error(self, exc: BaseException) -> HistoryError:
+        if self._server is not None:
+            if getattr(self._conn, "closed", False) or getattr(self._conn, "broken", False):
+                self.close()  # the server went away: the next use connects again
+            return self._server.error(exc)
         return diagnose(exc, self.path)
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        """The errors this store's driver raises."""
+        if self._server is not None:
+            from ._history_postgres import driver_errors
+
+            return driver_errors()
+        return (sqlite3.Error,)
+
+    def _sql(self, sql: str) -> str:
+        """``sql`` (written for SQLite, with ``?`` values) as this store reads it."""
+        return postgres_sql(sql) if self._server is not None else sql
+
+    def _local_time(self, seconds: str) -> str:
+        """SQL for the local time (as ``executed_at`` is stored) of the Unix time ``seconds``."""
+        if self._server is None:
+            return f"datetime({seconds}, 'unixepoch', 'localtime')"
+        offset = time.localtime().tm_gmtoff  # the server's clock zone may differ from this machine's
+        return f"to_char(to_timestamp({seconds} + {offset}) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -176,6 +249,9 @@ class History:
         add_new_columns(conn)
 
     def _write(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        if self._server is not None:
+            self._write_server(list(statements))
+            return
         with self._lock:
             conn = self._db(write=True)
             try:
@@ -188,12 +264,35 @@ class History:
                     conn.execute("ROLLBACK")
                 raise self._error(exc) from None
 
-    def _read(self, sql: str, values: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def _write_server(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
+        """One transaction on the server; a deadlock with another kernel's write is tried again.
+
+        Runs of the same statement go as one batch (psycopg pipelines them): a task's
+        executions, a copy's thousands of rows, without a round trip each.
+        """
+        from ._history_postgres import RETRY_STATES
+
+        errors = self._errors()
         with self._lock:
-            conn = self._db()
+            for attempt in itertools.count():
+                try:
+                    conn = self._db(write=True)
+                    with conn.transaction(), conn.cursor() as cursor:
+                        for sql, run in itertools.groupby(statements, key=lambda statement: statement[0]):
+                            cursor.executemany(self._sql(sql), [values for _, values in run])
+                    return
+                except errors as exc:
+                    if getattr(exc, "sqlstate", None) in RETRY_STATES and attempt < 5:
+                        time.sleep(0.02 * (attempt + 1))
+                        continue
+                    raise self._error(exc) from None
+
+    def _read(self, sql: str, values: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
             try:
-                return conn.execute(sql, values).fetchall()
-            except sqlite3.Error as exc:
+                conn = self._db()
+                return conn.execute(self._sql(sql), values).fetchall()
+            except self._errors() as exc:
                 raise self._error(exc) from None
 
     def _read_columns(
@@ -208,9 +307,9 @@ class History:
         beside the columns. At 100k executions each of these is some 20 MB less at the peak.
         """
         with self._lock:
-            conn = self._db()
             try:
-                cursor = conn.execute(sql, values)
+                conn = self._db()
+                cursor = conn.execute(self._sql(sql), values)
                 columns: list[list[Any]] = [[] for _ in cursor.description]
                 seen: list[dict[Any, Any]] = [{} for _ in cursor.description]
                 while chunk := cursor.fetchmany(_CHUNK):
@@ -222,7 +321,7 @@ class History:
                         else:
                             columns[number].extend(part)
                     del chunk
-            except sqlite3.Error as exc:
+            except self._errors() as exc:
                 raise self._error(exc) from None
         return columns
 
@@ -231,6 +330,8 @@ class History:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            if self._server is not None:
+                self._server.close()
             self._read_only = None
 
     def sql(self, statement: str, values: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -239,12 +340,14 @@ class History:
         For looking beyond what the other methods show: counts, ``PRAGMA`` settings (some,
         such as ``max_page_count`` or ``query_only``, hold for this connection only). The
         tables are private and may change between versions; prefer :meth:`executions`.
-        Errors are :class:`HistoryError`.
+        Values are ``?`` on either store. Errors are :class:`HistoryError`.
         """
         return [tuple(row) for row in self._read(statement, values)]
 
     @property
     def schema_version(self) -> int:
+        if self._server is not None:
+            return int(self._read(f"SELECT MAX(version) FROM {VERSION_TABLE}")[0][0])
         return int(self._read("PRAGMA user_version")[0][0])
 
     # -- writing -------------------------------------------------------------------------
@@ -286,7 +389,7 @@ class History:
 
     def record_agent_info(self, info: AgentInfo, source: str) -> None:
         """Names of locations and fashion models, so ids can be shown as names."""
-        sql = "INSERT OR REPLACE INTO catalogue (source, kind, id, name, raw) VALUES (?, ?, ?, ?, ?)"
+        sql = UPSERT_CATALOGUE
         rows = [(sql, (source, "location", e.id, e.name, json.dumps(dict(e.raw)))) for e in info.locations]
         rows += [(sql, (source, "fashion_model", e.id, e.name, json.dumps(dict(e.raw)))) for e in info.fashion_models]
         self._write(rows)
@@ -321,7 +424,7 @@ class History:
         where, values = where_clause(task, status, since, until, text, source)
         sql = f"{SELECT_EXECUTIONS} {where}"
         if limit is not None:  # the most recent, by the order of _oldest_first, newest first
-            order = "COALESCE(e.executed_at, datetime(e.first_seen, 'unixepoch', 'localtime')) DESC, e.first_seen DESC"
+            order = f"COALESCE(e.executed_at, {self._local_time('e.first_seen')}) DESC, e.first_seen DESC"
             sql += f" ORDER BY {order} LIMIT {int(limit)}"
         with _collector_paused():
             read = self._read_columns(sql, values, lists=_LISTS, shared=_SHARED)
@@ -451,6 +554,61 @@ class History:
 
         return Comparison(frame, keys, fetch=fetch, stars=picture_stars(self, frame))
 
+    # -- moving in -------------------------------------------------------------------------
+
+    def copy_to(self, url: str | History, *, batch: int = _CHUNK) -> dict[str, int]:
+        """Copy everything this history holds into the one at ``url`` (say, the team's PostgreSQL server).
+
+        Rows are merged by the history's own rules: an execution already there keeps its
+        most advanced state, a rater's later rating wins, a judgement already there is not
+        added again. Copying twice copies nothing twice. Returns the rows added to each
+        table (all zeros the second time).
+        """
+        target = url if isinstance(url, History) else History(url=url, timeout=self.timeout)
+        if target.where == self.where:
+            raise HistoryError(f"The history at {self.where} cannot be copied into itself.", reason="same")
+        before = target._counts()
+        for sql, statements in self._copy_statements():
+            rows = self._read(sql)
+            for start in range(0, len(rows), batch):
+                target._write(statement for row in rows[start : start + batch] for statement in statements(row))
+            del rows
+        after = target._counts()
+        if not isinstance(url, History):
+            target.close()
+        return {table: after[table] - before[table] for table in TABLES}
+
+    def _counts(self) -> dict[str, int]:
+        return {table: int(self._read(f"SELECT COUNT(*) FROM {table}")[0][0]) for table in TABLES}
+
+    @staticmethod
+    def _copy_statements() -> list[tuple[str, Callable[[Sequence[Any]], list[tuple[str, Sequence[Any]]]]]]:
+        """Per table (in ``TABLES`` order): what to read here, and the statements merging one of its rows elsewhere."""
+        task_columns = "source, task_id, agent_name, agent_version, task_name, original_image, init_params, " \
+            "first_seen, last_seen, deleted"  # fmt: skip
+        deleted = "UPDATE tasks SET deleted = 1 WHERE source = ? AND task_id = ?"
+        preference_columns = ("source", "by_columns", "left_execution", "left_picture", "right_execution",
+                              "right_picture", "choice", "rater", "judged_at")  # fmt: skip
+        # A judgement has no key of its own: one equal in every column is the same judgement, copied before.
+        new_preference = (
+            f"INSERT INTO preferences ({', '.join(preference_columns)}) SELECT {', '.join('?' * 9)} "
+            "WHERE NOT EXISTS (SELECT 1 FROM preferences WHERE "
+            + " AND ".join(f"{name} = ?" for name in preference_columns)
+            + ")"
+        )
+        return [
+            (f"SELECT {task_columns} FROM tasks",
+             lambda r: [(UPSERT_TASK, r[:9])] + ([(deleted, r[:2])] if r[9] else [])),
+            (f"SELECT {', '.join(EXECUTION_NAMES)} FROM executions",
+             lambda r: [(UPSERT_EXECUTION.sql, r)]),
+            ("SELECT source, kind, id, name, raw FROM catalogue", lambda r: [(UPSERT_CATALOGUE, r)]),
+            ("SELECT source, execution_id, picture, rater, stars, rated_at FROM ratings",
+             lambda r: [(UPSERT_RATING, r)]),
+            (f"SELECT {', '.join(preference_columns)} FROM preferences",
+             lambda r: [(new_preference, (*r, *r))]),
+            ("SELECT source, sha256, url, uploaded_at FROM uploads", lambda r: [(UPSERT_UPLOAD, r)]),
+        ]  # fmt: skip
+
     # -- uploads ---------------------------------------------------------------------------
 
     def known_upload(self, source: str, sha256: str) -> str | None:
@@ -463,8 +621,7 @@ class History:
         if url is None:
             self._write([("DELETE FROM uploads WHERE source = ? AND sha256 = ?", (source, sha256))])
         else:
-            sql = "INSERT OR REPLACE INTO uploads (source, sha256, url, uploaded_at) VALUES (?, ?, ?, ?)"
-            self._write([(sql, (source, sha256, url, time.time()))])
+            self._write([(UPSERT_UPLOAD, (source, sha256, url, time.time()))])
 
     # -- what people thought ---------------------------------------------------------------
 
@@ -572,20 +729,48 @@ def _collector_paused() -> Iterator[None]:
 
 
 _default: History | None = None
+_default_key: str | Path | None = None
 _default_lock = threading.Lock()
+#: The history URL this process chose (``%config WeShopMagics.history_url``), before ``WESHOP_NB_HISTORY_URL``.
+_chosen_url: str | None = None
+
+
+def use_history_url(url: str | None) -> str:
+    """Keep this process's history at ``url`` from now on (``None`` or ``""``: back to the setting, else the file).
+
+    Returns ``url`` as it may be shown (its password hidden); given that shown form back, the
+    URL chosen before is kept, password and all.
+    """
+    global _chosen_url
+    url = (url or "").strip() or None
+    if url is not None and _chosen_url is not None and url == _shown_url(_chosen_url):
+        return url
+    _chosen_url = url
+    return _shown_url(url) if url is not None else ""
+
+
+def _shown_url(url: str) -> str:
+    from ._history_postgres import PostgresLink, is_postgres_url
+
+    return PostgresLink(url, 0).where if is_postgres_url(url) else url
 
 
 def default_history() -> History | None:
-    """The history of this process at ``home_dir()``, or None when ``WESHOP_NB_HISTORY=off``."""
-    global _default
+    """The history of this process, or None when ``WESHOP_NB_HISTORY=off``.
+
+    On the server chosen by :func:`use_history_url` or ``WESHOP_NB_HISTORY_URL``, else at ``home_dir()``.
+    """
+    global _default, _default_key
     if not history_enabled():
         return None
-    path = home_dir() / "history.sqlite3"
+    url = _chosen_url or history_url()
+    key: str | Path = url if url is not None else home_dir() / "history.sqlite3"
     with _default_lock:
-        if _default is None or _default.path != path:
+        if _default is None or _default_key != key:
             if _default is not None:
                 _default.close()
-            _default = History(path)
+            _default = History(url=url) if isinstance(key, str) else History(key)
+            _default_key = key
         return _default
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..config import RATER_VAR
 from . import _hooks
+from ._history_schema import UPSERT_RATING
 from ._ranking import STAR_RANGE, rank_pairs, rank_stars
 from ._records import PARAM_COLUMNS
 
@@ -60,12 +61,6 @@ __all__ = [
 #: What a person can answer to a blind pair.
 CHOICES = ("left", "right", "tie")
 
-# The latest rating wins, even when an older one arrives after it (two kernels at once).
-_UPSERT_RATING = """
-INSERT INTO ratings (source, execution_id, picture, rater, stars, rated_at) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (source, execution_id, picture, rater) DO UPDATE SET stars = excluded.stars, rated_at = excluded.rated_at
-WHERE excluded.rated_at >= ratings.rated_at
-"""
 _INSERT_PREFERENCE = """
 INSERT INTO preferences (source, by_columns, left_execution, left_picture, right_execution, right_picture, choice,
                          rater, judged_at)
@@ -163,7 +158,7 @@ def _find(history: History, execution_id: str, source: str | None) -> tuple[str,
     )
     if not rows:
         raise RatingError(
-            f"No execution {str(execution_id)!r} in the history at {history.path}"
+            f"No execution {str(execution_id)!r} in the history at {history.where}"
             + (f" from {source}" if source else "")
             + ": rate an execution the history has seen (History().executions() lists them)."
         )
@@ -197,7 +192,7 @@ def rate(
         sql = "DELETE FROM ratings WHERE source = ? AND execution_id = ? AND picture = ? AND rater = ?"
         history._write([(sql, (found, str(execution_id), int(picture), who))])
     else:
-        history._write([(_UPSERT_RATING, (found, str(execution_id), int(picture), who, stars, time.time()))])
+        history._write([(UPSERT_RATING, (found, str(execution_id), int(picture), who, stars, time.time()))])
 
 
 def run_item(run: Run, which: Any) -> RunItem:
@@ -294,7 +289,11 @@ def stars_by_execution(history: History) -> pd.DataFrame:
     """``stars`` (the mean over an execution's pictures and raters) and ``n_ratings`` per execution."""
     import pandas as pd
 
-    rows = history._read("SELECT source, execution_id, AVG(stars), COUNT(*) FROM ratings GROUP BY source, execution_id")
+    # AVG of whole numbers is a decimal on PostgreSQL: averaged as floats, it is a float on both stores.
+    rows = history._read(
+        "SELECT source, execution_id, AVG(CAST(stars AS DOUBLE PRECISION)), COUNT(*) FROM ratings "
+        "GROUP BY source, execution_id"
+    )
     frame = pd.DataFrame(rows, columns=["source", "execution_id", "stars", "n_ratings"])
     return frame.astype({"source": "string", "execution_id": "string", "stars": "float64", "n_ratings": "int64"})
 
