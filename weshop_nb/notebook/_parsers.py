@@ -292,7 +292,7 @@ def pictures(args: Any) -> list[str]:
     from ..work._pictures import PictureError, expand_pictures
 
     try:
-        return expand_pictures(args.image, "--image") if args.image else []
+        return expand_pictures(args.image, "--image", unique=False) if args.image else []
     except PictureError as exc:
         raise UsageError(str(exc)) from None
 

@@ -521,7 +521,7 @@ def launch_pictures(
         known = ", ".join([*_PLAN_OPTIONS, "inputs", "name", "callback_url"])
         raise TypeError(f"launch() got unknown option(s) {', '.join(unknown)}; its options: {known}.")
     found = contract.spec(agent)
-    pictures = expand_pictures(images, "images")
+    pictures = expand_pictures(images, "images", unique=False)
     if not pictures:
         raise ValueError("launch() needs images: a file, an image URL, a glob, a folder, or a list of them.")
     values = tuple((key, tuple(_listed(value)) or (value,)) for key, value in (params or {}).items())
