@@ -96,11 +96,11 @@ def test_launch_from_python_takes_lists_series_and_params(ip, demo, shoot) -> No
     assert len(frame) == 4 and sorted(frame["batch_count"].tolist()) == [1, 1, 2, 2]
     assert set(frame["location_name"]) == {"Sunny Beach"}  # the case-insensitive twin collapsed
     # The same checks and sentences as the magic.
-    with pytest.raises(ValueError, match="No prompt: aimodel needs one to know what to make. To add one: launch"):
+    with pytest.raises(ValueError, match=r"No prompt: aimodel needs one to know what to make\. To add one: launch"):
         weshop_nb.launch(images=pictures, locations="Sunny Beach")
     from weshop_nb.work._pictures import PictureError
 
-    with pytest.raises(PictureError, match="no file nowhere.png"):
+    with pytest.raises(PictureError, match=r"no file nowhere\.png"):
         weshop_nb.launch(images="nowhere.png", prompts="x")
 
 
