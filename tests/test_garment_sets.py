@@ -188,3 +188,27 @@ def test_save_puts_each_garment_in_its_folder(ip, demo, shoot, tmp_path) -> None
     folders = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir())
     assert folders == ["a-shirt", "c-coat"]
     assert len(saved) >= 2
+
+
+def test_the_studio_launches_several_pictures_as_one_set(shoot, make_image) -> None:
+    from weshop_nb import WeShopClient
+    from weshop_nb.notebook.widgets._studio import Studio
+    from weshop_nb.work._session import Session
+
+    with weshop_nb.emulator.serve(api_key=API_KEY, latency=0.1, seed=5) as emu:
+        session = Session(WeShopClient(api_key=API_KEY, base_url=emu.base_url), poll_interval=0.1)
+        studio = Studio(session, start_dir=str(shoot))
+        assert studio.source.upload.multiple and "(" not in studio.source.upload.description
+        studio.source.choose_paths([str(shoot / "a-shirt.jpg"), str(shoot / "c-coat.jpg")])
+        studio.source.choose_bytes(make_image(300, 300), "small.png")  # refused, and the set stays
+        assert len(studio.source.images) == 2 and "2 pictures chosen" in studio.source.message.value
+        assert "small.png" in studio.source.message.value
+        studio.choices.prompts.value = "summer"
+        run = studio.launch()
+        run.wait(timeout=20)
+        frame = run.to_frame()
+        assert list(frame["input_image"]) == [str(shoot / "a-shirt.jpg"), str(shoot / "c-coat.jpg")]
+        assert frame["task_id"].nunique() == 2 and emu.stats()["uploads"] == 2
+        studio.source.clear()
+        assert studio.source.images == {} and studio.source.image is None
+        session.close()

@@ -317,6 +317,7 @@ class Session:
         budget: int | None = None,
         width: int | None = None,
         say: Callable[[str], None] = print,
+        pictures: Mapping[str, Any] | None = None,
     ) -> Run:
         """Launch ``plan`` over every picture of its set: one task per picture, sharded at 20.
 
@@ -325,6 +326,8 @@ class Session:
         With ``skip_done`` a combination (the picture's content and every parameter) that
         already succeeded here is taken from the history, and one still unfinished there is
         watched again; only the rest is launched. ``say`` hears the one-line notes.
+        ``pictures`` (name -> checked picture, as the studio's source picker holds them)
+        stands for the plan's set when the pictures are already read and checked.
         """
         from dataclasses import replace
 
@@ -332,8 +335,7 @@ class Session:
         from ._jobs import Job
         from ._launch import LaunchInterrupted, done_combinations, launch
 
-        names = plan.pictures()
-        checked = self.check_pictures(names)
+        checked = dict(pictures) if pictures is not None else self.check_pictures(plan.pictures())
         if budget is not None:
             self.check_budget(plan, budget)
         # Every combination on a draft of its picture's task first: what is already done needs no task.
