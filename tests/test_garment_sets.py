@@ -212,3 +212,12 @@ def test_the_studio_launches_several_pictures_as_one_set(shoot, make_image) -> N
         studio.source.clear()
         assert studio.source.images == {} and studio.source.image is None
         session.close()
+
+
+def test_compare_by_input_image_shows_the_source_picture(ip, demo, shoot) -> None:
+    _cell(ip, f"%%weshop run --image '{shoot}/*.jpg' --wait\nsummer\n---\nwinter")
+    comparison = History().compare(by="input_image,prompt")
+    html = comparison._repr_html_()
+    assert "a-shirt.jpg</div>" in html and "c-coat.jpg</div>" in html
+    header = html.split("a-shirt.jpg</div>")[0].rsplit("<th", 1)[1]
+    assert "<img src=" in header  # the source picture is the row's header

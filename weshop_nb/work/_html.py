@@ -239,8 +239,32 @@ def comparison_html(
             )
             more = f"<br>+{len(urls) - per_cell} more" if len(urls) > per_cell else ""
             cells.append(f"<td {_LEFT}>{shown or '—'}{more}</td>")
-        rows.append(f'<tr><th style="text-align:left;max-width:220px">{escape(str(label))}</th>{"".join(cells)}</tr>')
+        head = _source_header(label, thumbnail, width) if by and by[0] == "input_image" else escape(str(label))
+        rows.append(f'<tr><th style="text-align:left;max-width:220px">{head}</th>{"".join(cells)}</tr>')
     return f'<div style="{_BOX}"><table>{header}{"".join(rows)}</table></div>'
+
+
+def _source_header(label: Any, thumbnail: Any, width: int) -> str:
+    """A row of ``compare(by="input_image")``: the source picture itself (a local file read here,
+    a URL through ``thumbnail``), with its file name under it."""
+    import os
+
+    from ..contract import is_url
+    from ..service._images import embed
+
+    named = str(label)
+    picture = b""
+    if is_url(named):
+        picture = thumbnail(named, pixels(width))
+    elif os.path.isfile(named):
+        try:
+            with open(named, "rb") as handle:
+                picture = embed(handle.read(), pixels(width))
+        except (OSError, ValueError):
+            picture = b""
+    name = escape(os.path.basename(named.split("?", 1)[0]) or named)
+    shown = image_tag(picture, width, named, margin=False) if picture else ""
+    return f'{shown}<div style="font-weight:normal" title="{escape(named)}">{name}</div>'
 
 
 def banner_html(message: str, *, tone: str = "info") -> str:
