@@ -221,3 +221,31 @@ def test_compare_by_input_image_shows_the_source_picture(ip, demo, shoot) -> Non
     assert "a-shirt.jpg</div>" in html and "c-coat.jpg</div>" in html
     header = html.split("a-shirt.jpg</div>")[0].rsplit("<th", 1)[1]
     assert "<img src=" in header  # the source picture is the row's header
+
+
+def test_a_cached_url_the_service_refuses_is_uploaded_again_once(shoot) -> None:
+    from weshop_nb import InvalidRequestError, WeShopClient
+    from weshop_nb.service._images import prepare_upload
+    from weshop_nb.work._session import Session, launch_pictures
+
+    picture = str(shoot / "a-shirt.jpg")
+    with weshop_nb.emulator.serve(api_key=API_KEY, latency=0.1, seed=5) as emu:
+        gone = f"{emu.base_url}/files/long-gone.png"
+        History().remember_upload(emu.base_url, prepare_upload(picture).sha256, gone)
+        session = Session(WeShopClient(api_key=API_KEY, base_url=emu.base_url), poll_interval=0.1)
+        create = session.client.create_task
+        refused = []
+
+        def strict(*args, **init):
+            if init.get("originalImage") == gone:  # as a service that forgot the upload would
+                refused.append(gone)
+                raise InvalidRequestError("originalImage: the image cannot be read.")
+            return create(*args, **init)
+
+        session.client.create_task = strict
+        run = launch_pictures(session, picture, prompts="summer", wait=True)
+        assert refused == [gone] and run.summary() == "1/1 done (1 success)"
+        assert emu.stats()["uploads"] == 1
+        fresh = History().known_upload(emu.base_url, prepare_upload(picture).sha256)
+        assert fresh not in (None, gone) and run.items[0].job.task.init_params["originalImage"] == fresh
+        session.close()

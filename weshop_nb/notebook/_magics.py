@@ -34,7 +34,7 @@ from ..service._settings import environ_value
 from ..work._catalogue import catalogue_choices, filter_catalogue
 from ..work._estimate import BudgetError
 from ..work._filters import FilterError
-from ..work._launch import LaunchInterrupted, RetryError
+from ..work._launch import NOTHING_STARTED, LaunchInterrupted, RetryError
 from ..work._pictures import PictureError
 from ..work._plan import PlanError
 from ..work._run import NO_CANCEL, WaitInterrupted, interrupted_message
@@ -430,6 +430,9 @@ class WeShopMagics(Magics):
                 self.shell.user_ns[args.output] = stopped.run
             print(stopped.message(args.output or "run"))
             return stopped.run
+        except KeyboardInterrupt:
+            print(NOTHING_STARTED)  # while uploading or making tasks: no execution was sent
+            return None
         return self._finish(run, args)
 
     def _looked_up(self, plan: Any) -> Any:
@@ -599,8 +602,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             WeShopMagics._cmd_run,
             "launch executions; the cell body holds the prompt(s)",
             magic_parsers.run_arguments,
-            usage="--image PATH|URL",
-            hint="[--agent NAME] [--param KEY=VALUE]... [--input KEY=PATH|URL]... [--estimate]",
+            usage="--image PICTURES",
+            hint="[--agent NAME] [--param K=V]... [--input K=PATH|URL]... [--estimate] [--skip-done]",
             cell=True,
         ),
         Subcommand(
@@ -726,9 +729,13 @@ Examples:
       --param generateVersion=weshopPro --param descriptionType=auto \\
       --param aspectRatio=3:4 --param aspectRatio=9:16
 
-Several prompts (split by a line holding only ---), several --location, several
---model and a --param key given several values make a sweep: one execution per
-combination, all launched at once. {name} takes a value from the notebook; {{ and }}
+  %%weshop run --image 'shoot/*.jpg' --image more/ --location "Sunny Beach" --skip-done
+  A model wearing this garment by the sea
+
+Several pictures (files, URLs, quoted globs, folders; one task each), several prompts
+(split by a line holding only ---), several --location, several --model and a --param
+key given several values make a sweep: one execution per combination, all launched at
+once. {name} takes a value from the notebook; {{ and }}
 are literal braces.
 """
 

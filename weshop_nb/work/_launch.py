@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LaunchInterrupted",
+    "NOTHING_STARTED",
     "NOT_STARTED",
     "RetryError",
     "chosen_items",
@@ -62,6 +63,8 @@ __all__ = [
 # -- launching ---------------------------------------------------------------------------
 
 
+#: What Ctrl-C before the first execute says (pictures were being uploaded, tasks made).
+NOTHING_STARTED = "Stopped launching before any execution started: nothing was launched (running it again starts over)."
 #: Why an item of a launch stopped by Ctrl-C has no execution (``Run.retry()`` starts it).
 NOT_STARTED = "not started: the launch was stopped (Ctrl-C) before it was sent"
 

@@ -514,7 +514,7 @@ def launch_pictures(
     """``weshop_nb.launch``: the launch plan of ``%%weshop run`` built from Python values, launched by ``session``."""
     from dataclasses import replace
 
-    from ._launch import LaunchInterrupted
+    from ._launch import NOTHING_STARTED, LaunchInterrupted
     from ._pictures import expand_pictures
     from ._plan import LaunchPlan, PlanError
 
@@ -574,6 +574,9 @@ def launch_pictures(
     except LaunchInterrupted as stopped:
         say(stopped.message("run"))
         return stopped.run
+    except KeyboardInterrupt:
+        say(NOTHING_STARTED)  # while uploading or making tasks: no execution was sent
+        raise
     if wait:
         run.wait()
     return run
