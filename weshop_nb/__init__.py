@@ -82,8 +82,13 @@ def _session() -> Any:
     except ImportError:  # pragma: no cover - IPython is a dependency
         shell = None
     magics = shell.magics_manager.registry.get("WeShopMagics") if shell is not None else None
-    if magics is not None and magics.session is not None:
-        return magics.session
+    if magics is not None:
+        from IPython.core.error import UsageError
+
+        try:
+            return magics._session()  # what `%%weshop run` would use: demo, login, or WESHOP_API_KEY
+        except UsageError:
+            pass  # no key at all: the client made below says so in its own words
     if _own_session is None:
         from .service._client import WeShopClient
         from .work._session import Session

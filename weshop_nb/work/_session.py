@@ -404,18 +404,22 @@ class Session:
         """Start ``jobs`` and watch them: spread over tasks of at most 20 unless ``shard=False``
         (jobs on a task the user named), first polled after the agent's expected latency.
         ``width``: the CSS width of the run's cards (the session's by default)."""
-        from ._launch import launch
+        from ._launch import LaunchInterrupted, launch
 
         jobs = list(jobs)
-        run = launch(
-            self.client,
-            jobs,
-            shard=shard,
-            max_concurrent=self.max_concurrent,
-            callback_url=callback_url,
-            first_poll=self.expected_latency(jobs[0].task.agent_name) if jobs else None,
-            **self._watching(width),
-        )
+        try:
+            run = launch(
+                self.client,
+                jobs,
+                shard=shard,
+                max_concurrent=self.max_concurrent,
+                callback_url=callback_url,
+                first_poll=self.expected_latency(jobs[0].task.agent_name) if jobs else None,
+                **self._watching(width),
+            )
+        except LaunchInterrupted as stopped:  # what started is one of this session's runs all the same
+            self.runs.append(stopped.run)
+            raise
         self.runs.append(run)
         return run
 
