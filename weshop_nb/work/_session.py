@@ -186,7 +186,7 @@ class Session:
         from ..service._images import prepare_upload
 
         checked: dict[str, Any] = {}
-        broken: list[str] = []
+        broken: list[tuple[str, ImageValidationError]] = []
         for name in names:
             if contract.is_url(name):
                 checked[name] = name
@@ -194,11 +194,18 @@ class Session:
             try:
                 checked[name] = prepare_upload(name)
             except ImageValidationError as exc:
-                broken.append(f"{name}: {exc}")
+                broken.append((name, exc))
+        if len(names) == 1 and broken:
+            raise broken[0][1]  # one picture: its own sentence
         if broken:
-            count = f"{len(broken)} of {len(names)} pictures break" if len(names) > 1 else "The picture breaks"
+            said = " ".join(
+                str(exc) if str(exc).startswith(os.path.basename(name)) else f"{name}: {exc}" for name, exc in broken
+            )
+            verb = "breaks" if len(broken) == 1 else "break"
             raise ImageValidationError(
-                f"{count} the upload rules; nothing was uploaded or launched. " + " ".join(broken), rule="set"
+                f"{len(broken)} of {len(names)} pictures {verb} the upload rules; nothing was uploaded or launched. "
+                + said,
+                rule="set",
             )
         return checked
 
