@@ -110,7 +110,7 @@ def test_login_where_no_one_can_type(ip, monkeypatch) -> None:
         ip.run_cell("%weshop login")
     message = str(refused.value)
     assert "No one can type a key here" in message and "Set WESHOP_API_KEY" in message
-    assert "before starting Jupyter" in message
+    assert "before starting Jupyter" in message and "`" not in message
 
 
 @pytest.mark.parametrize(
@@ -121,7 +121,7 @@ def test_a_key_on_the_line_is_refused_without_repeating_it(ip, line) -> None:
         ip.run_cell(line)
     message = str(refused.value)
     assert SECRET not in message and "sk-live" not in message
-    assert "saved with the notebook" in message and "%weshop login" in message
+    assert "saved with the notebook" in message and "%weshop login" in message and "`" not in message
 
 
 def test_repeats_in_a_sweep_are_collapsed_and_said(ip, demo, garments) -> None:

@@ -211,7 +211,7 @@ class WeShopMagics(Magics):
             # Never repeated back: the refusal is saved with the notebook too.
             raise UsageError(
                 "Not taking a key typed on the line: a key in a cell is saved with the notebook (and its outputs, "
-                "its history, any copy shared). Run `%weshop login` alone (it asks without echoing), or set "
+                "its history, any copy shared). Run %weshop login alone (it asks without echoing), or set "
                 f"{API_KEY_VAR} before starting Jupyter."
             )
         # The key is never a local here: this frame is in the traceback of every error below.
@@ -512,7 +512,7 @@ def _ask_key() -> str:
         raise UsageError(
             "No one can type a key here (this notebook runs without input, e.g. under nbclient or papermill). "
             f"Set {API_KEY_VAR} in the environment before starting Jupyter (or the program that runs the "
-            "notebook); or run `%weshop demo` for the offline emulator."
+            "notebook); or run %weshop demo for the offline emulator."
         ) from None
     if not key:
         raise UsageError("No key entered; nothing changed.")
