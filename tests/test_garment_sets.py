@@ -175,10 +175,15 @@ def test_budget_on_the_runs_api_refuses_before_anything_starts(shoot, monkeypatc
         session = Session(WeShopClient(api_key=API_KEY, base_url=emu.base_url, api="runs"), poll_interval=0.2)
         with pytest.raises(BudgetError, match=r"Over budget: the launch would cost \d+ points for 6 executions"):
             launch_pictures(session, str(shoot), prompts=["a", "b"], budget=1)
-        assert emu.stats()["executions_created"] == 0
+        stats = emu.stats()
+        assert stats["executions_created"] == 0
+        assert stats["requests"]["run_estimate"] == 2  # 6 executions, 2 distinct parameter sets: asked twice
         run = launch_pictures(session, str(shoot), prompts=["a", "b"], budget=10**6, wait=True)
         assert len(run.items) == 6 and set(run.to_frame()["status"]) == {"success"}
         assert run.to_frame()["input_image"].nunique() == 3
+        assert emu.stats()["uploads"] == 3  # estimated, then launched: each picture uploaded once
+        run.wait(timeout=20)
+        assert History().executions(source=emu.base_url)["input_image"].nunique() == 3
         session.close()
 
 
