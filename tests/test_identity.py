@@ -85,7 +85,7 @@ def test_one_slot_per_task_and_parameters() -> None:
 
 @pytest.mark.parametrize("where", ["own tasks", "--task"])
 def test_three_identical_executions_under_lost_replies(ip, where, capsys) -> None:
-    """The same prompt block three times, launched through the magic while execute replies are lost."""
+    """The same execution three times (--repeat 3), launched through the magic while execute replies are lost."""
     magics = ip.magics_manager.registry["WeShopMagics"]
     ip.run_cell("%config WeShopMagics.poll_interval = 0.1")
     with emulator.serve(api_key=API_KEY, latency=0.2, seed=21, **LOST_REPLIES) as emu:
@@ -96,7 +96,8 @@ def test_three_identical_executions_under_lost_replies(ip, where, capsys) -> Non
         wrong, distinct, created = 0, set(), 0
         for _ in range(TRIALS):
             before = emu.stats()["executions_created"]
-            ip.run_cell(f"%%weshop run {target} -o run\nsame look\n---\nsame look\n---\nsame look")
+            # Three identical executions on purpose (a prompt written three times is collapsed to one).
+            ip.run_cell(f"%%weshop run {target} --repeat 3 -o run\nsame look")
             run = ip.user_ns["run"]
             run.stop()
             ids = [item.execution.id for item in run.items if item.execution is not None]

@@ -41,7 +41,9 @@ def test_the_magic_shards_a_sweep_and_everything_downstream_follows(ip, make_ima
         monkeypatch.setenv("WESHOP_API_KEY", API_KEY)
         monkeypatch.setenv("WESHOP_BASE_URL", emu.base_url)
         ip.run_cell("%config WeShopMagics.poll_interval = 0.1")
-        prompts = "\n---\n".join([f"look {n}" for n in range(10)] + ["look 0"])  # one written twice
+        # 22 distinct executions: more than one task holds. (A prompt written twice is now collapsed,
+        # said in one line; copies on purpose are --repeat: tests/test_launch_messages.py.)
+        prompts = "\n---\n".join([f"look {n}" for n in range(11)])
         before = emu.stats()
         ip.run_cell(
             f'%%weshop run --image {photo} --name spring --location "Sunny Beach" --location "White Studio" '

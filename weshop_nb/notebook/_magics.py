@@ -32,8 +32,11 @@ from ..contract import is_url
 from ..service._errors import AuthenticationError, ServiceError, WaitTimeout, WeShopError
 from ..service._settings import environ_value
 from ..work._catalogue import catalogue_choices, filter_catalogue
+from ..work._estimate import BudgetError
 from ..work._filters import FilterError
-from ..work._launch import RetryError
+from ..work._launch import NOTHING_STARTED, LaunchInterrupted, RetryError
+from ..work._pictures import PictureError
+from ..work._plan import PlanError
 from ..work._run import NO_CANCEL, WaitInterrupted, interrupted_message
 from . import _parsers as magic_parsers
 from ._display import show as _show
@@ -187,8 +190,10 @@ class WeShopMagics(Magics):
             raise UsageError(f"Only `%%weshop run` takes a cell body; use `%weshop {name}` on one line.")
         try:
             return subcommand.handler(self, args, cell)
-        except (WeShopError, PromptError, FilterError, RetryError) as exc:
+        except WeShopError as exc:  # the service's kind of refusal is worth its name
             raise UsageError(f"{type(exc).__name__}: {exc}") from None
+        except (PromptError, FilterError, RetryError, PictureError, PlanError, BudgetError) as exc:
+            raise UsageError(str(exc)) from None  # one prefix: IPython's UsageError
         except OSError as exc:  # a local file that is missing or unreadable
             raise UsageError(str(exc)) from None
 
@@ -215,6 +220,13 @@ class WeShopMagics(Magics):
     def _cmd_login(self, args: Any, cell: str | None) -> None:
         from ..service._client import WeShopClient
 
+        if args.typed_key or args.typed_words:
+            # Never repeated back: the refusal is saved with the notebook too.
+            raise UsageError(
+                "Not taking a key typed on the line: a key in a cell is saved with the notebook (and its outputs, "
+                "its history, any copy shared). Run %weshop login alone (it asks without echoing), or set "
+                f"{API_KEY_VAR} before starting Jupyter."
+            )
         # The key is never a local here: this frame is in the traceback of every error below.
         client = WeShopClient(api_key=_ask_key(), base_url=args.base_url)
         try:
@@ -403,28 +415,72 @@ class WeShopMagics(Magics):
             version=version,
             defaults=(self.mask_type, self.generated_content),
             api=client.api,
+            images=magic_parsers.pictures(args),
         )
-        # Local files are looked for before anything is sent.
-        pictures = [("--image", args.image), ("--custom-mask", args.custom_mask)]
+        # Local files are looked for before anything is sent (the pictures of --image already were).
+        pictures = [("--custom-mask", args.custom_mask)]
         pictures += [(f"--input {key}", value) for key, value in getattr(args, "input", None) or []]
         for option, path in pictures:
             if isinstance(path, str) and path and not is_url(path):
                 local_file(path, option)
-        if plan.locations or plan.fashion_models:  # names or ids as typed: look them up
-            info = client.agent_info(agent, version)
-            plan = replace(
-                plan,
-                locations=[info.location(key) for key in plan.locations],
-                fashion_models=[info.fashion_model(key) for key in plan.fashion_models],
-            )
+        plan = self._looked_up(plan)
+        plan = self._collapsed(plan)
+        self._say_prompt(plan)
         if args.estimate:
             return self._estimate(args, plan)
+        if args.budget is not None:
+            self._session().check_budget(plan, args.budget)
         if plan.custom_mask is not None:
             plan = replace(plan, extra={"customMaskUrl": self._as_url(plan.custom_mask)})
-        task = self._task_for(args, plan)
-        # A task the user named keeps every execution; tasks made here are sharded (20 at most each).
-        run = self.session.launch(plan.jobs(task), callback_url=args.callback, shard=not args.task)
+        try:
+            if args.task:
+                task = self.client.get_task(args.task)
+                # A task the user named keeps every execution; tasks made here are sharded (20 at most each).
+                run = self.session.launch(plan.jobs(task), callback_url=args.callback, shard=False)
+            else:
+                run = self.session.launch_set(
+                    plan, name=args.name, callback_url=args.callback, skip_done=args.skip_done
+                )
+        except LaunchInterrupted as stopped:
+            # Ctrl-C while starting: what started is watched and bound; no traceback.
+            if args.output:
+                self.shell.user_ns[args.output] = stopped.run
+            print(stopped.message(args.output or "run"))
+            return stopped.run
+        except KeyboardInterrupt:
+            print(NOTHING_STARTED)  # while uploading or making tasks: no execution was sent
+            return None
         return self._finish(run, args)
+
+    def _looked_up(self, plan: Any) -> Any:
+        """``plan`` with its locations and models as catalogue entries (names or ids as typed, looked up)."""
+        if not (plan.locations or plan.fashion_models):
+            return plan
+        info = self.client.agent_info(plan.agent, plan.version)
+        return replace(
+            plan,
+            locations=[info.location(key) for key in plan.locations],
+            fashion_models=[info.fashion_model(key) for key in plan.fashion_models],
+        )
+
+    @staticmethod
+    def _collapsed(plan: Any) -> Any:
+        plan, line = plan.collapsed()
+        if line:
+            print(line)
+        return plan
+
+    @staticmethod
+    def _say_prompt(plan: Any) -> None:
+        """A launch without a prompt: refused where the agent needs one, said where it is optional."""
+        refused, sentence = plan.without_prompt(
+            "To add one, write it in the cell body under the %%weshop run line "
+            "(several prompts: separate them with a line holding only ---)."
+        )
+        if refused:
+            raise UsageError(sentence)
+        if sentence:
+            print(sentence)
 
     def _estimate(self, args: Any, plan: Any) -> None:
         """Print what the launch would cost (nothing is started; the runs API needs the images uploaded)."""
@@ -434,8 +490,10 @@ class WeShopMagics(Magics):
             # The mask's URL is part of the body; on v1 nothing is sent, so any URL stands in.
             url = self._as_url(plan.custom_mask) if self.client.api == "runs" else contract.LOCAL_IMAGE
             plan = replace(plan, extra={"customMaskUrl": url})
-        task = self._task_for(args, plan, draft=True)
-        estimate = estimate_jobs(self.client, plan.jobs(task))
+        if args.task:
+            estimate = estimate_jobs(self.client, plan.jobs(self.client.get_task(args.task)))
+        else:
+            estimate = self._session().estimate_set(plan)
         if args.output:
             self.shell.user_ns[args.output] = estimate
         print(estimate)
@@ -444,11 +502,6 @@ class WeShopMagics(Magics):
         if is_url(source):
             return source
         return self.client.upload_image(local_file(source, "--custom-mask"))
-
-    def _task_for(self, args: Any, plan: Any, *, draft: bool = False) -> Any:
-        if args.task:
-            return self.client.get_task(args.task)
-        return self.session.create_task(plan.agent, plan.version, name=args.name, inputs=plan.inputs(), draft=draft)
 
     def _finish(self, run: Any, args: Any) -> Any:
         """Store a run in ``-o VAR`` and wait for it when asked (the run options of ``run``, ``retry``, ``resume``)."""
@@ -467,8 +520,17 @@ class WeShopMagics(Magics):
 
 
 def _ask_key() -> str:
-    """The key typed at a getpass prompt (never echoed), or UsageError when none was."""
-    key = getpass.getpass("WeShop API key (not shown, not saved): ").strip()
+    """The key typed at a getpass prompt (never echoed), or UsageError when none was or none can be."""
+    from IPython.core.error import StdinNotImplementedError
+
+    try:
+        key = getpass.getpass("WeShop API key (not shown, not saved): ").strip()
+    except (StdinNotImplementedError, EOFError):
+        raise UsageError(
+            "No one can type a key here (this notebook runs without input, e.g. under nbclient or papermill). "
+            f"Set {API_KEY_VAR} in the environment before starting Jupyter (or the program that runs the "
+            "notebook); or run %weshop demo for the offline emulator."
+        ) from None
     if not key:
         raise UsageError("No key entered; nothing changed.")
     return key
@@ -557,8 +619,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             WeShopMagics._cmd_run,
             "launch executions; the cell body holds the prompt(s)",
             magic_parsers.run_arguments,
-            usage="--image PATH|URL",
-            hint="[--agent NAME] [--param KEY=VALUE]... [--input KEY=PATH|URL]... [--estimate]",
+            usage="--image PICTURES",
+            hint="[--agent NAME] [--param K=V]... [--input K=PATH|URL]... [--estimate] [--skip-done]",
             cell=True,
         ),
         Subcommand(
@@ -650,7 +712,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 
 def parse(line: str) -> tuple[Subcommand, Any]:
     """The subcommand of a ``%weshop`` line and its parsed arguments; mistakes are ``UsageError``."""
-    argv = arg_split(line or "", posix=True)
+    argv = magic_parsers.without_comment(arg_split(line or "", posix=True))
     if not argv or argv[0] in ("-h", "--help"):
         argv = ["help"]
     subcommand = SUBCOMMANDS.get(argv[0])
@@ -658,7 +720,7 @@ def parse(line: str) -> tuple[Subcommand, Any]:
         close = difflib.get_close_matches(argv[0], SUBCOMMANDS, n=1)
         hint = f" Did you mean `{close[0]}`?" if close else ""
         raise UsageError(f"Unknown subcommand {argv[0]!r}.{hint} `%weshop help` lists them.")
-    return subcommand, magic_parsers.read(subcommand.parser, argv[1:], subcommand.name)
+    return subcommand, magic_parsers.read(subcommand.parser, magic_parsers.without_comment(argv[1:]), subcommand.name)
 
 
 def help_for(topic: str) -> str:
@@ -684,9 +746,13 @@ Examples:
       --param generateVersion=weshopPro --param descriptionType=auto \\
       --param aspectRatio=3:4 --param aspectRatio=9:16
 
-Several prompts (split by a line holding only ---), several --location, several
---model and a --param key given several values make a sweep: one execution per
-combination, all launched at once. {name} takes a value from the notebook; {{ and }}
+  %%weshop run --image 'shoot/*.jpg' --image more/ --location "Sunny Beach" --skip-done
+  A model wearing this garment by the sea
+
+Several pictures (files, URLs, quoted globs, folders; one task each), several prompts
+(split by a line holding only ---), several --location, several --model and a --param
+key given several values make a sweep: one execution per combination, all launched at
+once. {name} takes a value from the notebook; {{ and }}
 are literal braces.
 """
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -72,9 +73,39 @@ def read(parser: MagicArgumentParser, argv: list[str], name: str) -> Any:
     try:
         return parser.parse_args(argv)
     except UsageError as exc:
-        hints = _option_hints(parser, argv)
+        hints = _option_hints(parser, argv) + _quote_hint(str(exc), argv)
         said = str(exc).rstrip(".")  # argparse's own messages have no period; our type checks do
         raise UsageError(f"{said}.{hints} `%weshop help {name}` lists every option.") from None
+
+
+def without_comment(argv: list[str]) -> list[str]:
+    """``argv`` up to a word starting with ``#``: a comment after a line magic (``%weshop demo  # start it``)."""
+    for index, word in enumerate(argv):
+        if word.startswith("#"):
+            return argv[:index]
+    return argv
+
+
+def _quote_hint(message: str, argv: list[str]) -> str:
+    """' Put it in quotes: ...' when unrecognised words continue the value before them as a path with spaces."""
+    _, found, rest = message.partition("unrecognized arguments: ")
+    if not found or not rest.strip():
+        return ""
+    first = rest.split()[0]
+    if first.startswith("-") or first not in argv:
+        return ""
+    start = argv.index(first)
+    end = start
+    while end < len(argv) and not argv[end].startswith("-"):
+        end += 1
+    if start == 0 or argv[start - 1].startswith("-"):
+        return ""
+    joined = " ".join(argv[start - 1 : end])
+    looks_like_path = "/" in joined or "\\" in joined or "." in argv[end - 1] or os.path.exists(joined)
+    if not looks_like_path:
+        return ""
+    option = next((word for word in reversed(argv[: start - 1]) if word.startswith("-")), "")
+    return f' A name with spaces needs quotes: {option} "{joined}".'.replace("  ", " ")
 
 
 def _option_hints(parser: MagicArgumentParser, argv: list[str]) -> str:
@@ -111,6 +142,9 @@ def demo_arguments(p: MagicArgumentParser) -> None:
 
 def login_arguments(p: MagicArgumentParser) -> None:
     p.add_argument("--base-url", default=None, help="service URL (default WESHOP_BASE_URL or the public service)")
+    # Accepted only to be refused without being repeated: a key typed in a cell is saved with the notebook.
+    p.add_argument("--key", "--api-key", dest="typed_key", default=None, help=argparse.SUPPRESS)
+    p.add_argument("typed_words", nargs="*", help=argparse.SUPPRESS)
 
 
 def info_arguments(p: MagicArgumentParser) -> None:
@@ -192,7 +226,13 @@ def retry_arguments(p: MagicArgumentParser) -> None:
 
 def run_arguments(p: MagicArgumentParser) -> None:
     source = p.add_argument_group("source (one of)")
-    source.add_argument("--image", help="a local picture (uploaded) or an image URL: creates a task")
+    source.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        help="a picture (uploaded), an image URL, a quoted glob ('shoot/*.jpg') or a folder: one task per "
+        "picture; repeat for a set",
+    )
     source.add_argument("--task", help="reuse an existing task by id")
     p.add_argument("--name", help="taskName of a new task")
     p.add_argument("--agent", help="agent (default from %%config WeShopMagics.agent); `%%weshop agents` lists them")
@@ -229,19 +269,60 @@ def run_arguments(p: MagicArgumentParser) -> None:
         metavar="KEY=PATH|URL",
         help="another image of the agent (e.g. fashionModelImage); local files are uploaded",
     )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N executions of each combination on purpose (repeats in the sweep are otherwise collapsed)",
+    )
+    p.add_argument(
+        "--skip-done",
+        action="store_true",
+        help="launch only the combinations the history has not seen succeed here (rerun a set after a crash)",
+    )
+    p.add_argument(
+        "--budget", type=int, metavar="POINTS", help="refuse the launch if its estimate is above POINTS (runs API)"
+    )
     p.add_argument("--estimate", action="store_true", help="print what the launch would cost; launch nothing")
     p.add_argument("--callback", help="callbackUrl the service posts status changes to")
     run_options(p)
 
 
+def pictures(args: Any) -> list[str]:
+    """``--image``'s values as the set of pictures (files, URLs, globs, folders expanded); each
+    value that matches nothing is named in one ``UsageError``, before anything is sent."""
+    from ..work._pictures import PictureError, expand_pictures
+
+    try:
+        return expand_pictures(args.image, "--image", unique=False) if args.image else []
+    except PictureError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def launch_plan(
-    args: Any, prompts: list[str], *, agent: str, version: str, defaults: tuple[str, str], api: str = "v1"
+    args: Any,
+    prompts: list[str],
+    *,
+    agent: str,
+    version: str,
+    defaults: tuple[str, str],
+    api: str = "v1",
+    images: list[str] | None = None,
 ) -> Any:
-    """``run``'s arguments as a checked launch plan; a broken rule is a ``UsageError`` before any request."""
+    """``run``'s arguments as a checked launch plan; a broken rule is a ``UsageError`` before any request.
+
+    ``images``: the set of pictures (:func:`pictures`); by default ``--image`` as given.
+    """
     from ..work._plan import LaunchPlan, PlanError
 
     if bool(args.image) == bool(args.task):
         raise UsageError("Give exactly one of --image PATH|URL (creates a task) or --task ID (reuses one).")
+    repeat = getattr(args, "repeat", 1)
+    if repeat < 1:
+        raise UsageError(f"--repeat must be 1 or more, got {repeat}.")
+    if images is None:
+        images = [args.image] if isinstance(args.image, str) else list(args.image or [])
     pairs = list(getattr(args, "input", None) or [])
     if args.task and pairs:
         raise UsageError("--input goes with --image (a new task); --task reuses a task and its images.")
@@ -264,7 +345,9 @@ def launch_plan(
         default_mask=defaults[0],
         default_mode=defaults[1],
         param_values=tuple((key, tuple(given)) for key, given in values.items()),
-        image=args.image or None,
+        image=images[0] if images else None,
+        images=tuple(images),
+        repeat=repeat,
         input_pairs=tuple(pairs),
         api=api,
     )

@@ -1,8 +1,10 @@
 """The prompt text of ``%%weshop run``: several prompts, and ``{name}`` from the notebook.
 
 * A line holding only ``---`` separates prompts; each block is one prompt.
-* ``{name}`` (also ``{name.attr}``, ``{name[0]}`` and format specs like ``{n:03d}``)
-  takes a value from the user's namespace; ``{{`` and ``}}`` are literal braces.
+* ``{name}`` takes a value from the user's namespace; ``{{`` and ``}}`` are literal braces.
+  Only plain names are filled in: ``{x.upper}``, ``{x[0]}``, ``{n:03d}``, ``{x!r}`` and
+  ``{0}`` are refused as such (an attribute would send the repr of a method, a format
+  spec fails on a string), with the rule named.
 * A name that is not defined, or a brace without its pair, is an error that says which,
   never a silent blank.
 """
@@ -28,31 +30,41 @@ def split_prompts(text: str) -> list[str]:
     return [block.strip() for block in _SEPARATOR.split(text or "") if block.strip()]
 
 
-class _NamespaceFormatter(string.Formatter):
-    def __init__(self, namespace: Mapping[str, Any]) -> None:
-        self.namespace = namespace
-
-    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
-        if isinstance(key, int) or key == "":
-            raise PromptError("Empty {} in the prompt: write {name} to insert a variable, or {{ }} for braces.")
-        if key not in self.namespace:
-            raise PromptError(
-                f"{{{key}}} in the prompt is not defined in the notebook. Define {key} first, "
-                f"or write {{{{{key}}}}} to keep the braces literally."
-            )
-        return self.namespace[key]
+def _field_problem(field: str, spec: str | None, conversion: str | None) -> str | None:
+    """Why ``{field...}`` is not a plain name to fill in, or None when it is one."""
+    shown = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+    if field == "" or field.isdigit():
+        return f"{shown}: braces need a name from the notebook, e.g. {{season}}; write {{{{ }}}} for literal braces."
+    if not field.isidentifier():
+        return f"{shown}: only plain names are filled in; compute the value first (x = ...) and write {{x}}."
+    if spec or conversion:
+        return (
+            f"{shown}: only plain names are filled in, without a format; format the value first and write {{{field}}}."
+        )
+    return None
 
 
 def fill_prompt(template: str, namespace: Mapping[str, Any]) -> str:
     """``template`` with every ``{name}`` replaced from ``namespace``."""
     try:
-        return _NamespaceFormatter(namespace).format(template)
-    except PromptError:
-        raise
+        parts = list(string.Formatter().parse(template))
     except ValueError as exc:  # "Single '}' encountered", "unmatched '{'", ...
         raise PromptError(f"Unbalanced brace in the prompt ({exc}); write {{{{ or }}}} for a literal brace.") from None
-    except (AttributeError, IndexError, KeyError, TypeError) as exc:
-        raise PromptError(f"Could not fill the prompt: {type(exc).__name__}: {exc}") from None
+    filled = []
+    for literal, field, spec, conversion in parts:
+        filled.append(literal)
+        if field is None:
+            continue
+        problem = _field_problem(field, spec, conversion)
+        if problem is not None:
+            raise PromptError(problem)
+        if field not in namespace:
+            raise PromptError(
+                f"{{{field}}} in the prompt is not defined in the notebook. Define {field} first, "
+                f"or write {{{{{field}}}}} to keep the braces literally."
+            )
+        filled.append(str(namespace[field]))
+    return "".join(filled)
 
 
 def prompts_from_cell(cell: str | None, namespace: Mapping[str, Any]) -> list[str]:

@@ -17,7 +17,11 @@ if TYPE_CHECKING:
     from ..service._client import WeShopClient
     from ._jobs import Job
 
-__all__ = ["SweepEstimate", "estimate_jobs"]
+__all__ = ["BudgetError", "SweepEstimate", "estimate_jobs"]
+
+
+class BudgetError(ValueError):
+    """A launch refused before anything started: its estimate is over the budget, or cannot be known."""
 
 
 @dataclass(frozen=True)

@@ -286,13 +286,36 @@ def comparison_html(
             if any(u in stars for u in urls[:per_cell]):  # a picture with its stars under it is a box: side by side
                 shown = f'<div style="display:flex;flex-wrap:wrap;gap:2px">{shown}</div>'
             cells.append(f"<td {_LEFT}>{shown or '—'}{more}</td>")
-        head = escape(str(label))
+        head = _source_header(label, thumbnail, width) if by and by[0] == "input_image" else escape(str(label))
         if label in row_stars:
             mean, count = row_stars[label]
             said = f"{mean:.2f} from {count} rating{'s' if count != 1 else ''}"
             head += stars_html(mean, count) + f'<span style="font-weight:normal;font-size:11px">{said}</span>'
         rows.append(f'<tr><th style="text-align:left;max-width:220px">{head}</th>{"".join(cells)}</tr>')
     return f'<div style="{_BOX}"><table>{header}{"".join(rows)}</table></div>'
+
+
+def _source_header(label: Any, thumbnail: Any, width: int) -> str:
+    """A row of ``compare(by="input_image")``: the source picture itself (a local file read here,
+    a URL through ``thumbnail``), with its file name under it."""
+    import os
+
+    from ..contract import is_url
+    from ..service._images import embed
+
+    named = str(label)
+    picture = b""
+    if is_url(named):
+        picture = thumbnail(named, pixels(width))
+    elif os.path.isfile(named):
+        try:
+            with open(named, "rb") as handle:
+                picture = embed(handle.read(), pixels(width))
+        except (OSError, ValueError):
+            picture = b""
+    name = escape(os.path.basename(named.split("?", 1)[0]) or named)
+    shown = image_tag(picture, width, named, margin=False) if picture else ""
+    return f'{shown}<div style="font-weight:normal" title="{escape(named)}">{name}</div>'
 
 
 def banner_html(message: str, *, tone: str = "info") -> str:

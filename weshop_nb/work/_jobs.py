@@ -15,12 +15,17 @@ __all__ = ["Job", "sweep"]
 
 @dataclass(frozen=True)
 class Job:
-    """One execution to launch: the task, the parameters, and the names behind the ids."""
+    """One execution to launch: the task, the parameters, and the names behind the ids.
+
+    ``input_image`` is the picture as the user named it (an absolute local path or a URL;
+    the task holds the uploaded URL): the history's and ``to_frame()``'s ``input_image``.
+    """
 
     task: Task
     params: Mapping[str, Any]
     location: Location | None = None
     fashion_model: FashionModel | None = None
+    input_image: str | None = None
 
     @property
     def prompt(self) -> str | None:
@@ -34,6 +39,7 @@ def sweep(
     fashion_models: Sequence[FashionModel | None] = (None,),
     *,
     variants: Sequence[Mapping[str, Any]] = ({},),
+    input_image: str | None = None,
     **params: Any,
 ) -> list[Job]:
     """Every combination of prompt x location x fashion model x variant, as jobs sharing ``params``.
@@ -52,5 +58,5 @@ def sweep(
             combined["locationId"] = location.id
         if model is not None:
             combined["fashionModelId"] = model.id
-        jobs.append(Job(task, combined, location, model))
+        jobs.append(Job(task, combined, location, model, input_image))
     return jobs

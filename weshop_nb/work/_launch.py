@@ -19,19 +19,22 @@ first run is left as it was. ``Run.retry`` and ``Session.retry`` both come here.
 
 from __future__ import annotations
 
+import json
 import math
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..contract import FAILED, PENDING, QUERY_WINDOW
+from ..contract import FAILED, PENDING, QUERY_WINDOW, RUNNING, SUCCESS
 from ..service._errors import WeShopError
 from ..service._identity import params_key
-from ..service._models import Execution
+from ..service._models import Execution, Result
 from ._jobs import Job
+from ._records import remember_input_image
 from ._run import Run, RunItem
 
 if TYPE_CHECKING:
@@ -40,16 +43,61 @@ if TYPE_CHECKING:
     from ..service._client import WeShopClient
     from ..service._models import Task
     from ..service._thumbnails import ThumbnailCache
+    from ._history import History
 
-__all__ = ["RetryError", "chosen_items", "launch", "plan_shards", "resume", "retry", "shard_jobs"]
+__all__ = [
+    "LaunchInterrupted",
+    "NOTHING_STARTED",
+    "NOT_STARTED",
+    "RetryError",
+    "chosen_items",
+    "done_combinations",
+    "launch",
+    "plan_shards",
+    "resume",
+    "retry",
+    "shard_jobs",
+]
 
 
 # -- launching ---------------------------------------------------------------------------
 
 
+#: What Ctrl-C before the first execute says (pictures were being uploaded, tasks made).
+NOTHING_STARTED = "Stopped launching before any execution started: nothing was launched (running it again starts over)."
+#: Why an item of a launch stopped by Ctrl-C has no execution (``Run.retry()`` starts it).
+NOT_STARTED = "not started: the launch was stopped (Ctrl-C) before it was sent"
+
+
+class LaunchInterrupted(KeyboardInterrupt):
+    """Ctrl-C while a launch was starting executions: ``run`` holds what started (watched) and
+    what did not (failed items saying so, which ``run.retry()`` starts).
+
+    IPython shows it as its one line (``_render_traceback_``), never a traceback.
+    """
+
+    def __init__(self, run: Run, started: int, total: int) -> None:
+        super().__init__(started, total)
+        self.run, self.started, self.total = run, started, total
+
+    def message(self, name: str = "run") -> str:
+        """The one line: how many started, that they are watched, and how to start the rest."""
+        rest = self.total - self.started
+        line = f"Stopped launching: {self.started} of {self.total} started; they are watched."
+        if rest:
+            line += f" The other {rest} {'was' if rest == 1 else 'were'} not started: {name}.retry() starts them."
+        return line
+
+    def __str__(self) -> str:
+        return self.message()
+
+    def _render_traceback_(self) -> list[str]:
+        return [self.message()]
+
+
 def launch(
     client: WeShopClient,
-    jobs: Iterable[Job],
+    jobs: Iterable[Job | RunItem],
     *,
     shard: bool = True,
     max_concurrent: int = 8,
@@ -71,15 +119,26 @@ def launch(
     ``run.start()`` or drive ``TaskWatcher.poll_once`` yourself. The run keeps the other
     options in :attr:`Run.launch_options`, and :func:`retry` launches with them.
 
+    ``jobs`` may hold :class:`RunItem` s already known (done, or unfinished and watched
+    again: ``--skip-done``); they take their place in the run and are not launched.
+
     A job the service refuses becomes a failed item carrying the reason; if every job
     is refused for the same reason, that error is raised instead, since nothing started.
+    Ctrl-C while starting stops sending: :class:`LaunchInterrupted` carries the run of what
+    started (watched, unless ``watch=False``) and of what did not.
     """
-    jobs = list(jobs)
-    placed = shard_jobs(client, jobs, max_concurrent=max_concurrent) if shard else [(job, None) for job in jobs]
-    items = [RunItem(job, error=str(error) if error else None, launch_error=error) for job, error in placed]
+    entries = list(jobs)
+    fresh = [entry for entry in entries if isinstance(entry, Job)]
+    placed = shard_jobs(client, fresh, max_concurrent=max_concurrent) if shard else [(job, None) for job in fresh]
+    new_items = iter([RunItem(job, error=str(error) if error else None, launch_error=error) for job, error in placed])
+    items = [entry if isinstance(entry, RunItem) else next(new_items) for entry in entries]
+    to_start = [item for item in items if item.execution is None and item.error is None]
     started: dict[int, Execution] = {}
+    stopping = threading.Event()
 
     def start(item: RunItem) -> None:
+        if stopping.is_set():
+            return
         task = item.job.task
         try:
             if task.id:
@@ -97,15 +156,35 @@ def launch(
             started[id(item)] = execution
             item.started_at = time.monotonic()
             item.job = replace(item.job, task=replace(task, id=execution.task_id or ""))
+            remember_input_image(client.base_url, item.job.input_image, execution_id=execution.id)
         except WeShopError as exc:
             item.error, item.launch_error = str(exc), exc
         except Exception as exc:  # a bug here must not lose the executions the other jobs started
             item.error = f"could not launch: {type(exc).__name__}: {exc}"
 
-    with ThreadPoolExecutor(max_workers=max(1, max_concurrent), thread_name_prefix="weshop-launch") as pool:
-        list(pool.map(start, [item for item in items if item.error is None]))
-    refused = [item for item in items if id(item) not in started]
-    if items and len(refused) == len(items) and len({item.error for item in refused}) == 1 and refused[0].launch_error:
+    interrupted = False
+    pool = ThreadPoolExecutor(max_workers=max(1, max_concurrent), thread_name_prefix="weshop-launch")
+    try:
+        for future in [pool.submit(start, item) for item in to_start]:
+            future.result()
+    except KeyboardInterrupt:
+        # Stop sending; what is in flight finishes (its execution is kept), the rest never leaves.
+        interrupted = True
+        stopping.set()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for item in to_start:
+        if id(item) not in started and item.error is None:
+            item.error = NOT_STARTED
+    refused = [item for item in to_start if id(item) not in started]
+    if (
+        not interrupted
+        and to_start
+        and len(items) == len(to_start)
+        and len(refused) == len(to_start)
+        and len({item.error for item in refused}) == 1
+        and refused[0].launch_error
+    ):
         raise refused[0].launch_error
     options = {
         "thumbnails": thumbnails,
@@ -124,7 +203,74 @@ def launch(
             execution = started[id(item)]
             item.execution = replace(execution, status=PENDING, results=())
             run.update(item, execution)
-    return run.start() if watch else run
+    if watch:
+        run.start()
+    if interrupted:
+        raise LaunchInterrupted(run, len(started), len(to_start))
+    return run
+
+
+# -- picking up where a set stopped --------------------------------------------------------
+
+
+def done_combinations(
+    source: str, history: History | None, jobs: Sequence[Job], pictures: Mapping[str, str]
+) -> tuple[list[Job | RunItem], str]:
+    """``jobs`` with each combination already in the history for ``source`` replaced by its item.
+
+    A combination is the picture's content (``pictures``: input image -> content key, a
+    ``sha256:`` hash or the URL) and every parameter sent. One that succeeded is taken as
+    done (with its pictures); one still unfinished is watched again; the rest are launched.
+    A combination asked for several times (``--repeat``) counts its executions one by one.
+    Returns the entries (jobs and known items, in order) and the line that says how many.
+    """
+    from ._records import job_from_row
+
+    found: dict[tuple[str, str], dict[str, list[str]]] = {}
+    if history is not None:
+        uploads = dict(history.sql("SELECT url, sha256 FROM uploads WHERE source = ?", (source,)))
+        rows = history.sql(
+            "SELECT e.execution_id, e.status, e.params, t.original_image, e.input_image FROM executions e "
+            "LEFT JOIN tasks t ON t.source = e.source AND t.task_id = e.task_id WHERE e.source = ? "
+            "ORDER BY e.first_seen",
+            (source,),
+        )
+        for execution_id, status, params, original, named in rows:
+            picture = f"sha256:{uploads[original]}" if original in uploads else (original or named)
+            try:
+                key = (str(picture), params_key(json.loads(params or "{}")))
+            except ValueError:
+                continue
+            kind = "done" if status == SUCCESS else "unfinished" if status in (PENDING, RUNNING) else None
+            if kind is not None:
+                found.setdefault(key, {"done": [], "unfinished": []})[kind].append(str(execution_id))
+    chosen: list[tuple[int, str, str]] = []  # (position, kind, execution id)
+    for position, job in enumerate(jobs):
+        known = found.get((pictures.get(job.input_image or "", job.input_image or ""), params_key(job.params)))
+        for kind in ("done", "unfinished"):
+            if known and known[kind]:
+                chosen.append((position, kind, known[kind].pop(0)))
+                break
+    entries: list[Job | RunItem] = list(jobs)
+    if chosen and history is not None:
+        wanted = {execution_id for _, _, execution_id in chosen}
+        frame = history.executions(source=source)
+        rows_by_id = {row["execution_id"]: row for row in frame.to_dict("records") if row["execution_id"] in wanted}
+        for position, _, execution_id in chosen:
+            row = rows_by_id.get(execution_id)
+            if row is None:
+                continue
+            job, execution = job_from_row(row)
+            images = [url for url in row.get("images") or [] if url]
+            results = tuple(Result(status=SUCCESS, image=url) for url in images) if execution.status == SUCCESS else ()
+            entries[position] = RunItem(
+                replace(job, input_image=jobs[position].input_image), execution=replace(execution, results=results)
+            )
+    done = sum(1 for _, kind, _ in chosen if kind == "done")
+    watched = len(chosen) - done
+    launched = len(jobs) - len(chosen)
+    line = f"{done} of {len(jobs)} already done, {watched} watched, {launched} launched."
+    return entries, line
 
 
 def resume(client: WeShopClient, unfinished: pd.DataFrame, **options: Any) -> Run:

@@ -70,8 +70,9 @@ def _one(value: str, option: str) -> list[str]:
     return [str(path.resolve())]
 
 
-def expand_pictures(values: Any, option: str = "--image") -> list[str]:
-    """Every picture ``values`` name, in the order named, each once.
+def expand_pictures(values: Any, option: str = "--image", *, unique: bool = True) -> list[str]:
+    """Every picture ``values`` name, in the order named, each once (``unique=False``: as often as
+    named, for a launch that says what it collapsed).
 
     ``values`` is one name or several (a list, a tuple, a pandas Series): each a local
     file, an http(s) URL, a glob or a folder. Returns absolute paths and URLs. Every name
@@ -93,4 +94,4 @@ def expand_pictures(values: Any, option: str = "--image") -> list[str]:
             problems.append(str(exc))
     if problems:
         raise PictureError(" ".join(problems))
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(found)) if unique else found

@@ -17,8 +17,8 @@ the registry's kinds (``targetWidth=1200`` is the integer 1200).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import contract
@@ -82,6 +82,10 @@ class LaunchPlan:
     fixed parameter; several: a sweep). ``image`` fills the agent's main input and
     ``input_pairs`` the others (``(name, path or URL)``, a name repeated for a list);
     without an image the launch reuses a task and the images are not checked here.
+    ``images`` is a garment set (absolute paths and URLs, from
+    :func:`~weshop_nb.work._pictures.expand_pictures`): each picture is the main input of
+    its own task, and the sweep runs over every one of them; ``image`` is then the first
+    (what the checks read). ``repeat`` asks for that many executions of each combination.
     """
 
     agent: str = "aimodel"
@@ -103,6 +107,8 @@ class LaunchPlan:
     image: Any = None
     input_pairs: Sequence[tuple[str, Any]] = ()
     api: str = "v1"
+    images: Sequence[str] = ()
+    repeat: int = 1
 
     @property
     def spec(self) -> contract.AgentSpec | None:
@@ -164,21 +170,79 @@ class LaunchPlan:
                 inputs[name] = value
         return inputs
 
+    def pictures(self) -> list[str]:
+        """The pictures of the set (``images``), or the one ``image`` as a set of one."""
+        if self.images:
+            return list(self.images)
+        return [self.image] if isinstance(self.image, str) else []
+
     def count(self) -> int:
         """How many executions a launch of this plan starts."""
         per_job = (len(self.prompts) or 1) * (len(self.locations) or 1) * (len(self.fashion_models) or 1)
-        return per_job * len(self.variants())
+        return per_job * len(self.variants()) * (len(self.images) or 1) * max(1, self.repeat)
 
-    def jobs(self, task: Task) -> list[Job]:
-        """One job per combination, on ``task``; locations and models must be catalogue entries by now."""
-        return sweep(
+    def jobs(self, task: Task, *, input_image: str | None = None) -> list[Job]:
+        """One job per combination (``repeat`` times each), on ``task``; locations and models must be
+        catalogue entries by now. ``input_image``: the picture of ``task``, as the user named it."""
+        once = sweep(
             task,
             list(self.prompts) or [None],
             list(self.locations) or [None],
             list(self.fashion_models) or [None],
             variants=self.variants(),
+            input_image=input_image,
             **self.params(),
         )
+        # Copies side by side: the sharding deals them to different tasks (never two alike on one).
+        return [job for job in once for _ in range(max(1, self.repeat))]
+
+    def collapsed(self) -> tuple[LaunchPlan, str | None]:
+        """This plan without repeats in its sweep, and a line saying what was collapsed (None when nothing).
+
+        The same location or model twice (by id, or by name whatever the case), identical
+        prompts, a ``--param`` value given twice, the same picture twice: each would launch
+        (and bill) identical executions. ``repeat`` asks for copies on purpose.
+        """
+        said: list[str] = []
+
+        def unique(values: Sequence[Any], what: str, key: Callable[[Any], Any]) -> tuple[Any, ...]:
+            kept: dict[Any, Any] = {}
+            for value in values:
+                kept.setdefault(key(value), value)
+            extra = len(values) - len(kept)
+            if extra:
+                said.append(f"{extra} repeated {what}{'' if extra == 1 else 's'}")
+            return tuple(kept.values())
+
+        def entry(value: Any) -> Any:
+            found = getattr(value, "id", None)
+            return ("id", str(found)) if found is not None else ("name", str(value).strip().casefold())
+
+        prompts = unique(self.prompts, "prompt", str.strip)
+        locations = unique(self.locations, "location", entry)
+        models = unique(self.fashion_models, "fashion model", entry)
+        images = unique(self.images, "picture", str)
+        values = []
+        for key, given in self.param_values:
+            converted = [convert(self.spec, key, value) for value in given]
+            kept = tuple(dict.fromkeys(converted))
+            extra = len(converted) - len(kept)
+            if extra:
+                said.append(f"{extra} repeated {'value' if extra == 1 else 'values'} of {key}")
+            values.append((key, kept))
+        plan = replace(
+            self,
+            prompts=prompts,
+            locations=locations,
+            fashion_models=models,
+            images=images,
+            param_values=tuple(values),
+        )
+        if not said:
+            return self, None
+        line = "Collapsed " + ", ".join(said) + f" (identical executions): launching {plan.count()}."
+        hint = " --repeat N asks for N of each on purpose." if self.repeat <= 1 else ""
+        return plan, line + hint
 
     # -- the checks ----------------------------------------------------------------------
 
@@ -260,6 +324,25 @@ class LaunchPlan:
         if variant:
             message = f"{message[:-1]} (in the sweep: {', '.join(f'{k}={v}' for k, v in variant.items())})."
         return Problem(problem.key, problem.rule, message)
+
+    def without_prompt(self, how: str) -> tuple[bool, str | None]:
+        """What a launch without a prompt says: ``(refused, sentence)``; ``(False, None)`` when it has one
+        or the agent takes none. ``how`` says how to add one (the cell body, ``prompts=``).
+
+        The prompt is refused missing where the agent needs it, or where it is one of the
+        things to generate from (aimodel: a prompt, a scene or a model), since a launch on a
+        scene alone bills pictures nobody described; elsewhere it is optional and said so.
+        """
+        spec = self.spec
+        if spec is None or self.prompts or spec.param("textDescription") is None or "textDescription" in self._given():
+            return False, None
+        param = spec.param("textDescription")
+        wanted = (param is not None and param.required) or any(
+            isinstance(rule, contract.AtLeastOne) and "textDescription" in rule.keys for rule in spec.rules
+        )
+        if wanted:
+            return True, f"No prompt: {spec.name} needs one to know what to make. {how}"
+        return False, f"No prompt: {spec.name} launches without one (it is optional). {how}"
 
     def check(self) -> LaunchPlan:
         """The plan itself when it can launch; :class:`PlanError` naming the broken rules otherwise."""

@@ -78,6 +78,8 @@ COLUMNS = (
     Column("agent_name", "text", home="tasks"),
     Column("agent_version", "text", home="tasks"),
     Column("original_image", "text", home="tasks"),
+    # The picture as the user named it (absolute path or URL); original_image is where it was uploaded.
+    Column("input_image", "text", merge=_KEEP.format("input_image")),
     Column("task_id", "text", merge="COALESCE(excluded.task_id, task_id)"),
     Column("execution_id", "text"),
     Column("source", "text"),
@@ -106,10 +108,32 @@ def _attributes(execution: Execution | None, stored: bool) -> dict[str, Any]:
     return values
 
 
+#: The picture each launched task or execution came from, as the user named it, by
+#: ``(source, "task" | "execution", id)``: the service never echoes it, so a launch tells it
+#: here before it starts anything, and the history stores it with every sighting.
+_INPUT_IMAGES: dict[tuple[str, str, str], str] = {}
+
+
+def remember_input_image(source: str, input_image: str | None, *, task_id: str = "", execution_id: str = "") -> None:
+    """Say which picture a task (v1: one task per picture) or an execution (runs API) came from."""
+    if input_image:
+        if task_id:
+            _INPUT_IMAGES[(source, "task", task_id)] = input_image
+        if execution_id:
+            _INPUT_IMAGES[(source, "execution", execution_id)] = input_image
+
+
+def _input_image(source: str, execution: Execution, task_id: str | None) -> str | None:
+    found = _INPUT_IMAGES.get((source, "execution", execution.id))
+    task = execution.task_id or task_id
+    return found or (_INPUT_IMAGES.get((source, "task", task)) if task else None)
+
+
 def execution_values(execution: Execution, source: str, task_id: str | None = None) -> dict[str, Any]:
     """What the history stores of ``execution`` in its own columns (those whose home is ``executions``)."""
     params = execution.params
     values: dict[str, Any] = {
+        "input_image": _input_image(source, execution, task_id),
         "task_id": execution.task_id or task_id,
         "execution_id": execution.id,
         "status": execution.status,
@@ -144,6 +168,7 @@ def item_row(item: RunItem, source: str) -> dict[str, Any]:
         agent_version=job.task.agent_version,
         task_name=job.task.name,
         original_image=job.task.init_params.get("originalImage"),
+        input_image=job.input_image,
         status=item.status,
         executed_at=execution.executed_at if execution is not None else None,
         location_name=getattr(job.location, "name", None),
@@ -201,4 +226,4 @@ def job_from_row(row: dict[str, Any]) -> tuple[Job, Execution]:
         results=(),
         task_id=task.id,
     )
-    return Job(task, params, location, model), execution
+    return Job(task, params, location, model, value.get("input_image")), execution

@@ -90,6 +90,28 @@ def _stems(rows: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def garment_folders(pictures: list[Any]) -> dict[str, str]:
+    """A subfolder name per source picture (its file stem), when there is more than one picture.
+
+    Two pictures with the same stem (``a/shirt.jpg``, ``b/shirt.jpg``) get ``shirt`` and ``shirt-2``.
+    Empty when the pictures came from at most one source picture: then nothing is nested.
+    """
+    named = list(dict.fromkeys(str(p) for p in pictures if isinstance(p, str) and p))
+    if len(named) < 2:
+        return {}
+    folders: dict[str, str] = {}
+    taken: set[str] = set()
+    for picture in named:
+        base = slug(Path(picture.split("?", 1)[0]).stem, words=12) or "picture"
+        name, number = base, 1
+        while name in taken:
+            number += 1
+            name = f"{base}-{number}"
+        taken.add(name)
+        folders[picture] = name
+    return folders
+
+
 def _existing(folder: Path, stem: str) -> Path | None:
     for extension in (*_EXTENSIONS, ".img"):
         path = folder / f"{stem}{extension}"
@@ -127,6 +149,8 @@ def save_pictures(
         ``prompt``, ``location_name`` and ``fashion_model_name``.
     folder : path
         Made if missing. A picture already there under its name is not downloaded again.
+        When the pictures come from several source pictures (``input_image``: a garment
+        set), each garment's results go in a subfolder named after its picture's file stem.
     fetch : callable
         ``fetch(url) -> bytes``.
     progress : callable, optional
@@ -145,12 +169,16 @@ def save_pictures(
     target.mkdir(parents=True, exist_ok=True)
     rows = pictures.to_dict("records")
     stems = _stems(rows)
+    garments = garment_folders([row.get("input_image") for row in rows])
+    folders = [target / garments[row["input_image"]] if row.get("input_image") in garments else target for row in rows]
+    for made in set(folders):
+        made.mkdir(parents=True, exist_ok=True)
     paths: list[Path | None] = [None] * len(rows)
     outcomes = ["existing"] * len(rows)
     errors: list[str | None] = [None] * len(rows)
     pending = []
     for index, stem in enumerate(stems):
-        paths[index] = _existing(target, stem)
+        paths[index] = _existing(folders[index], stem)
         if paths[index] is None:
             pending.append(index)
     total, done = len(rows), len(rows) - len(pending)
@@ -158,7 +186,7 @@ def save_pictures(
         progress(done, total)
     if pending:
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="weshop-save") as pool:
-            futures = {pool.submit(_download, fetch, str(rows[i]["image"]), target, stems[i]): i for i in pending}
+            futures = {pool.submit(_download, fetch, str(rows[i]["image"]), folders[i], stems[i]): i for i in pending}
             for future in as_completed(futures):
                 index = futures[future]
                 try:

@@ -7,7 +7,7 @@ call these methods.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import contract
@@ -175,6 +175,224 @@ class Session:
             url = self._uploads[key] = self.client.upload_image(value)
         return url
 
+    # -- garment sets: many pictures, one sweep ------------------------------------------
+
+    def check_pictures(self, names: Sequence[str]) -> dict[str, Any]:
+        """Every local picture of ``names`` read and checked by the upload rules (URLs as they are).
+
+        Nothing is sent. Every broken picture is named in one :class:`ImageValidationError`.
+        """
+        from ..service._errors import ImageValidationError
+        from ..service._images import prepare_upload
+
+        checked: dict[str, Any] = {}
+        broken: list[tuple[str, ImageValidationError]] = []
+        for name in names:
+            if contract.is_url(name):
+                checked[name] = name
+                continue
+            try:
+                checked[name] = prepare_upload(name)
+            except ImageValidationError as exc:
+                broken.append((name, exc))
+        if len(names) == 1 and broken:
+            raise broken[0][1]  # one picture: its own sentence
+        if broken:
+            said = " ".join(
+                str(exc) if str(exc).startswith(os.path.basename(name)) else f"{name}: {exc}" for name, exc in broken
+            )
+            verb = "breaks" if len(broken) == 1 else "break"
+            raise ImageValidationError(
+                f"{len(broken)} of {len(names)} pictures {verb} the upload rules; nothing was uploaded or launched. "
+                + said,
+                rule="set",
+            )
+        return checked
+
+    def upload_once(self, picture: Any, history: History | None, *, again: bool = False) -> str:
+        """The URL of a checked picture on this service: from the history's upload cache, else uploaded
+        (and remembered there, so another kernel uploads nothing). ``again`` uploads anew (the service
+        refused the cached URL)."""
+        if isinstance(picture, str):
+            return picture
+        source = self.client.base_url
+        key = (source, picture.sha256)
+        if again:
+            self._uploads.pop(key, None)
+            # The client keeps its own cache by content; the refused URL must not come back from it.
+            with self.client._lock:
+                self.client._uploads.pop(picture.sha256, None)
+            if history is not None:
+                _quietly(history.remember_upload, source, picture.sha256, None)
+        url = None if again else self._uploads.get(key)
+        if url is None and history is not None and not again:
+            url = _quietly(history.known_upload, source, picture.sha256)
+        if url is None:
+            url = self.client.upload_image(picture)
+            if history is not None:
+                _quietly(history.remember_upload, source, picture.sha256, url)
+        self._uploads[key] = url
+        return url
+
+    def set_tasks(
+        self, plan: LaunchPlan, checked: Mapping[str, Any], *, name: str | None = None, draft: bool = False
+    ) -> list[tuple[str, Task]]:
+        """One task per picture of the set (``checked``: name -> checked picture), made concurrently.
+
+        Each distinct picture is uploaded once (across kernels: the history's upload cache). A
+        task the service refuses on a cached URL is made again once with the picture uploaded anew.
+        On the runs API (or with ``draft``) the tasks are drafts: each job starts its own run.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ._history import default_history
+        from ._records import remember_input_image
+
+        history = default_history()
+        others = {key: value for key, value in (plan.inputs() or {}).items() if key != self._main_name(plan)}
+        shared = self._prepared(others)
+        if not draft or self.client.api == "runs":
+            shared = {key: self._uploaded(value) for key, value in shared.items()}
+
+        def make(picture_name: str) -> Task:
+            picture = checked[picture_name]
+            if draft and self.client.api != "runs":
+                url = picture if isinstance(picture, str) else contract.LOCAL_IMAGE
+                return self._draft(plan, {**self._main(plan, url), **shared}, name)
+            url = self.upload_once(picture, history)
+            try:
+                return self._task(plan, {**self._main(plan, url), **shared}, name)
+            except (ServiceError, RateLimitError):
+                raise
+            except WeShopError:
+                if isinstance(picture, str):
+                    raise
+                # The service refused the task: a cached URL it no longer knows. Upload once more.
+                url = self.upload_once(picture, history, again=True)
+                return self._task(plan, {**self._main(plan, url), **shared}, name)
+
+        names = list(checked)
+        with ThreadPoolExecutor(max_workers=max(1, min(self.max_concurrent, len(names)))) as pool:
+            tasks = list(pool.map(make, names))
+        for picture_name, task in zip(names, tasks, strict=True):
+            if task.id:
+                remember_input_image(self.client.base_url, picture_name, task_id=task.id)
+        return list(zip(names, tasks, strict=True))
+
+    @staticmethod
+    def _main_name(plan: LaunchPlan) -> str:
+        found = plan.spec
+        main = found.main_input if found is not None else None
+        return main.name if main is not None else "originalImage"
+
+    def _main(self, plan: LaunchPlan, url: str) -> dict[str, Any]:
+        found = plan.spec
+        main = found.main_input if found is not None else None
+        return {self._main_name(plan): [url] if main is not None and main.multiple else url}
+
+    def _draft(self, plan: LaunchPlan, init: dict[str, Any], name: str | None) -> Task:
+        from ..service._models import Task
+
+        init = {**init, **({"taskName": name} if name else {})}
+        return Task(id="", agent_name=plan.agent, agent_version=plan.version, init_params=init)
+
+    def _task(self, plan: LaunchPlan, init: dict[str, Any], name: str | None) -> Task:
+        if self.client.api == "runs":
+            return self._draft(plan, init, name)
+        return self.client.create_task(plan.agent, plan.version, **init, **({"taskName": name} if name else {}))
+
+    def estimate_set(self, plan: LaunchPlan) -> SweepEstimate:
+        """What launching ``plan`` over its whole set of pictures would cost; nothing is created or billed.
+
+        Each distinct execution (the same parameters and inputs) is estimated once.
+        """
+        from ._estimate import estimate_jobs
+
+        names = plan.pictures()
+        checked = self.check_pictures(names) if names else {}
+        pairs = self.set_tasks(plan, checked, draft=True) if names else []
+        jobs = [job for name, task in pairs for job in plan.jobs(task, input_image=name)]
+        return estimate_jobs(self.client, jobs)
+
+    def launch_set(
+        self,
+        plan: LaunchPlan,
+        *,
+        name: str | None = None,
+        callback_url: str | None = None,
+        skip_done: bool = False,
+        budget: int | None = None,
+        width: int | None = None,
+        say: Callable[[str], None] = print,
+        pictures: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Launch ``plan`` over every picture of its set: one task per picture, sharded at 20.
+
+        Every picture is checked against the upload rules before anything is sent. With
+        ``budget`` (points) the whole set is estimated first and refused when it costs more.
+        With ``skip_done`` a combination (the picture's content and every parameter) that
+        already succeeded here is taken from the history, and one still unfinished there is
+        watched again; only the rest is launched. ``say`` hears the one-line notes.
+        ``pictures`` (name -> checked picture, as the studio's source picker holds them)
+        stands for the plan's set when the pictures are already read and checked.
+        """
+        from dataclasses import replace
+
+        from ._history import default_history
+        from ._jobs import Job
+        from ._launch import LaunchInterrupted, done_combinations, launch
+
+        checked = dict(pictures) if pictures is not None else self.check_pictures(plan.pictures())
+        if budget is not None:
+            self.check_budget(plan, budget)
+        # Every combination on a draft of its picture's task first: what is already done needs no task.
+        drafts = {picture: self._draft(plan, {}, name) for picture in checked}
+        entries: list[Any] = [job for picture in checked for job in plan.jobs(drafts[picture], input_image=picture)]
+        if skip_done:
+            keys = {picture: _picture_key(value) for picture, value in checked.items()}
+            entries, line = done_combinations(self.client.base_url, default_history(), entries, keys)
+            say(line)
+        wanted = {entry.input_image: None for entry in entries if isinstance(entry, Job)}
+        tasks = dict(self.set_tasks(plan, {p: checked[p] for p in checked if p in wanted}, name=name))
+        entries = [
+            replace(entry, task=tasks[entry.input_image]) if isinstance(entry, Job) else entry for entry in entries
+        ]
+        try:
+            run = launch(
+                self.client,
+                entries,
+                max_concurrent=self.max_concurrent,
+                callback_url=callback_url,
+                first_poll=self.expected_latency(plan.agent),
+                **self._watching(width),
+            )
+        except LaunchInterrupted as stopped:
+            self.runs.append(stopped.run)
+            raise
+        self.runs.append(run)
+        return run
+
+    def check_budget(self, plan: LaunchPlan, budget: int) -> None:
+        """Refuse (``BudgetError``) a launch whose estimate is over ``budget`` points, or that cannot be estimated."""
+        from ._estimate import BudgetError
+
+        if self.client.api != "runs":
+            raise BudgetError(
+                "--budget cannot be checked on the v1 API: it has no estimate of what a launch costs, so "
+                "nothing was launched. Launch without --budget, or use the agent-runs API (WESHOP_API=runs)."
+            )
+        estimate = self.estimate_set(plan)
+        if estimate.points is None:
+            raise BudgetError(
+                f"The cost is unknown ({estimate}); --budget {budget} cannot be checked. Nothing was launched."
+            )
+        if estimate.points > budget:
+            raise BudgetError(
+                f"Over budget: the launch would cost {estimate.points} points for {estimate.count} "
+                f"{'execution' if estimate.count == 1 else 'executions'}, above --budget {budget}. "
+                "Nothing was launched."
+            )
+
     def estimate(self, plan: LaunchPlan) -> SweepEstimate:
         """What launching ``plan`` would cost; nothing is created or billed.
 
@@ -193,18 +411,22 @@ class Session:
         """Start ``jobs`` and watch them: spread over tasks of at most 20 unless ``shard=False``
         (jobs on a task the user named), first polled after the agent's expected latency.
         ``width``: the CSS width of the run's cards (the session's by default)."""
-        from ._launch import launch
+        from ._launch import LaunchInterrupted, launch
 
         jobs = list(jobs)
-        run = launch(
-            self.client,
-            jobs,
-            shard=shard,
-            max_concurrent=self.max_concurrent,
-            callback_url=callback_url,
-            first_poll=self.expected_latency(jobs[0].task.agent_name) if jobs else None,
-            **self._watching(width),
-        )
+        try:
+            run = launch(
+                self.client,
+                jobs,
+                shard=shard,
+                max_concurrent=self.max_concurrent,
+                callback_url=callback_url,
+                first_poll=self.expected_latency(jobs[0].task.agent_name) if jobs else None,
+                **self._watching(width),
+            )
+        except LaunchInterrupted as stopped:  # what started is one of this session's runs all the same
+            self.runs.append(stopped.run)
+            raise
         self.runs.append(run)
         return run
 
@@ -272,3 +494,118 @@ class Session:
     def close(self) -> None:
         for run in self.runs:
             run.stop()
+
+
+def _listed(values: Any) -> list[Any]:
+    """One value or several (a list, a tuple, a Series) as a list; None and "" as none."""
+    if values is None or (isinstance(values, str) and not values.strip()):
+        return []
+    if isinstance(values, (str, int)) or not hasattr(values, "__iter__"):
+        return [values]
+    return list(values)
+
+
+def launch_pictures(
+    session: Session,
+    images: Any,
+    *,
+    prompts: Any = (),
+    locations: Any = (),
+    models: Any = (),
+    agent: str = "aimodel",
+    version: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    wait: bool = False,
+    skip_done: bool = False,
+    budget: int | None = None,
+    repeat: int = 1,
+    say: Callable[[str], None] = print,
+    **options: Any,
+) -> Run:
+    """``weshop_nb.launch``: the launch plan of ``%%weshop run`` built from Python values, launched by ``session``."""
+    from dataclasses import replace
+
+    from ._launch import NOTHING_STARTED, LaunchInterrupted
+    from ._pictures import expand_pictures
+    from ._plan import LaunchPlan, PlanError
+
+    unknown = sorted(set(options) - {*_PLAN_OPTIONS, "inputs", "name", "callback_url"})
+    if unknown:
+        known = ", ".join([*_PLAN_OPTIONS, "inputs", "name", "callback_url"])
+        raise TypeError(f"launch() got unknown option(s) {', '.join(unknown)}; its options: {known}.")
+    found = contract.spec(agent)
+    pictures = expand_pictures(images, "images", unique=False)
+    if not pictures:
+        raise ValueError("launch() needs images: a file, an image URL, a glob, a folder, or a list of them.")
+    values = tuple((key, tuple(_listed(value)) or (value,)) for key, value in (params or {}).items())
+    pairs = tuple((key, one) for key, value in (options.get("inputs") or {}).items() for one in _listed(value))
+    plan = LaunchPlan(
+        agent=agent,
+        version=version or (found.version if found is not None else "v1.0"),
+        prompts=tuple(str(p) for p in _listed(prompts)),
+        locations=tuple(_listed(locations)),
+        fashion_models=tuple(_listed(models)),
+        **{key: options[key] for key in _PLAN_OPTIONS if key in options},
+        param_values=values,
+        image=pictures[0],
+        images=tuple(pictures),
+        input_pairs=pairs,
+        repeat=repeat,
+        api=session.client.api,
+    )
+    plan.check()
+    if plan.locations or plan.fashion_models:
+        info = session.agent_info(plan.agent, plan.version)
+        plan = replace(
+            plan,
+            locations=[info.location(key) for key in plan.locations],
+            fashion_models=[info.fashion_model(key) for key in plan.fashion_models],
+        )
+    plan, line = plan.collapsed()
+    if line:
+        say(line)
+    refused, sentence = plan.without_prompt('To add one: launch(..., prompts="...") (a list sweeps).')
+    if refused:
+        raise PlanError(sentence)
+    if sentence:
+        say(sentence)
+    if plan.custom_mask is not None:
+        mask = plan.custom_mask
+        url = mask if contract.is_url(mask) else session.client.upload_image(os.path.expanduser(mask))
+        plan = replace(plan, extra={"customMaskUrl": url})
+    try:
+        run = session.launch_set(
+            plan,
+            name=options.get("name"),
+            callback_url=options.get("callback_url"),
+            skip_done=skip_done,
+            budget=budget,
+            say=say,
+        )
+    except LaunchInterrupted as stopped:
+        say(stopped.message("run"))
+        return stopped.run
+    except KeyboardInterrupt:
+        say(NOTHING_STARTED)  # while uploading or making tasks: no execution was sent
+        raise
+    if wait:
+        run.wait()
+    return run
+
+
+#: ``launch()``'s options that are fields of the launch plan (``--mask`` and the others).
+_PLAN_OPTIONS = ("mask", "custom_mask", "mode", "pose", "generate_version", "batch", "negative")
+
+
+def _picture_key(picture: Any) -> str:
+    """What makes two pictures the same: the content hash of a local picture, the URL of a remote one."""
+    return picture if isinstance(picture, str) else f"sha256:{picture.sha256}"
+
+
+def _quietly(call: Callable[..., Any], *args: Any) -> Any:
+    """``call(*args)``, or None when the history cannot be used (the cache only saves uploads)."""
+    try:
+        return call(*args)
+    except WeShopError as exc:
+        warn_once("the history's upload cache could not be used", exc)
+        return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -198,8 +199,12 @@ class Studio(widgets.VBox):
         try:
             plan = self.choices.plan(self.source.image)
             name = self.task_name.value.strip() or None
-            task = self.session.create_task(plan.agent, plan.version, name=name, inputs=plan.inputs())
-            run = self.session.launch(plan.jobs(task), width=min(CARD_WIDTH, self.session.width))
+            # Every picture chosen is launched as one set: one task each, the same sweep on each.
+            pictures = dict(self.source.images) or {"source": self.source.image}
+            plan = replace(plan, images=tuple(pictures))
+            run = self.session.launch_set(
+                plan, name=name, pictures=pictures, width=min(CARD_WIDTH, self.session.width), say=lambda _: None
+            )
         except WeShopError as exc:
             self.error.value = _error(f"{type(exc).__name__}: {exc}")
             return None

@@ -1,12 +1,14 @@
-"""Choosing the source picture: a file on the kernel's machine, or one from the user's own.
+"""Choosing the source pictures: files on the kernel's machine, or from the user's own.
 
 An ipyfilechooser ``FileChooser`` browses the kernel's files (filtered to png, jpg, jpeg,
 webp), made when *Browse* is first clicked (it is some thirty widgets, which a saved
 notebook would otherwise keep for every picker); a ``FileUpload`` takes a file from the
-user's computer (the only way on Binder).
-Either way the picture is previewed at once and checked against the upload rules
+user's computer (the only way on Binder), several at once.
+Either way each picture is previewed at once and checked against the upload rules
 locally; a broken rule is shown in plain words, and :attr:`SourcePicker.image` stays
-``None`` until the picture is valid.
+``None`` until a picture is valid. Every valid picture chosen since the last
+:meth:`~SourcePicker.clear` is kept in :attr:`SourcePicker.images`: the studio launches
+them as one set (a garment set, one task per picture).
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ class SourcePicker(widgets.VBox):
     Attributes
     ----------
     image : ImageFile or None
-        The chosen picture once it passes every upload rule.
+        The first chosen picture that passes every upload rule (the one previewed first).
+    images : dict of str to ImageFile
+        Every valid picture chosen, by the name the user knows it by (the absolute path of a
+        file on the kernel's machine, the file name of an upload), in the order chosen.
     error : str or None
         Why the last picture chosen was refused (None when it passed, or none was chosen).
     chooser : FileChooser or None
@@ -48,6 +53,7 @@ class SourcePicker(widgets.VBox):
 
     def __init__(self, start_dir: str | None = None, *, label: str = "a garment photo") -> None:
         self.image: ImageFile | None = None
+        self.images: dict[str, ImageFile] = {}
         self.error: str | None = None
         self._callbacks: list[Callable[[SourcePicker], None]] = []
         self.start_dir = start_dir
@@ -59,17 +65,23 @@ class SourcePicker(widgets.VBox):
         self.upload = make(
             widgets.FileUpload,
             accept="image/png,image/jpeg,image/webp",
-            multiple=False,
-            description="Upload from your computer",
+            multiple=True,
+            # The front-end adds the count: "Pictures from your computer (2)".
+            description="Pictures from your computer",
+            icon="upload",
             layout={"width": "auto"},
         )
         self.upload.observe(self._on_upload_value, names="value")
+        self.clear_button = make(
+            widgets.Button, description="Clear", icon="times", layout={"width": "auto", "display": "none"}
+        )
+        self.clear_button.on_click(lambda _: self.clear())
         self.preview = make(widgets.Image, format="webp", width=_PREVIEW_WIDTH, layout={"display": "none"})
         self.label = make(widgets.HTML)
         self.message = make(widgets.HTML)
         self.describe(label)
         # Few boxes: each is state a saved notebook keeps (the chooser goes above the row).
-        self._row = make(widgets.HBox, [self.browse_button, self.upload, self.preview])
+        self._row = make(widgets.HBox, [self.browse_button, self.upload, self.clear_button, self.preview])
         super().__init__([self.label, self._row, self.message], layout=layout())
 
     def browse(self) -> FileChooser:
@@ -100,8 +112,27 @@ class SourcePicker(widgets.VBox):
         else:
             self._callbacks.append(callback)
 
+    def clear(self) -> None:
+        """Forget every chosen picture (the next ones start a new set)."""
+        self.image, self.images, self.error = None, {}, None
+        show(self.preview, False)
+        show(self.clear_button, False)
+        self.message.value = "png, jpeg or webp, both sides above 512 px."
+        for callback in list(self._callbacks):
+            callback(self)
+
+    def _set_words(self) -> str:
+        """What the set holds, once it holds more than one picture (HTML, after the last picture's line)."""
+        count = len(self.images)
+        return f" · {count} pictures chosen: one task each, launched as one set." if count > 1 else ""
+
+    def choose_paths(self, paths: list[str]) -> None:
+        """Choose several files on the kernel's machine: each is checked and added to the set."""
+        for path in paths:
+            self.choose_path(path)
+
     def choose_path(self, path: str) -> None:
-        """Choose a file on the kernel's machine, as a click in the file chooser would."""
+        """Choose a file on the kernel's machine, as a click in the file chooser would (added to the set)."""
         folder, name = os.path.split(os.path.abspath(os.path.expanduser(path)))
         if self.chooser is not None:  # shown: it shows the file as chosen
             self.chooser.reset(path=folder, filename=name)
@@ -109,7 +140,7 @@ class SourcePicker(widgets.VBox):
             apply = getattr(self.chooser, "_apply_selection", None)
             if apply is not None:
                 apply()
-        self._load(lambda: _read(path), name)
+        self._load(lambda: _read(path), name, key=os.path.join(folder, name))
 
     def choose_bytes(self, data: bytes, name: str = "upload") -> None:
         """Choose a picture given as bytes, as an upload from the user's computer would."""
@@ -123,23 +154,29 @@ class SourcePicker(widgets.VBox):
         for item in change["new"] or ():
             self.choose_bytes(bytes(item["content"]), item.get("name", "upload"))
 
-    def _load(self, read: Callable[[], bytes], name: str) -> None:
+    def _load(self, read: Callable[[], bytes], name: str, key: str | None = None) -> None:
         try:
             data = read()
-            self.image = check_upload_rules(data, name)
+            image = check_upload_rules(data, name)
         except (ImageValidationError, OSError) as exc:
-            self.image, self.error = None, str(exc)
-            show(self.preview, False)
-            self.message.value = f'<span style="color:#cf222e">✗ {escape(str(exc))}</span>'
+            self.error = str(exc)
+            if not self.images:
+                self.image = None
+                show(self.preview, False)
+            said = self._set_words()
+            self.message.value = f'<span style="color:#cf222e">✗ {escape(name)}: {escape(str(exc))}</span>{said}'
         else:
             self.error = None
-            picture = embed(data, pixels(_PREVIEW_WIDTH))
-            self.preview.format, self.preview.value = picture_mime(picture).split("/")[1], picture
-            show(self.preview, True)
-            image = self.image
+            self.images[key or name] = image
+            if self.image is None or len(self.images) == 1:
+                self.image = image
+                picture = embed(data, pixels(_PREVIEW_WIDTH))
+                self.preview.format, self.preview.value = picture_mime(picture).split("/")[1], picture
+                show(self.preview, True)
+            show(self.clear_button, bool(self.images))
             self.message.value = (
                 f'<span style="color:#1a7f37">✓ {escape(name)}: {image.format}, {image.width}x{image.height}, '
-                f"{len(data) / 1024:.0f} KB</span>"
+                f"{len(data) / 1024:.0f} KB</span>{self._set_words()}"
             )
         for callback in list(self._callbacks):
             callback(self)
