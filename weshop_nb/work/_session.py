@@ -249,19 +249,25 @@ class Session:
         from ._records import remember_input_image
 
         history = default_history()
-        others = {key: value for key, value in (plan.inputs() or {}).items() if key != self._main_name(plan)}
-        shared = self._prepared(others)
+        main_name = self._main_name(plan)
+        inputs = plan.inputs() or {}
+        # The set's picture is the first of the main input; a list's further places (the
+        # garment after the person: ai-clothes-changer) are the same for every picture.
+        rest = inputs[main_name][1:] if isinstance(inputs.get(main_name), list) else []
+        shared = self._prepared({key: value for key, value in inputs.items() if key != main_name})
+        rest = self._prepared({main_name: rest})[main_name]
         if not draft or self.client.api == "runs":
             shared = {key: self._uploaded(value) for key, value in shared.items()}
+            rest = self._uploaded(rest)
 
         def make(picture_name: str) -> Task:
             picture = checked[picture_name]
             if draft and self.client.api != "runs":
                 url = picture if isinstance(picture, str) else contract.LOCAL_IMAGE
-                return self._draft(plan, {**self._main(plan, url), **shared}, name)
+                return self._draft(plan, {**self._main(plan, url, contract.stand_in(rest)), **shared}, name)
             url = self.upload_once(picture, history)
             try:
-                return self._task(plan, {**self._main(plan, url), **shared}, name)
+                return self._task(plan, {**self._main(plan, url, rest), **shared}, name)
             except (ServiceError, RateLimitError):
                 raise
             except WeShopError:
@@ -269,7 +275,7 @@ class Session:
                     raise
                 # The service refused the task: a cached URL it no longer knows. Upload once more.
                 url = self.upload_once(picture, history, again=True)
-                return self._task(plan, {**self._main(plan, url), **shared}, name)
+                return self._task(plan, {**self._main(plan, url, rest), **shared}, name)
 
         names = list(checked)
         with ThreadPoolExecutor(max_workers=max(1, min(self.max_concurrent, len(names)))) as pool:
@@ -285,10 +291,11 @@ class Session:
         main = found.main_input if found is not None else None
         return main.name if main is not None else "originalImage"
 
-    def _main(self, plan: LaunchPlan, url: str) -> dict[str, Any]:
+    def _main(self, plan: LaunchPlan, url: str, rest: Sequence[Any] = ()) -> dict[str, Any]:
+        """The main input: ``url``, and for a list the places after it (``rest``)."""
         found = plan.spec
         main = found.main_input if found is not None else None
-        return {self._main_name(plan): [url] if main is not None and main.multiple else url}
+        return {self._main_name(plan): [url, *rest] if main is not None and main.multiple else url}
 
     def _draft(self, plan: LaunchPlan, init: dict[str, Any], name: str | None) -> Task:
         from ..service._models import Task

@@ -67,7 +67,7 @@ class Studio(widgets.VBox):
         self.estimate: SweepEstimate | None = None
         self._estimates = 0  # a counter: only the newest choices' estimate is shown
         self._estimating: threading.Thread | None = None
-        self.source = SourcePicker(start_dir)
+        self.source = SourcePicker(start_dir, several=True)
         self.choices = ChoicesPanel(session, start_dir=start_dir)
         self.task_name = make(
             widgets.Text, description="Task name", placeholder="optional", style={"description_width": "110px"}

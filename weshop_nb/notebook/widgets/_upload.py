@@ -51,7 +51,10 @@ class SourcePicker(widgets.VBox):
         The browser of the kernel's files, once *Browse* was clicked (:meth:`browse`).
     """
 
-    def __init__(self, start_dir: str | None = None, *, label: str = "a garment photo") -> None:
+    def __init__(self, start_dir: str | None = None, *, label: str = "a garment photo", several: bool = False) -> None:
+        #: Whether pictures chosen add up to a set (the studio's source); otherwise each choice
+        #: replaces the last, a refused one included (an agent's second picture).
+        self.several = several
         self.image: ImageFile | None = None
         self.images: dict[str, ImageFile] = {}
         self.error: str | None = None
@@ -65,9 +68,9 @@ class SourcePicker(widgets.VBox):
         self.upload = make(
             widgets.FileUpload,
             accept="image/png,image/jpeg,image/webp",
-            multiple=True,
+            multiple=several,
             # The front-end adds the count: "Pictures from your computer (2)".
-            description="Pictures from your computer",
+            description="Pictures from your computer" if several else "Picture from your computer",
             icon="upload",
             layout={"width": "auto"},
         )
@@ -155,6 +158,8 @@ class SourcePicker(widgets.VBox):
             self.choose_bytes(bytes(item["content"]), item.get("name", "upload"))
 
     def _load(self, read: Callable[[], bytes], name: str, key: str | None = None) -> None:
+        if not self.several:
+            self.image, self.images = None, {}
         try:
             data = read()
             image = check_upload_rules(data, name)
