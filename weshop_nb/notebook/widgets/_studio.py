@@ -129,7 +129,8 @@ class Studio(widgets.VBox):
         # Words first, the service's name after: "The source image (originalImage)".
         self.source.describe(f"{main.doc[:1].upper()}{main.doc[1:]} ({main.name})")
         problems = self.problems()
-        count = self.choices.count()
+        pictures = max(1, len(self.source.images))  # a set: the same sweep on each picture
+        count = self.choices.count() * pictures
         self.launch_button.disabled = bool(problems)
         self.launch_button.description = f"Launch {count} execution{'s' if count != 1 else ''}"
         self._estimates += 1  # whatever estimate is under way is for older choices now
@@ -145,7 +146,10 @@ class Studio(widgets.VBox):
         batch = self.choices.batch.value if self.choices.takes("batchCount") else 1
         noun = "video" if self.choices.spec.output == "video" else "picture"
         # What it costs is said once, by the estimate (the button and the line under it).
-        self.summary.value = f"&nbsp;{count} execution(s), {count * batch} {noun}(s)."
+        on = f" on {pictures} pictures" if pictures > 1 else ""
+        executions = f"{count} execution{'s' if count != 1 else ''}{on}"
+        made = count * batch
+        self.summary.value = f"&nbsp;{executions}, {made} {noun}{'s' if made != 1 else ''}."
         self._estimate_later(self.choices.plan(self.source.image), self._estimates)
 
     # -- the cost ------------------------------------------------------------------------
