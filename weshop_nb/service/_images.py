@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -119,12 +120,15 @@ def check_upload_rules(data: bytes, filename: str = "image") -> ImageFile:
     Raises
     ------
     ImageValidationError
-        Naming the broken rule and the measured value, e.g.
-        ``"height 400 px, must be above 512 px"``.
+        Naming the broken rule, the measured values and the nearest fix, e.g.
+        ``"a.png: 700x400 px; height 400 px, must be above 512 px: at least 513 px on
+        each side; scale it up or crop less."``.
     """
     if len(data) > MAX_BYTES:
         raise ImageValidationError(
-            f"{filename}: file size {_megabytes(len(data))}, must be at most 10 MB.", rule="size", measured=len(data)
+            f"{filename}: file size {_megabytes(len(data))}, must be at most 10 MB; save it as JPEG or scale it down.",
+            rule="size",
+            measured=len(data),
         )
     try:
         with warnings.catch_warnings():
@@ -149,19 +153,23 @@ def check_upload_rules(data: bytes, filename: str = "image") -> ImageFile:
         if width * height > MAX_PIXELS:
             raise ImageValidationError(
                 f"{filename}: {width}x{height} is {width * height / 1e6:.0f} megapixels, refused as a "
-                f"decompression bomb (at most {MAX_PIXELS / 1e6:.0f}).",
+                f"decompression bomb (at most {MAX_PIXELS / 1e6:.0f}); scale it down.",
                 rule="pixels",
                 measured=width * height,
             )
         for side, value in (("width", width), ("height", height)):
             if value <= MIN_SIDE:
                 raise ImageValidationError(
-                    f"{filename}: {side} {value} px, must be above {MIN_SIDE} px.", rule=side, measured=value
+                    f"{filename}: {width}x{height} px; {side} {value} px, must be above {MIN_SIDE} px: "
+                    f"at least {MIN_SIDE + 1} px on each side; scale it up or crop less.",
+                    rule=side,
+                    measured=value,
                 )
         ratio = max(width, height) / min(width, height)
         if ratio >= MAX_ASPECT_RATIO:
             raise ImageValidationError(
-                f"{filename}: aspect ratio {ratio:.2f} ({width}x{height}), must be below {MAX_ASPECT_RATIO:g}.",
+                f"{filename}: aspect ratio {ratio:.2f} ({width}x{height}), must be below {MAX_ASPECT_RATIO:g}; "
+                f"{_ratio_fix(width, height)}.",
                 rule="aspect_ratio",
                 measured=ratio,
             )
@@ -180,6 +188,16 @@ def check_upload_rules(data: bytes, filename: str = "image") -> ImageFile:
         height=height,
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def _ratio_fix(width: int, height: int) -> str:
+    """The nearest sizes that keep the long side under MAX_ASPECT_RATIO times the short one."""
+    short, long = min(width, height), max(width, height)
+    cropped = math.ceil(MAX_ASPECT_RATIO * short) - 1  # the long side, cropped
+    padded = math.floor(long / MAX_ASPECT_RATIO) + 1  # the short side, padded
+    crop = f"{cropped}x{short}" if width >= height else f"{short}x{cropped}"
+    pad = f"{long}x{padded}" if width >= height else f"{padded}x{long}"
+    return f"crop it to {crop} px or less on the long side, or pad it to {pad} px"
 
 
 def prepare_upload(source: ImageSource) -> ImageFile:

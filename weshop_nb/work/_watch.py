@@ -52,7 +52,7 @@ from ..contract import FAILED
 from ..service import _events as events
 from ..service._errors import AuthenticationError, InvalidRequestError, RateLimitError, WeShopError
 from ..service._events import warn_once
-from ..service._transport import next_interval
+from ..service._transport import DEFAULT_GIVE_UP_AFTER, next_interval
 
 if TYPE_CHECKING:
     from ..service._client import WeShopClient
@@ -77,11 +77,6 @@ MIN_PAUSE = 0.25
 #: the decoding of the pictures it brought, so a few threads keep up with the service (a
 #: tick of 20 finished executions takes well under a second) without crowding the cores.
 TICK_THREADS = 6
-#: Seconds of nothing but failed polls after which watching stops (the default of
-#: ``WeShopMagics.give_up_after`` and of the client's ``wait``): longer than a service's
-#: restart or a laptop's network coming back (a minute or two), short enough that a
-#: person sees a clear "gave up" rather than a run polling silently for ever.
-DEFAULT_GIVE_UP_AFTER = 300.0
 
 
 @dataclass(frozen=True)
