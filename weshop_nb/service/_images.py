@@ -36,6 +36,7 @@ __all__ = [
     "EMBED_QUALITY",
     "embed",
     "contact_sheet",
+    "sheet_picture",
 ]
 
 #: Pillow format name -> (the word users know, MIME type). MPO is how Pillow names
@@ -285,3 +286,30 @@ def contact_sheet(pictures: list[bytes], max_side: int = 192, gap: int = 8) -> I
         x += tile.width + gap
     sheet._repr_png_ = lambda: None  # type: ignore[method-assign]  # IPython then saves the JPEG only
     return sheet
+
+
+def sheet_picture(pictures: list[bytes], *, columns: int, tile: int, format: str = "webp") -> bytes:
+    """``pictures`` as one encoded picture: tiles ``tile`` pixels wide, ``columns`` to a row, on white.
+
+    A large run's static picture is this one image rather than a card per execution, so
+    a saved notebook stays the same size however many executions the run holds. Each
+    tile keeps its picture's proportions (3:4 frames); an unreadable picture is a grey tile.
+    """
+    height = tile * 4 // 3
+    rows = max(1, -(-len(pictures) // columns))
+    sheet = Image.new("RGB", (columns * tile, rows * height), "white")
+    for index, data in enumerate(pictures):
+        x, y = (index % columns) * tile, (index // columns) * height
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.thumbnail((tile - 2, height - 2), reducing_gap=1.0)
+                piece = image.convert("RGB")
+        except Exception:
+            piece = Image.new("RGB", (tile - 2, height - 2), (238, 238, 238))
+        sheet.paste(piece, (x + (tile - piece.width) // 2, y + (height - piece.height) // 2))
+    buffer = io.BytesIO()
+    if format == "webp" and _writes_webp():
+        sheet.save(buffer, format="WEBP", quality=EMBED_QUALITY["webp"], method=2)
+    else:
+        sheet.save(buffer, format="JPEG", quality=EMBED_QUALITY["jpeg"], optimize=True)
+    return buffer.getvalue()

@@ -65,6 +65,7 @@ __all__ = [
     "WaitInterrupted",
     "call_safely",
     "interrupted_message",
+    "progress_text",
     "stopped_message",
     "time_left",
 ]
@@ -86,6 +87,8 @@ class RunItem:
     launch_error: WeShopError | None = field(default=None, repr=False)
     #: ``time.monotonic()`` when the service accepted it (None when not launched by this kernel).
     started_at: float | None = field(default=None, repr=False)
+    #: ``time.monotonic()`` when this kernel first saw it finished (None while it is not).
+    finished_at: float | None = field(default=None, repr=False)
 
     @property
     def status(self) -> str:
@@ -240,6 +243,23 @@ def time_left(run: Run) -> float | None:
         return None
     elapsed = time.monotonic() - min(started)
     return max(0.0, elapsed * total / finished - elapsed)
+
+
+def progress_text(run: Run) -> str:
+    """The run's progress on one line: its counts by status, why it stalls, and the time left when known."""
+    line = run.summary()
+    left = time_left(run) if not run.notice else None
+    if left is not None:
+        line += f"; about {_duration(left)} left"
+    return line
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def stopped_message(run: Run, name: str = "run") -> str:
@@ -468,6 +488,8 @@ class Run:
                 if execution.status == FAILED and not item.error:
                     item.error = execution.error or FAILED_WITHOUT_REASON
                 item.execution = execution
+                if item.finished_at is None and execution.status in TERMINAL:
+                    item.finished_at = time.monotonic()
             if before is None or before.status != execution.status or new or before.warnings != execution.warnings:
                 changed = True
                 self.publish(item)

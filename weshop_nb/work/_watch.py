@@ -184,8 +184,13 @@ class Scheduler:
                     continue
                 self._busy += len(ready)
                 pool = self._pool
-            for watcher in ready:
-                pool.submit(self._tick, watcher)  # type: ignore[union-attr]
+            try:
+                for watcher in ready:
+                    pool.submit(self._tick, watcher)  # type: ignore[union-attr]
+            except RuntimeError:  # the interpreter is exiting: no new thread may start, so nothing more is polled
+                with self._changed:
+                    self._due, self._busy, self._thread = [], 0, None
+                return
         if pool is not None:
             pool.shutdown(wait=False)
 
