@@ -270,8 +270,9 @@ class TaskWatcher:
 
     @property
     def alive(self) -> bool:
-        """True while it polls (started, not stopped, not ended)."""
-        return self._started and not self._ended.is_set() and not self._stop.is_set()
+        """True while it polls (started, not stopped, not ended, something left to watch)."""
+        polling = self._started and not self._ended.is_set() and not self._stop.is_set()
+        return polling and any(not item.done for item in self.items)
 
     @property
     def ended(self) -> bool:
