@@ -265,6 +265,7 @@ class RunProgress(widgets.HTML):
         self.run = run
         self._drawing = threading.Lock()  # updated by every watcher of the run
         self._drawn = 0.0
+        self._later: threading.Timer | None = None  # the one redraw waiting for its moment
         super().__init__(layout=layout(), style=style(widgets.HTML))
         self.update()
 
@@ -274,14 +275,29 @@ class RunProgress(widgets.HTML):
 
     def release(self) -> None:
         """Close the bar's widgets (once its display shows something else)."""
+        with self._drawing:
+            if self._later is not None:
+                self._later.cancel()
+                self._later = None
         discard(self)
 
     def update(self) -> None:
         with self._drawing:
             now = time.monotonic()
             if now - self._drawn < self.REDRAW and not self.run.done and not self.run.notice:
-                return  # drawn a moment ago; the last change of the run is always drawn (it is done then)
+                # Drawn a moment ago: once more when the moment is over, so the last change shows.
+                if self._later is None:
+                    self._later = threading.Timer(self.REDRAW - (now - self._drawn), self._draw_later)
+                    self._later.daemon = True
+                    self._later.start()
+                return
             self._drawn = now
+            self._draw()
+
+    def _draw_later(self) -> None:
+        with self._drawing:
+            self._later = None
+            self._drawn = time.monotonic()
             self._draw()
 
     def _draw(self) -> None:
