@@ -30,6 +30,8 @@ Figures:
 - executions created (the emulator's ``executions_created``) against asked and the history.
 
 Run: ``.venv/bin/python benchmarks/catalogue_scale.py`` (about 2-3 minutes on 2 cores).
+``catalogue_scale.py saved`` measures instead the saved notebook (nbclient, a real kernel)
+holding a finished 1,000-execution run.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import _served
 import requests
@@ -233,9 +236,51 @@ def report(figures: dict) -> None:
     )
 
 
+def saved_notebook() -> None:
+    """A notebook holding a finished 1,000-execution run, executed by nbclient in a real kernel and saved.
+
+    The run is shown live (no ``--wait``) and waited for in a later cell, as a user meets it;
+    batch 1 and the in-kernel emulator keep it short: the saved run is one contact sheet of
+    one picture per execution whatever the batch, and the grid's 60 cards are emptied.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    folder = Path(tempfile.mkdtemp())
+    (folder / "garment.png").write_bytes(garment())
+    body = "\n---\n".join(f"prompt {n}" for n in range(PROMPTS))
+    options = " ".join(f'--location "{name}"' for name in LOCATIONS) + " "
+    options += " ".join(f"--model {name}" for name in MODELS)
+    cells = [
+        "%load_ext weshop_nb\n%weshop demo --latency 2 --seed 1",
+        f"%%weshop run --image garment.png {options} --batch 1 -o run\n{body}",
+        "run.wait(timeout=900, progress=False); print(run.summary())",
+    ]
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    started = time.monotonic()
+    resources = {"metadata": {"path": str(folder)}}
+    NotebookClient(notebook, timeout=900, kernel_name="python3", resources=resources).execute()
+    saved = len(nbformat.writes(notebook).encode())
+    emit(
+        "catalogue_scale_saved_notebook",
+        executions=PROMPTS * len(LOCATIONS) * len(MODELS),
+        summary=notebook.cells[2].outputs[0].get("text", "").strip(),
+        saved_kb=round(saved / 1024, 1),
+        widget_state_kb=round(len(json.dumps(notebook.metadata.get("widgets", {}))) / 1024, 1),
+        run_cell_outputs_kb=round(len(json.dumps(notebook.cells[1].outputs)) / 1024, 1),
+        target_kb=TARGETS["saved_kb"],
+        seconds=round(time.monotonic() - started, 1),
+    )
+
+
 def main() -> None:
     if sys.argv[1:] == ["one"]:
         print(json.dumps(one()))
+        return
+    if sys.argv[1:] == ["saved"]:
+        saved_notebook()
         return
     env = {**os.environ, "WESHOP_NB_HOME": tempfile.mkdtemp()}
     env.pop("WESHOP_API_KEY", None)
