@@ -84,7 +84,7 @@ def test_an_outage_is_said_throughout_then_given_up_and_watched_again(ip, servic
         samples.append(run.summary())
         time.sleep(0.05)
     assert len(samples) >= 10
-    assert all("down for maintenance" in line and "failing since" in line for line in samples)
+    assert all("polls failing since " in line and "down for maintenance" in line for line in samples)
     summary = run.summary()
     assert "gave up watching after 2 s of failed polls (since " in summary
     assert "down for maintenance" in summary and "run.watch() or %weshop resume watches again" in summary
@@ -112,7 +112,7 @@ def test_a_wait_that_times_out_names_why_it_still_waits(ip, service, capsys) -> 
     app.down.set()
     _launch(ip, base_url, 2, "--wait")
     said = capsys.readouterr().out
-    assert "Still running after 1.5 s" in said and "down for maintenance" in said and "failing since" in said
+    assert "Still running after 1.5 s" in said and "down for maintenance" in said and "polls failing since" in said
     run = ip.user_ns["run"]
     assert run.watching  # the default give_up_after is minutes away
     app.down.clear()
@@ -128,7 +128,8 @@ def test_a_deleted_task_ends_its_executions_in_the_run_and_the_history(ip, servi
     task_id = run.items[0].job.task.id
     ip.run_cell(f"%weshop delete {task_id}")
     run.wait(timeout=20)
-    assert run.counts()["failed"] == 3 and not run.watching
+    _until(lambda: not run.watching)  # its watcher ends once the run's views were told
+    assert run.counts()["failed"] == 3
     reason = run.items[0].error
     assert f"task {task_id} is gone" in reason and "outcome is unknown" in reason
     frame = History().executions()
@@ -146,6 +147,7 @@ def test_executions_of_a_task_a_restarted_service_lost_end_at_the_next_resume(ip
     run = ip.user_ns["run"]
     _until(lambda: run.watchers[0].ticks >= 1)
     run.stop()  # nobody watches when the service restarts
+    _until(lambda: all(watcher.ended for watcher in run.watchers))  # a poll under way has returned
     created = app.app.stats()["executions_created"]
     app.restart()
     assert len(History().executions(status="pending")) == 2

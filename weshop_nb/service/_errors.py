@@ -62,11 +62,11 @@ class AuthenticationError(WeShopError):
         return AuthenticationError(self.message, base_url=base_url, **known)
 
     def __str__(self) -> str:
-        text = super().__str__()
         if self.base_url is None:
-            return text
+            return super().__str__()
+        code = "" if self.code in (None, "") else f" (code {self.code})"
         return (
-            f"{text.rstrip('.')}. The key was sent to {self.base_url}; to use another, run %weshop login "
+            f"{self.message.rstrip('.')}{code}. The key was sent to {self.base_url}; to use another, run %weshop login "
             "or set the WESHOP_API_KEY environment variable (and WESHOP_BASE_URL for another service)."
         )
 

@@ -270,9 +270,8 @@ class TaskWatcher:
 
     @property
     def alive(self) -> bool:
-        """True while it polls (started, not stopped, not ended, something left to watch)."""
-        polling = self._started and not self._ended.is_set() and not self._stop.is_set()
-        return polling and any(not item.done for item in self.items)
+        """True while it polls (started, not stopped, not ended)."""
+        return self._started and not self._ended.is_set() and not self._stop.is_set()
 
     @property
     def ended(self) -> bool:
@@ -365,11 +364,11 @@ class TaskWatcher:
             self._interval = next_interval(self._interval, base, ceiling, changed=False)
             pause = max(self._interval, exc.retry_after or 0.0)
         except WeShopError as exc:  # service or network trouble: keep the executions, try later
-            self._failed(f"polls fail ({exc}); trying again")
+            self._failed(str(exc))
             self._interval = pause = next_interval(self._interval, base, ceiling, changed=False)
         except Exception as exc:  # a reply nobody foresaw, or a bug: show it, keep watching
             self.unexpected += 1
-            self._failed(f"last poll hit {type(exc).__name__}: {exc}; trying again")
+            self._failed(f"{type(exc).__name__}: {exc}")
             warn_once(f"watching task {self.task_id} hit an unexpected error", exc)
             self._interval = pause = next_interval(self._interval, base, ceiling, changed=False)
         if self.failing_since is not None and self._outlasted(pacing):
@@ -394,7 +393,8 @@ class TaskWatcher:
         since = clock_time(self.failing_since or time.time())
         return (
             f"gave up watching after {pacing.give_up_after:g} s of failed polls (since {since}): "
-            f"{self.last_error}. The executions go on at the service; run.watch() or %weshop resume watches again"
+            f"{self.last_error.rstrip('.') if self.last_error else 'no reason given'}. "
+            "The executions go on at the service; run.watch() or %weshop resume watches again"
         )
 
     def trouble(self) -> str | None:
@@ -402,7 +402,9 @@ class TaskWatcher:
         reason, since = self.last_error, self.failing_since
         if reason is None:
             return None
-        return reason if since is None else f"{reason} (failing since {clock_time(since)})"
+        if since is None:  # the poll worked, some executions read by id did not
+            return reason
+        return f"polls failing since {clock_time(since)}: {reason.rstrip('.')}; trying again"
 
     def fail(self, exc: BaseException) -> None:
         """A bug in the tick itself: the run stops watching and says so (called by the scheduler)."""
