@@ -161,6 +161,11 @@ class Scheduler:
         with self._changed:
             self._changed.notify_all()
 
+    def watchers(self) -> list[TaskWatcher]:
+        """The watchers waiting for their next tick (not those ticking right now)."""
+        with self._changed:
+            return [entry[2] for entry in self._due]
+
     @property
     def threads(self) -> int:
         """The threads this scheduler runs now (0 when nothing is watched)."""
