@@ -80,7 +80,7 @@ refresh-notebooks: $(VENV)/.demo-installed
 		--to notebook --execute --inplace *.ipynb
 
 # Measurements, not tests: each script prints JSON lines (see benchmarks/RESULTS.md).
-BENCHMARKS := load_ext_time sweep_speed kernel_latency client_overhead notebook_weight picture_quality thumbnails emulator_memory emulator_pictures
+BENCHMARKS := load_ext_time sweep_speed catalogue_scale kernel_latency client_overhead notebook_weight picture_quality thumbnails emulator_memory emulator_pictures
 bench: $(VENV)/.test-installed
 	@cd benchmarks && for script in $(BENCHMARKS); do \
 		env -u WESHOP_API_KEY -u WESHOP_BASE_URL -u WESHOP_API WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/python $$script.py || exit 1; \

@@ -58,6 +58,17 @@ def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> st
     return request.param
 
 
+@pytest.fixture(autouse=True)
+def _no_watcher_outlives_its_test() -> Iterator[None]:
+    """A run a test left watching (say, after Ctrl-C ended its wait) stops with the test: its
+    emulator is gone, and its polls would land in the next test's recorded HTTP."""
+    yield
+    from weshop_nb.work._watch import SCHEDULER
+
+    for watcher in SCHEDULER.watchers():
+        watcher.stop()
+
+
 @pytest.fixture
 def make_image() -> Callable[..., bytes]:
     """``make_image(width, height, fmt="PNG", color="teal")`` -> encoded bytes."""

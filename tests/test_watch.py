@@ -18,6 +18,7 @@ from weshop_nb.work._history import History
 from weshop_nb.work._jobs import Job
 from weshop_nb.work._launch import launch
 from weshop_nb.work._session import Session
+from weshop_nb.work._watch import SCHEDULER
 
 from .conftest import API_KEY
 
@@ -254,5 +255,6 @@ def test_a_finished_run_leaves_no_thread_behind(client, make_image) -> None:
     for watcher in run.watchers:
         watcher.join(10)
     assert len(run.watchers) == 2 and cache.downloads == 21  # pictures fetched by the run's own threads
-    assert not any(watcher._thread.is_alive() for watcher in run.watchers)
+    assert all(watcher.ended for watcher in run.watchers)
     _until(lambda: _fetchers() <= before)  # its download threads were let go
+    _until(lambda: SCHEDULER.threads == 0 or bool(SCHEDULER._due))  # its threads too, unless others watch

@@ -87,6 +87,11 @@ class WeShopMagics(Magics):
         config=True
     )
     demo_latency = Float(2.0, help="Seconds each execution takes in `%weshop demo`.").tag(config=True)
+    give_up_after = Float(
+        300.0,
+        help="Seconds of nothing but failed polls (the service unreachable) after which watching stops and "
+        "says why; `%weshop resume` or run.watch() watches again.",
+    ).tag(config=True)
     history_url = Unicode(
         "",
         help="A history a team shares: postgresql://user@host:5432/db keeps every table there (the password best in "
@@ -120,7 +125,14 @@ class WeShopMagics(Magics):
         trait = proposal["trait"]
         return check_setting(trait.name, proposal["value"], trait.help)
 
-    @observe("poll_interval", "max_poll_interval", "max_concurrent_launches", "thumbnail_size", "picture_format")
+    @observe(
+        "poll_interval",
+        "max_poll_interval",
+        "max_concurrent_launches",
+        "thumbnail_size",
+        "picture_format",
+        "give_up_after",
+    )
     def _on_setting_change(self, change: Any) -> None:
         # `%config` after the session started: the next run uses the new value.
         if self.session is not None:
@@ -133,6 +145,7 @@ class WeShopMagics(Magics):
             "poll_interval": self.poll_interval,
             "max_poll_interval": self.max_poll_interval,
             "max_concurrent": self.max_concurrent_launches,
+            "give_up_after": self.give_up_after,
         }
 
     # -- the session's client ------------------------------------------------------------
@@ -286,7 +299,7 @@ class WeShopMagics(Magics):
         _show(execution_html(execution, thumbs), f"Execution {execution.id}: {execution.status}")
 
     def _cmd_delete(self, args: Any, cell: str | None) -> None:
-        self.client.delete_task(args.task_id)
+        self._session().delete_task(args.task_id)
         print(f"Deleted task {args.task_id} and its executions.")
 
     def _history(self) -> Any:
@@ -512,7 +525,10 @@ class WeShopMagics(Magics):
                 run.wait(timeout=self.wait_timeout)
             except WaitTimeout:
                 name = args.output or "the run"
-                print(f"Still running after {self.wait_timeout:g} s; {name} keeps updating (call .wait() again).")
+                print(
+                    f"Still running after {self.wait_timeout:g} s ({run.summary()}); "
+                    f"{name} keeps updating (call .wait() again)."
+                )
             except WaitInterrupted:
                 # Ctrl-C: the run is returned (and shown) as it stands; `_` holds it without -o.
                 print(interrupted_message(run, args.output or "_"))

@@ -50,7 +50,9 @@ class TerminalRunProgress:
         self.line = TerminalLine()
 
     def update(self) -> None:
-        self.line.write(f"WeShop run: {self.run.summary()}")
+        from ..work._run import progress_text
+
+        self.line.write(f"WeShop run: {progress_text(self.run)}")
 
     def close(self) -> None:
         self.line.close()

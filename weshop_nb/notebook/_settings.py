@@ -27,6 +27,7 @@ RANGES: dict[str, tuple[float, bool, float | None]] = {
     "max_concurrent_launches": (1, True, 64),
     "wait_timeout": (0.0, False, None),
     "demo_latency": (0.0, True, 600.0),
+    "give_up_after": (0.0, False, None),
 }
 
 

@@ -46,7 +46,9 @@ from ._models import FAILED, PENDING, Execution, Task
 from ._rate import RateBudget
 from ._transport import Call
 
-__all__ = ["WeShopClient", "DEFAULT_BASE_URL"]
+__all__ = ["WeShopClient", "DEFAULT_BASE_URL", "DEFAULT_GIVE_UP_AFTER"]
+
+DEFAULT_GIVE_UP_AFTER = _transport.DEFAULT_GIVE_UP_AFTER
 
 DEFAULT_BASE_URL = _settings.DEFAULT_BASE_URL
 #: (connect, read) seconds. Uploads of 10 MB over a slow link need the long read.
@@ -90,6 +92,10 @@ class WeShopClient:
     allow_insecure : bool, optional
         Allow ``http://`` to a host other than this machine, which carries the key in
         clear text; default False, or ``WESHOP_ALLOW_INSECURE=1``.
+    give_up_after : float or None, optional
+        Seconds of nothing but failed polls after which :meth:`wait` (and the watching of
+        runs made with this client) stops and says why; default
+        :data:`DEFAULT_GIVE_UP_AFTER`; None never gives up.
 
     Raises
     ------
@@ -115,6 +121,7 @@ class WeShopClient:
         api: str | None = None,
         safe_generate: bool = True,
         allow_insecure: bool = False,
+        give_up_after: float | None = DEFAULT_GIVE_UP_AFTER,
     ) -> None:
         # The key goes straight into its auth object, and the name is dropped: this frame
         # is in the traceback of any setting refused below.
@@ -133,6 +140,7 @@ class WeShopClient:
             check_api(api, "api") if api is not None else check_api(_settings.environ_value(API_VAR) or "v1", API_VAR)
         )
         self.safe_generate = bool(safe_generate)
+        self.give_up_after = give_up_after
         #: One pace for every thread of this client: a 429 anywhere holds them all.
         self.rate = RateBudget(limit=_transport.MAX_RETRY_AFTER)
         self._session = _transport.build_session(self.base_url, auth=self._auth)
@@ -213,6 +221,8 @@ class WeShopClient:
             # Decided here, outside the except: requests' error (holding the request) is no error's context.
             if error.retryable is not None:  # the runs API's word wins
                 outcome = _SERVICE_SAYS_AGAIN if error.retryable else _REFUSED
+            if isinstance(error, AuthenticationError):  # the message names where the key went
+                error = error.sent_to(self.base_url)
             if outcome == _REFUSED:
                 if lost_before and call.lost == _transport.GONE_IS_DONE and isinstance(error, InvalidRequestError):
                     return {}  # refused now because the send whose reply was lost did it
@@ -533,7 +543,8 @@ class WeShopClient:
 
         The interval starts at ``poll_interval`` and grows by half each time nothing
         changed, up to ``max_interval``. A poll that fails for a transient reason
-        (service error, rate limit, network) is retried; the execution is never lost.
+        (service error, rate limit, network) is retried, for up to the client's
+        ``give_up_after`` seconds of nothing but failures; the execution is never lost.
 
         Raises
         ------
@@ -541,16 +552,28 @@ class WeShopClient:
             When it ended ``failed`` and ``raise_on_failure`` (``.execution`` holds it).
         WaitTimeout
             When ``timeout`` seconds passed first (``.execution`` holds the last state seen).
+        ServiceError
+            When every poll failed for ``give_up_after`` seconds (the message says since when and why).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         interval = poll_interval
         last: Execution | None = None
+        failing: tuple[float, float, WeShopError] | None = None  # (monotonic, wall clock, last error)
         while True:
             try:
                 current = self.get_execution(execution_id)
             except (ServiceError, RateLimitError) as exc:
                 current, pause = last, max(interval, getattr(exc, "retry_after", None) or 0)
+                failing = (failing[0], failing[1], exc) if failing else (time.monotonic(), time.time(), exc)
+                limit = self.give_up_after
+                if limit is not None and time.monotonic() - failing[0] >= limit:
+                    since = time.strftime("%H:%M:%S", time.localtime(failing[1]))
+                    raise ServiceError(
+                        f"Gave up waiting for execution {execution_id}: every poll failed for {limit:g} s "
+                        f"(since {since}): {exc}. It goes on at the service; call wait() again later."
+                    ) from None
             else:
+                failing = None
                 changed = last is None or current.status != last.status or len(current.images) != len(last.images)
                 interval = _transport.next_interval(interval, poll_interval, max_interval, changed=changed)
                 pause = interval
@@ -561,8 +584,9 @@ class WeShopClient:
             last = current
             if deadline is not None and time.monotonic() + pause > deadline:
                 state = last.status if last else "unknown"
+                trouble = f" (polls failing: {failing[2]})" if failing else ""
                 raise WaitTimeout(
-                    f"Execution {execution_id} still {state} after {timeout:g} s; it goes on, "
+                    f"Execution {execution_id} still {state} after {timeout:g} s{trouble}; it goes on, "
                     f"call wait() again or get_execution() later.",
                     execution=last,
                 )

@@ -44,7 +44,31 @@ class WeShopError(Exception):
 
 
 class AuthenticationError(WeShopError):
-    """The API key is missing, wrong or not allowed to do this."""
+    """The API key is missing, wrong or not allowed to do this.
+
+    ``base_url`` is the service the refused key was sent to (None when none was sent);
+    the message then names it and says how to set another key.
+    """
+
+    def __init__(self, message: str, *, base_url: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.base_url = base_url
+
+    def sent_to(self, base_url: str) -> AuthenticationError:
+        """This refusal, saying that the key was sent to ``base_url`` and how to set another."""
+        if self.base_url is not None:
+            return self
+        known = {"code": self.code, "response": self.response, "retryable": self.retryable}
+        return AuthenticationError(self.message, base_url=base_url, **known)
+
+    def __str__(self) -> str:
+        if self.base_url is None:
+            return super().__str__()
+        code = "" if self.code in (None, "") else f" (code {self.code})"
+        return (
+            f"{self.message.rstrip('.')}{code}. The key was sent to {self.base_url}; to use another, run %weshop login "
+            "or set the WESHOP_API_KEY environment variable (and WESHOP_BASE_URL for another service)."
+        )
 
 
 class InvalidRequestError(WeShopError):

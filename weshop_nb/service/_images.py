@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ __all__ = [
     "EMBED_QUALITY",
     "embed",
     "contact_sheet",
+    "sheet_picture",
 ]
 
 #: Pillow format name -> (the word users know, MIME type). MPO is how Pillow names
@@ -119,12 +121,15 @@ def check_upload_rules(data: bytes, filename: str = "image") -> ImageFile:
     Raises
     ------
     ImageValidationError
-        Naming the broken rule and the measured value, e.g.
-        ``"height 400 px, must be above 512 px"``.
+        Naming the broken rule, the measured values and the nearest fix, e.g.
+        ``"a.png: 700x400 px; height 400 px, must be above 512 px: at least 513 px on
+        each side; scale it up or crop less."``.
     """
     if len(data) > MAX_BYTES:
         raise ImageValidationError(
-            f"{filename}: file size {_megabytes(len(data))}, must be at most 10 MB.", rule="size", measured=len(data)
+            f"{filename}: file size {_megabytes(len(data))}, must be at most 10 MB; save it as JPEG or scale it down.",
+            rule="size",
+            measured=len(data),
         )
     try:
         with warnings.catch_warnings():
@@ -149,19 +154,23 @@ def check_upload_rules(data: bytes, filename: str = "image") -> ImageFile:
         if width * height > MAX_PIXELS:
             raise ImageValidationError(
                 f"{filename}: {width}x{height} is {width * height / 1e6:.0f} megapixels, refused as a "
-                f"decompression bomb (at most {MAX_PIXELS / 1e6:.0f}).",
+                f"decompression bomb (at most {MAX_PIXELS / 1e6:.0f}); scale it down.",
                 rule="pixels",
                 measured=width * height,
             )
         for side, value in (("width", width), ("height", height)):
             if value <= MIN_SIDE:
                 raise ImageValidationError(
-                    f"{filename}: {side} {value} px, must be above {MIN_SIDE} px.", rule=side, measured=value
+                    f"{filename}: {width}x{height} px; {side} {value} px, must be above {MIN_SIDE} px: "
+                    f"at least {MIN_SIDE + 1} px on each side; scale it up or crop less.",
+                    rule=side,
+                    measured=value,
                 )
         ratio = max(width, height) / min(width, height)
         if ratio >= MAX_ASPECT_RATIO:
             raise ImageValidationError(
-                f"{filename}: aspect ratio {ratio:.2f} ({width}x{height}), must be below {MAX_ASPECT_RATIO:g}.",
+                f"{filename}: aspect ratio {ratio:.2f} ({width}x{height}), must be below {MAX_ASPECT_RATIO:g}; "
+                f"{_ratio_fix(width, height)}.",
                 rule="aspect_ratio",
                 measured=ratio,
             )
@@ -180,6 +189,16 @@ def check_upload_rules(data: bytes, filename: str = "image") -> ImageFile:
         height=height,
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def _ratio_fix(width: int, height: int) -> str:
+    """The nearest sizes that keep the long side under MAX_ASPECT_RATIO times the short one."""
+    short, long = min(width, height), max(width, height)
+    cropped = math.ceil(MAX_ASPECT_RATIO * short) - 1  # the long side, cropped
+    padded = math.floor(long / MAX_ASPECT_RATIO) + 1  # the short side, padded
+    crop = f"{cropped}x{short}" if width >= height else f"{short}x{cropped}"
+    pad = f"{long}x{padded}" if width >= height else f"{padded}x{long}"
+    return f"crop it to {crop} px or less on the long side, or pad it to {pad} px"
 
 
 def prepare_upload(source: ImageSource) -> ImageFile:
@@ -281,3 +300,30 @@ def contact_sheet(pictures: list[bytes], max_side: int = 192, gap: int = 8) -> I
         x += tile.width + gap
     sheet._repr_png_ = lambda: None  # type: ignore[method-assign]  # IPython then saves the JPEG only
     return sheet
+
+
+def sheet_picture(pictures: list[bytes], *, columns: int, tile: int, format: str = "webp") -> bytes:
+    """``pictures`` as one encoded picture: tiles ``tile`` pixels wide, ``columns`` to a row, on white.
+
+    A large run's static picture is this one image rather than a card per execution, so
+    a saved notebook stays the same size however many executions the run holds. Each
+    tile keeps its picture's proportions (3:4 frames); an unreadable picture is a grey tile.
+    """
+    height = tile * 4 // 3
+    rows = max(1, -(-len(pictures) // columns))
+    sheet = Image.new("RGB", (columns * tile, rows * height), "white")
+    for index, data in enumerate(pictures):
+        x, y = (index % columns) * tile, (index // columns) * height
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.thumbnail((tile - 2, height - 2), reducing_gap=1.0)
+                piece = image.convert("RGB")
+        except Exception:
+            piece = Image.new("RGB", (tile - 2, height - 2), (238, 238, 238))
+        sheet.paste(piece, (x + (tile - piece.width) // 2, y + (height - piece.height) // 2))
+    buffer = io.BytesIO()
+    if format == "webp" and _writes_webp():
+        sheet.save(buffer, format="WEBP", quality=EMBED_QUALITY["webp"], method=2)
+    else:
+        sheet.save(buffer, format="JPEG", quality=EMBED_QUALITY["jpeg"], optimize=True)
+    return buffer.getvalue()

@@ -66,6 +66,7 @@ __all__ = [
     "RUNS_PREFIX",
     "API_ROOT",
     "Call",
+    "DEFAULT_GIVE_UP_AFTER",
     "AGAIN",
     "RECONCILE",
     "GONE_IS_DONE",
@@ -233,6 +234,14 @@ def retry_pause(attempt: int, *, first: float = 0.25, cap: float = 2.0) -> float
     The jitter (a quarter either way) keeps threads that failed together from sending together again.
     """
     return min(first * 2**attempt, cap) * random.uniform(0.75, 1.25)
+
+
+#: Seconds of nothing but failed polls after which waiting and watching stop and say so
+#: (``WeShopClient(give_up_after=...)``, ``%config WeShopMagics.give_up_after``). Longer
+#: than a service restart or a laptop's network coming back (a minute or two; at the
+#: longest pause of 15 s that is still twenty polls), short enough that a person reads
+#: "gave up" with the reason rather than a run that polls silently for ever.
+DEFAULT_GIVE_UP_AFTER = 300.0
 
 
 def next_interval(current: float, base: float, ceiling: float, *, changed: bool) -> float:

@@ -24,7 +24,17 @@ if TYPE_CHECKING:
     from ..service._models import Execution, Task
     from ._run import Run, RunItem
 
-__all__ = ["run_html", "task_html", "catalogue_html", "comparison_html", "banner_html", "pixels", "DENSITY"]
+__all__ = [
+    "run_html",
+    "task_html",
+    "catalogue_html",
+    "comparison_html",
+    "banner_html",
+    "pixels",
+    "DENSITY",
+    "LIVE_CARDS",
+    "newest_finished",
+]
 
 #: Embedded pictures have this many pixels per CSS pixel: sharp on 2x (retina) screens,
 #: and no more, since every pixel is saved in the notebook.
@@ -33,6 +43,13 @@ DENSITY = 2
 ICON_WIDTH = 64
 #: CSS width of each picture of one execution shown alone (`%weshop status`).
 EXECUTION_WIDTH = 160
+#: The most cards a run shows, live or saved. A larger run shows the newest finished ones
+#: live, and is saved as one contact sheet of that many pictures with its counts: a
+#: notebook holding a 1,000-execution run stays light to save, open and scroll.
+LIVE_CARDS = 60
+#: Tiles of a large run's contact sheet: CSS (and pixel) width, and how many to a row.
+SHEET_TILE = 96
+SHEET_COLUMNS = 10
 
 _BADGE_COLORS = {PENDING: "#8a8a8a", RUNNING: "#1f6feb", SUCCESS: "#1a7f37", FAILED: "#cf222e"}
 _BOX = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px;line-height:1.4"
@@ -192,11 +209,42 @@ def _grid(cards: Sequence[str], columns: int, width: int) -> str:
 
 
 def run_html(run: Run, *, width: int | None = None, columns: int = 4) -> str:
-    """The run as it stands: a summary line and a grid of cards ``width`` wide (the run's own by default)."""
+    """The run as it stands: a summary line and a grid of cards ``width`` wide (the run's own by default).
+
+    A run of more than :data:`LIVE_CARDS` executions is one contact sheet of its newest
+    finished pictures instead, with its counts and how to see or save the rest.
+    """
+    head = f"<b>WeShop run</b> · {escape(run.summary())}"
+    if len(run.items) > LIVE_CARDS:
+        return f'<div style="{_BOX}">{head}{_sheet_html(run)}</div>'
     width = width or run.width
     cards = [item_card(item, width, boxed=False) for item in run.items]
-    head = f"<b>WeShop run</b> · {escape(run.summary())}"
     return f'<div style="{_BOX}">{head}{_grid(cards, columns, width)}</div>'
+
+
+def newest_finished(items: Sequence[RunItem], count: int = LIVE_CARDS) -> list[RunItem]:
+    """The ``count`` items seen finished last, newest first."""
+    finished = [item for item in items if item.done]
+    finished.sort(key=lambda item: item.finished_at or 0.0, reverse=True)
+    return finished[:count]
+
+
+def _sheet_html(run: Run) -> str:
+    from ..service._images import sheet_picture
+
+    shown = [item for item in newest_finished(run.items, len(run.items)) if item.thumbnails][:LIVE_CARDS]
+    total = len(run.items)
+    rest = (
+        "<code>run.to_frame()</code> lists every execution (prompt, scene, model, status, picture URLs); "
+        "<code>run.save('folder')</code> saves every picture."
+    )
+    if not shown:
+        return f"<div>No pictures yet among {total} executions. {rest}</div>"
+    fmt = "webp" if shown[0].thumbnails[0][:4] == b"RIFF" else "jpeg"
+    picture = sheet_picture([item.thumbnails[0] for item in shown], columns=SHEET_COLUMNS, tile=SHEET_TILE, format=fmt)
+    note = f"The newest {len(shown)} of {total} executions, one picture each. {rest}"
+    sheet = image_tag(picture, SHEET_TILE * SHEET_COLUMNS, f"{len(shown)} of {total} executions")
+    return f"<div>{note}</div>{sheet}"
 
 
 def task_html(task: Task) -> str:

@@ -6,11 +6,12 @@ of at most 20, never two alike on one task, so that one query per task per tick 
 them all. It holds one :class:`RunItem` per job: the job, the latest state of its
 execution, its pictures.
 
-Its partner is the watcher (:class:`~weshop_nb.work._watch.TaskWatcher`, one thread per
-task), which polls and hands what it reads back through a small interface of the run,
-gathered under "what its watchers use" below (:class:`~weshop_nb.work._watch.WatchedRun`
-says it as a protocol): ``client``, :attr:`Run.pacing`, :meth:`Run.fetch_all`,
-:meth:`Run.update_many`, :meth:`Run.stop_watching` and :meth:`Run.watcher_finished`.
+Its partner is the watcher (:class:`~weshop_nb.work._watch.TaskWatcher`, one per task,
+ticked on a few threads shared by every run), which polls and hands what it reads back
+through a small interface of the run, gathered under "what its watchers use" below
+(:class:`~weshop_nb.work._watch.WatchedRun` says it as a protocol): ``client``,
+:attr:`Run.pacing`, :meth:`Run.fetch_all`, :meth:`Run.update_many`,
+:meth:`Run.stop_watching` and :meth:`Run.watcher_finished`.
 
 A run's items change in watcher threads and are read in the kernel's: every change and
 every read of more than one field holds the run's lock. Subscribers (the live grid, the
@@ -47,7 +48,7 @@ from ._html import pixels, thumb_width
 from ._jobs import Job
 from ._records import FAILED_WITHOUT_REASON, item_row
 from ._save import DEFAULT_FOLDER
-from ._watch import Pacing, TaskWatcher
+from ._watch import DEFAULT_GIVE_UP_AFTER, Pacing, TaskWatcher
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,7 +65,9 @@ __all__ = [
     "WaitInterrupted",
     "call_safely",
     "interrupted_message",
+    "progress_text",
     "stopped_message",
+    "time_left",
 ]
 
 NO_CANCEL = "it has no cancel call"
@@ -86,6 +89,8 @@ class RunItem:
     started_at: float | None = field(default=None, repr=False)
     #: This kernel's rater's stars per picture (its place among the stills): what views show.
     stars: dict[int, int] = field(default_factory=dict, repr=False)
+    #: ``time.monotonic()`` when this kernel first saw it finished (None while it is not).
+    finished_at: float | None = field(default=None, repr=False)
 
     @property
     def status(self) -> str:
@@ -225,6 +230,40 @@ def interrupted_message(run: Run, name: str = "run") -> str:
     )
 
 
+def time_left(run: Run) -> float | None:
+    """Seconds until every execution of ``run`` should be finished, at the pace so far; None before one is.
+
+    Executions of a sweep finish at a fairly steady pace once the first ones do (the
+    service works through them in parallel), so the time since the launch divided by
+    the share finished is a fair guess of the whole.
+    """
+    with run._lock:
+        started = [item.started_at for item in run.items if item.started_at is not None]
+        finished = sum(item.done for item in run.items)
+    total = len(run.items)
+    if not started or not finished or finished >= total:
+        return None
+    elapsed = time.monotonic() - min(started)
+    return max(0.0, elapsed * total / finished - elapsed)
+
+
+def progress_text(run: Run) -> str:
+    """The run's progress on one line: its counts by status, why it stalls, and the time left when known."""
+    line = run.summary()
+    left = time_left(run) if not run.notice else None
+    if left is not None:
+        line += f"; about {_duration(left)} left"
+    return line
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def stopped_message(run: Run, name: str = "run") -> str:
     """What ``Run.stop()`` leaves behind, in one line (shown with the run's counts)."""
     return (
@@ -266,6 +305,10 @@ class Run:
         are kept at the size they are shown there (see :func:`weshop_nb.work._html.pixels`).
     launch_options : dict
         The options of the launch that made the run; :meth:`retry` launches with the same.
+    give_up_after : float or None
+        Seconds of nothing but failed polls (the service unreachable, say) after which
+        watching stops and says so; None never gives up. By default the client's
+        ``give_up_after``, else :data:`~weshop_nb.work._watch.DEFAULT_GIVE_UP_AFTER`.
     """
 
     def __init__(
@@ -279,8 +322,12 @@ class Run:
         first_poll: float | None = None,
         max_concurrent: int = 8,
         width: int = 192,
+        give_up_after: float | None = None,
     ) -> None:
         self.client = client
+        if give_up_after is None:
+            give_up_after = getattr(client, "give_up_after", DEFAULT_GIVE_UP_AFTER)
+        self.give_up_after = give_up_after
         self.items = items
         self.thumbnails = thumbnails
         self.width = width
@@ -338,7 +385,8 @@ class Run:
         finished = counts[SUCCESS] + counts[FAILED]
         detail = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
         line = f"{finished}/{len(self.items)} done ({detail})"
-        trouble = self.notice or next((w.last_error for w in self.watchers if w.last_error), None)
+        # Held by the watchers until a poll succeeds: said for the whole of an outage.
+        trouble = self.notice or next((t for t in (w.trouble() for w in self.watchers) if t), None)
         if trouble and finished < len(self.items):
             line += f"; {trouble}"
         return line
@@ -395,7 +443,7 @@ class Run:
     @property
     def pacing(self) -> Pacing:
         """When this run's watchers poll: the first poll, the interval, the longest pause."""
-        return Pacing(first=self.first_poll, interval=self.poll_interval, ceiling=self.max_interval)
+        return Pacing(self.first_poll, self.poll_interval, self.max_interval, self.give_up_after)
 
     def fetch_all(self, fetch: Callable[[Any], Any], keys: Sequence[Any]) -> list[Any]:
         """``[fetch(key) for key in keys]``, up to ``max_concurrent`` at once in this run's download threads."""
@@ -442,6 +490,8 @@ class Run:
                 if execution.status == FAILED and not item.error:
                     item.error = execution.error or FAILED_WITHOUT_REASON
                 item.execution = execution
+                if item.finished_at is None and execution.status in TERMINAL:
+                    item.finished_at = time.monotonic()
             if before is None or before.status != execution.status or new or before.warnings != execution.warnings:
                 changed = True
                 self.publish(item)
@@ -476,7 +526,7 @@ class Run:
         return self.watchers
 
     def start(self) -> Run:
-        """Start one watcher thread per task (done by ``_launch.launch``; again after :meth:`stop`)."""
+        """Start watching, one watcher per task (done by ``_launch.launch``; again after :meth:`stop`)."""
         for watcher in self.watchers:
             watcher.stop()
         with self._lock:
@@ -488,6 +538,11 @@ class Run:
             watcher.start()
         self._settle()  # nothing left to watch (say, every launch was refused): ended already
         return self
+
+    def watch(self) -> Run:
+        """Watch the unfinished executions again: after :meth:`stop`, a refused key put right, or an outage
+        watching gave up on (its reason is in :meth:`summary`). Live views shown from now follow it."""
+        return self.start()
 
     def stop(self) -> None:
         """Stop watching. The executions go on at the service, which has no cancel call.

@@ -16,6 +16,7 @@ from ..service._errors import RateLimitError, ServiceError, WeShopError
 from ..service._events import warn_once
 from ..service._images import thumbnail
 from ..service._thumbnails import ThumbnailCache
+from ..service._transport import DEFAULT_GIVE_UP_AFTER
 from ._html import ICON_WIDTH, pixels
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class Session:
         poll_interval: float = 2.0,
         max_poll_interval: float = 15.0,
         max_concurrent: int = 8,
+        give_up_after: float | None = DEFAULT_GIVE_UP_AFTER,
     ) -> None:
         self.client = client
         self.runs: list[Run] = []
@@ -62,6 +64,7 @@ class Session:
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
             max_concurrent=max_concurrent,
+            give_up_after=give_up_after,
         )
 
     def configure(
@@ -72,8 +75,11 @@ class Session:
         max_poll_interval: float,
         max_concurrent: int,
         picture_format: str = "webp",
+        give_up_after: float | None = DEFAULT_GIVE_UP_AFTER,
     ) -> None:
         """Change the settings; the next launch uses them (runs under way keep theirs)."""
+        # The client's: its wait() and the runs made with it give up after the same outage.
+        self.client.give_up_after = give_up_after
         self.width = thumbnail_size
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
@@ -488,7 +494,42 @@ class Session:
                 history.sync(self.client, str(task_id))
             except (ServiceError, RateLimitError) as exc:
                 warn_once(f"could not fetch task {task_id} before resuming", exc)
-        return history.unfinished(source=source)
+        gone = set(history.task_ids(source, include_deleted=True)) - set(history.task_ids(source))
+        unfinished = history.unfinished(source=source)
+        ended = unfinished["task_id"].isin(gone)
+        if ended.any():  # their tasks are gone: they will never be seen to finish
+            self.end_gone(unfinished[ended], "the service no longer has it")
+            unfinished = unfinished[~ended]
+        return unfinished
+
+    def end_gone(self, executions: pd.DataFrame, detail: str) -> None:
+        """Give these executions (history records of tasks that are gone) their final state: failed,
+        the reason saying the task is gone and the outcome unknown; the history hears it as from the client."""
+        from dataclasses import replace
+
+        from ..contract import FAILED
+        from ..service._events import emit
+        from ._records import job_from_row
+        from ._watch import gone_reason
+
+        for row in executions.to_dict("records"):
+            _, execution = job_from_row(row)
+            reason = gone_reason(execution.task_id or row.get("task_id"), detail)
+            emit("execution", replace(execution, status=FAILED, raw={"message": reason}), source=self.client.base_url)
+
+    def delete_task(self, task_id: str) -> None:
+        """Delete a task at the service; its executions the history holds as unfinished end failed there."""
+        from ._history import default_history
+
+        self.client.delete_task(task_id)
+        history = default_history()
+        if history is not None:
+            try:
+                unfinished = history.unfinished(source=self.client.base_url)
+            except WeShopError as exc:  # an unreadable history only costs the bookkeeping
+                warn_once("could not end the deleted task's executions in the history", exc)
+                return
+            self.end_gone(unfinished[unfinished["task_id"] == task_id], "deleted with %weshop delete")
 
     def resume(self, unfinished: Any) -> Run:
         """Watch again the executions of ``History.unfinished()``."""

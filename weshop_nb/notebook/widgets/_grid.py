@@ -6,11 +6,16 @@ the run's static picture (:func:`~weshop_nb.work._html.item_card`), so what is s
 is what is saved. Every widget here is state a notebook may save: cells wear the panels'
 shared layouts and styles (:mod:`._shared`), and :meth:`RunGrid.release` empties and
 closes the grid's own widgets once the run's static picture stands in for it.
+
+A run larger than :data:`~weshop_nb.work._html.LIVE_CARDS` stays light live: its bar and
+counts, and that many cards (:class:`CardSlot`) showing the newest finished executions,
+each new one taking the place of the oldest shown; never a widget per execution.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -216,9 +221,66 @@ class CardRow(widgets.HTML):
             self.value = f'<div style="display:flex;gap:6px;align-items:flex-start;margin-bottom:6px">{cards}</div>'
 
 
+class CardSlot(widgets.HTML):
+    """One card of a large run's live grid: whichever finished execution it was last given."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.item: RunItem | None = None
+        super().__init__(layout=layout(), style=style(widgets.HTML))
+
+    def show(self, item: RunItem | None) -> None:
+        """Show ``item``'s card here (None: empty); runs in watcher threads and only sets the value."""
+        self.item = item
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.item is None:
+            self.value = ""
+            return
+        box = f"border:1px solid #d0d7de;border-radius:6px;padding:6px;width:{self.width}px"
+        self.value = f'<div style="{box}">{display.item_card(self.item, self.width)}</div>'
+
+
+class NewestCards(widgets.GridBox):
+    """At most ``count`` cards: the newest finished executions of a large run, each in a :class:`CardSlot`.
+
+    A newly finished execution takes the slot of the one shown longest, so each change
+    redraws one card, whatever the size of the run.
+    """
+
+    def __init__(self, run: Run, width: int, columns: int, count: int) -> None:
+        self.slots = [CardSlot(width) for _ in range(count)]
+        self._shown: dict[int, CardSlot] = {}  # id(item) -> its slot
+        self._next = 0
+        self._lock = threading.Lock()
+        for slot, item in zip(self.slots, reversed(display.newest_finished(run.items, count)), strict=False):
+            self._place(slot, item)
+        grid = {"grid_template_columns": f"repeat({columns}, {width + 20}px)", "grid_gap": "6px"}
+        super().__init__(children=self.slots, layout=layout(**grid))
+
+    def _place(self, slot: CardSlot, item: RunItem) -> None:
+        if slot.item is not None:
+            self._shown.pop(id(slot.item), None)
+        self._shown[id(item)] = slot
+        slot.show(item)
+        self._next = (self.slots.index(slot) + 1) % len(self.slots)
+
+    def changed(self, item: RunItem) -> None:
+        """``item`` changed: redraw its card if shown, or show it if it has just finished."""
+        with self._lock:  # items of one run change in several threads
+            slot = self._shown.get(id(item))
+            if slot is not None:
+                slot.refresh()
+            elif item.done:
+                self._place(self.slots[self._next], item)
+
+
 class RunGrid(widgets.VBox):
     """Progress bar, counts, and the cards of ``run``'s executions: in rows (:class:`CardRow`),
-    or, given ``on_select``, one :class:`ItemCell` with its buttons per execution.
+    or, given ``on_select``, one :class:`ItemCell` with its buttons per execution. A run of
+    more than :data:`~weshop_nb.work._html.LIVE_CARDS` shows that many cards, the newest
+    finished (:class:`NewestCards`).
 
     ``width`` is the CSS width of a card (the run's own by default).
 
@@ -237,7 +299,11 @@ class RunGrid(widgets.VBox):
         body: widgets.Widget
         self._cells: dict[int, ItemCell | CardRow]
         rate: Rate = lambda item, picture, stars: run.rate(item, stars, picture)  # noqa: E731
-        if on_select is None:  # rows of cards
+        self._newest: NewestCards | None = None
+        if on_select is None and len(run.items) > display.LIVE_CARDS:  # the newest finished only
+            self._newest = body = NewestCards(run, width, columns, display.LIVE_CARDS)
+            self._cells = {}
+        elif on_select is None:  # rows of cards
             items = run.items
             rows = [CardRow(items[n : n + columns], width, rate) for n in range(0, len(items), columns)]
             self._cells = {id(item): row for row in rows for item in row.items}
@@ -251,11 +317,16 @@ class RunGrid(widgets.VBox):
         run.on_update(self._on_run_update)
 
     @property
-    def cells(self) -> list[ItemCell | CardRow]:
-        """What shows the executions, in the run's order: an :class:`ItemCell` each, or a :class:`CardRow` per row."""
+    def cells(self) -> list[Any]:
+        """What shows the executions, in the run's order: an :class:`ItemCell` each, a :class:`CardRow`
+        per row, or (a large run) the :class:`CardSlot` of each card shown."""
+        if self._newest is not None:
+            return list(self._newest.slots)
         return list(dict.fromkeys(self._cells.values()))  # a row holds several items: once each
 
     def _on_run_update(self, run: Run, item: RunItem) -> None:
+        if self._newest is not None:
+            self._newest.changed(item)
         cell = self._cells.get(id(item))
         if cell is not None:
             cell.refresh()
@@ -283,9 +354,15 @@ class RunProgress(widgets.HTML):
     (see :mod:`weshop_nb.notebook._display`) and :meth:`release` closes it.
     """
 
+    #: Seconds between redraws while the run goes on: a large run changes hundreds of
+    #: times a second at its peak, and a person reads a bar a few times a second at most.
+    REDRAW = 0.25
+
     def __init__(self, run: Run) -> None:
         self.run = run
         self._drawing = threading.Lock()  # updated by every watcher of the run
+        self._drawn = 0.0
+        self._later: threading.Timer | None = None  # the one redraw waiting for its moment
         super().__init__(layout=layout(), style=style(widgets.HTML))
         self.update()
 
@@ -295,17 +372,38 @@ class RunProgress(widgets.HTML):
 
     def release(self) -> None:
         """Close the bar's widgets (once its display shows something else)."""
+        with self._drawing:
+            if self._later is not None:
+                self._later.cancel()
+                self._later = None
         discard(self)
 
     def update(self) -> None:
         with self._drawing:
+            now = time.monotonic()
+            if now - self._drawn < self.REDRAW and not self.run.done and not self.run.notice:
+                # Drawn a moment ago: once more when the moment is over, so the last change shows.
+                if self._later is None:
+                    self._later = threading.Timer(self.REDRAW - (now - self._drawn), self._draw_later)
+                    self._later.daemon = True
+                    self._later.start()
+                return
+            self._drawn = now
+            self._draw()
+
+    def _draw_later(self) -> None:
+        with self._drawing:
+            self._later = None
+            self._drawn = time.monotonic()
             self._draw()
 
     def _draw(self) -> None:
+        from ...work._run import progress_text
+
         finished = sum(item.done for item in self.run.items)
         color = "#1a7f37" if self.run.done else "#1f6feb"
         self.value = (
             f'<progress value="{finished}" max="{max(1, len(self.run.items))}" '
             f'style="width:240px;accent-color:{color};vertical-align:middle"></progress>'
-            f"&nbsp;{display.escape(self.run.summary())}"
+            f"&nbsp;{display.escape(progress_text(self.run))}"
         )
