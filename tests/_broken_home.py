@@ -91,7 +91,7 @@ def look(home: Path, picture_url: str | None = None) -> dict[str, Any]:
         seen["thumbnail"] = len(session.thumbnail(url))
         seen["icon"] = len(session.icon(url))
         seen["thumbnail_again"] = len(session.thumbnail(url))
-        seen["downloads"] = session.thumbnails.downloads  # one cache: the card size and the icon size
+        seen["downloads"] = session.thumbnails.downloads  # one cache: the icon is made from the card-size copy
     del os.environ["WESHOP_NB_HISTORY"]
     seen["warnings"] = [str(w.message) for w in caught if "thumbnail" in str(w.message)]
     return seen

@@ -91,7 +91,7 @@ def test_the_studio_grid_and_enlarged_view_play_videos(make_image, tmp_path, mon
         studio.choices.agent.value = "kling"
         studio.choices.prompts.value = "she turns"
         studio.choices.batch.value = 2
-        assert "2 video(s)" in studio.summary.value
+        assert "2 videos" in studio.summary.value
         run = studio.launch()
         run.wait(timeout=30, progress=False)
         execution = run.items[0].execution
