@@ -279,7 +279,7 @@ def test_key_from_environment_never_shows(ip, monkeypatch, garment) -> None:
                 ip.run_cell(line)
             shown.append(str(caught.value))
         assert all(API_KEY not in text for text in shown)
-        assert any("Run of 1 executions" in text for text in shown)
+        assert any("Run of 1 execution" in text for text in shown)
 
 
 def test_settings_are_traitlets_with_help(ip) -> None:

@@ -133,7 +133,7 @@ def test_static_html_escapes_and_embeds(client, make_image) -> None:
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert page.count("data:image/webp;base64,") == 4
     assert "127.0.0.1" not in page  # pictures embedded, not linked to the service
-    assert run._repr_mimebundle_()["text/plain"].startswith("<Run of 1 executions")
+    assert run._repr_mimebundle_()["text/plain"].startswith("<Run of 1 execution")
 
 
 def test_on_finish_is_called_once_at_the_end_or_at_once_when_late(make_image) -> None:

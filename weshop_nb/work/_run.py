@@ -643,7 +643,9 @@ class Run:
 
     def __repr__(self) -> str:
         tasks = len({item.job.task.id for item in self.items})
-        return f"<Run of {len(self.items)} executions on {tasks} task(s): {self.summary()}>"
+        count = len(self.items)
+        noun = "execution" if count == 1 else "executions"
+        return f"<Run of {count} {noun} on {tasks} task{'' if tasks == 1 else 's'}: {self.summary()}>"
 
     def _repr_html_(self) -> str:
         from ._html import run_html
