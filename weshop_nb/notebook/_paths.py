@@ -7,29 +7,13 @@ folder and the names in it that come close, before any request is sent.
 
 from __future__ import annotations
 
-import difflib
 import os
-from pathlib import Path
 
 from IPython.core.error import UsageError
 
-__all__ = ["local_file", "missing_file_message"]
+from ..work._pictures import missing_file_message
 
-
-def missing_file_message(path: str, option: str) -> str:
-    """Why ``path`` cannot be read: where it was looked for, and the names that come close."""
-    given = Path(os.path.expanduser(path))
-    working = Path.cwd()
-    folder = given.parent if given.is_absolute() else working / given.parent
-    where = "" if given.is_absolute() else f" in the kernel's working folder, {working}"
-    if given.is_dir() or folder.joinpath(given.name).is_dir():
-        return f"{option}: {path} is a folder, not a picture; give a file in it."
-    if not folder.is_dir():
-        return f"{option}: no file {path}{where}: the folder {given.parent} does not exist."
-    names = sorted(entry.name for entry in folder.iterdir() if not entry.name.startswith("."))
-    close = difflib.get_close_matches(given.name, names, n=3, cutoff=0.6)
-    hint = f" Close matches: {', '.join(str(Path(path).parent / name) for name in close)}." if close else ""
-    return f"{option}: no file {path}{where}.{hint}"
+__all__ = ["local_file"]
 
 
 def local_file(path: str, option: str) -> str:

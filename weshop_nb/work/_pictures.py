@@ -35,6 +35,8 @@ def missing_file_message(path: str, option: str) -> str:
     working = Path.cwd()
     folder = given.parent if given.is_absolute() else working / given.parent
     where = "" if given.is_absolute() else f" in the kernel's working folder, {working}"
+    if given.is_dir() or folder.joinpath(given.name).is_dir():  # where one file is wanted (a mask, an upload)
+        return f"{option}: {path} is a folder, not a picture; give a file in it."
     if not folder.is_dir():
         return f"{option}: no file {path}{where}: the folder {given.parent} does not exist."
     names = sorted(entry.name for entry in folder.iterdir() if not entry.name.startswith("."))
