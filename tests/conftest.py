@@ -155,3 +155,14 @@ def recorded() -> Iterator[responses.RequestsMock]:
 def request_body(call: Any) -> dict:
     """The JSON body a recorded call sent."""
     return json.loads(call.request.body)
+
+
+def run_cell_capturing(ip: TestingShell, text: str) -> Any:
+    """Run a cell and return what it printed and showed; an exception in it is raised, not just shown."""
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        result = ip.run_cell(text)
+    if result.error_in_exec is not None:
+        raise result.error_in_exec
+    return captured

@@ -10,12 +10,12 @@ import textwrap
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
-from IPython.utils.capture import capture_output
 
 import weshop_nb
 from weshop_nb import History
 
 from .conftest import API_KEY
+from .conftest import run_cell_capturing as _cell
 
 
 @pytest.fixture
@@ -34,14 +34,6 @@ def demo(ip):
     ip.run_cell("%config WeShopMagics.poll_interval = 0.2")
     ip.run_cell("%weshop demo --latency 0.3 --seed 3")
     return ip.magics_manager.registry["WeShopMagics"]
-
-
-def _cell(ip, text: str):
-    with capture_output() as captured:
-        result = ip.run_cell(text)
-    if result.error_in_exec is not None:
-        raise result.error_in_exec
-    return captured
 
 
 def test_a_folder_and_a_glob_through_the_magic(ip, demo, shoot) -> None:

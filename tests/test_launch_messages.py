@@ -11,10 +11,11 @@ import threading
 
 import pytest
 from IPython.core.error import StdinNotImplementedError, UsageError
-from IPython.utils.capture import capture_output
 
 import weshop_nb
 from weshop_nb import History
+
+from .conftest import run_cell_capturing as _cell
 
 SECRET = "sk-live-0123456789abcdef"
 
@@ -33,14 +34,6 @@ def garments(make_image, tmp_path):
     for number, color in enumerate(("teal", "navy", "olive")):
         (folder / f"g{number}.png").write_bytes(make_image(640, 800, "PNG", color))
     return folder
-
-
-def _cell(ip, text: str):
-    with capture_output() as captured:
-        result = ip.run_cell(text)
-    if result.error_in_exec is not None:
-        raise result.error_in_exec
-    return captured
 
 
 def _nothing_lost(magics) -> None:
