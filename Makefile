@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8765
 EMULATOR_KEY := demo-key
+# Test processes: most tests wait on servers and kernels, so three keep two cores busy.
+# A notebook's cells stay in order in one process (--dist loadfile).
+TEST_PROCESSES ?= 3
 LINTED := weshop_nb tests benchmarks $(wildcard docs/*.py)
 # JupyterLab refuses to start as root unless told; containers and CI machines run as root.
 LAB := $(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -52,10 +55,10 @@ cli: $(VENV)/.test-installed
 	$(BIN)/python -m tests.official_cli
 
 unit: $(VENV)/.test-installed browser postgres cli
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) tests
 
 notebooks: $(VENV)/.test-installed
-	env -u WESHOP_API_KEY -u WESHOP_BASE_URL -u WESHOP_API WESHOP_NB_HOME=$$(mktemp -d) $(BIN)/python -m pytest -q -p no:cacheprovider \
+	env -u WESHOP_API_KEY -u WESHOP_BASE_URL -u WESHOP_API WESHOP_NB_HOME=$$(mktemp -d) $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_PROCESSES) --dist loadfile \
 		--nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
 
 test: lint unit notebooks
