@@ -606,7 +606,8 @@ class WeShopClient:
             with response:
                 chunks, size = [], 0
                 if response.status_code < 400:
-                    for chunk in response.iter_content(64 * 1024):
+                    # In large pieces: a result picture is about 0.7 MB, and each piece costs a pass of Python.
+                    for chunk in response.iter_content(1024 * 1024):
                         size += len(chunk)
                         if size > max_bytes:
                             break
