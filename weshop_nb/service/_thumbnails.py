@@ -26,6 +26,10 @@ _EXTENSIONS = {"webp": "webp", "jpeg": "jpg"}
 UNREACHABLE_FOR = 5.0
 #: Seconds before the folder of kept copies is read again when it changed (by another kernel).
 _READ_AGAIN_AFTER = 2.0
+#: Pictures shrunk at once in this process: one per core. Downloads wait on the network
+#: and many may be under way (a run's ``max_concurrent``); shrinking waits on the cores,
+#: and more of it at once than there are cores only adds switching between threads.
+_SHRINKING = threading.BoundedSemaphore(os.cpu_count() or 2)
 
 
 class ThumbnailCache:
@@ -170,7 +174,10 @@ class ThumbnailCache:
         for wider in sorted({*in_memory, *on_disk}):
             copy = in_memory.get(wider) or self._read(on_disk[wider])
             if copy:
-                return copy if wider == width else embed(copy, width, format=self.format)
+                if wider == width:
+                    return copy
+                with _SHRINKING:
+                    return embed(copy, width, format=self.format)
         return None
 
     def _narrower(self, url: str, width: int) -> bytes | None:
@@ -198,7 +205,8 @@ class ThumbnailCache:
                 with self._lock:
                     self._down[host] = time.monotonic() + self.unreachable_for
             raise
-        small = embed(data, width, format=self.format)
+        with _SHRINKING:
+            small = embed(data, width, format=self.format)
         with self._lock:
             self.downloads += 1
         return small
