@@ -72,13 +72,14 @@ def test_poll_once_updates_items_and_thumbnails(make_image) -> None:
         cache = ThumbnailCache(client.fetch_image, width=64)
         run = launch(client, [Job(task, {"textDescription": "x", "batchCount": 3})], thumbnails=cache, watch=False)
         seen = []
-        run.on_update(lambda r, item: seen.append(item.status))
+        run.on_update(lambda r, item: seen.append((item.status, len(item.thumbnails), item.expected_pictures)))
         (watcher,) = run.make_watchers()
         assert watcher.poll_once() is True
         assert watcher.poll_once() is False  # nothing left to watch
         (item,) = run.items
         assert item.status == "success" and len(item.thumbnails) == 3
-        assert seen == ["success"] and cache.downloads == 3
+        # Shown as they arrive; the new state comes with the last picture.
+        assert seen == [("pending", 1, 3), ("pending", 2, 3), ("success", 3, 3)] and cache.downloads == 3
         frame = run.to_frame()
         assert list(frame.columns) == list(FRAME_COLUMNS)
         assert frame.loc[0, "n_images"] == 3 and str(frame["status"].dtype) == "category"

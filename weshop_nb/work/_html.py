@@ -174,7 +174,7 @@ def item_card(item: RunItem, width: int = 192, *, boxed: bool = True) -> str:
     bytes of a card are saved once per execution.
     """
     thumbs = item.thumbnails
-    size = thumb_width(len(thumbs), width)
+    size = thumb_width(max(len(thumbs), item.expected_pictures), width)
     alt = _shorten(item.caption, 40)  # in every picture; the caption under them says it all
     shown = media_html(thumbs, item.execution, size, alt, item.stars)
     pictures = shown or placeholder_html(item.status, width)

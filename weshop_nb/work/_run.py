@@ -31,11 +31,13 @@ and say how to watch again.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +93,9 @@ class RunItem:
     stars: dict[int, int] = field(default_factory=dict, repr=False)
     #: ``time.monotonic()`` when this kernel first saw it finished (None while it is not).
     finished_at: float | None = field(default=None, repr=False)
+    #: How many pictures its newest state has, known as soon as they start arriving, before
+    #: that state is recorded: a card keeps their size while they come one by one.
+    expected_pictures: int = field(default=0, repr=False)
 
     @property
     def status(self) -> str:
@@ -187,25 +192,52 @@ class Ending:
 
 
 class DownloadPool:
-    """Up to ``max_concurrent`` fetches at once, in threads of its own."""
+    """Up to ``max_concurrent`` fetches at once, in threads of its own, the lowest rank first.
+
+    Every fetch waits in one line, ordered by its rank, then by arrival: the watchers of a
+    run give a picture its place in its execution as rank, so every first picture of the
+    executions seen finished is fetched before any second one, whichever tick brought
+    them (first pictures first). Each thread of the pool takes the best of the line when
+    it is free, so a fetch that joins later with a lower rank goes ahead of those waiting.
+    """
 
     def __init__(self, max_concurrent: int) -> None:
         self.max_concurrent = max_concurrent
         self._pool: ThreadPoolExecutor | None = None
+        self._line: list[tuple[int, int, Callable[[Any], Any], Any, Future[Any]]] = []
+        self._order = itertools.count()
         self._lock = threading.Lock()
 
-    def map(self, fetch: Callable[[Any], Any], keys: Sequence[Any]) -> list[Any]:
+    def map(self, fetch: Callable[[Any], Any], keys: Sequence[Any], ranks: Sequence[int] | None = None) -> list[Any]:
         """``[fetch(key) for key in keys]``, several at once when there are several."""
+        return [future.result() for future in self.submit(fetch, keys, ranks)]
+
+    def submit(
+        self, fetch: Callable[[Any], Any], keys: Sequence[Any], ranks: Sequence[int] | None = None
+    ) -> list[Future[Any]]:
+        """One future per key, for ``fetch(key)``; ``ranks`` (all 0 when not given) orders the line."""
+        futures: list[Future[Any]] = [Future() for _ in keys]
         if len(keys) <= 1 or self.max_concurrent == 1:
-            return [fetch(key) for key in keys]
+            for key, future in zip(keys, futures, strict=True):
+                _settle_future(future, fetch, key)
+            return futures
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self.max_concurrent, thread_name_prefix="weshop-fetch")
             pool = self._pool
-        try:
-            return list(pool.map(fetch, keys))
-        except RuntimeError:  # closed meanwhile (the run was stopped): finish the tick here
-            return [fetch(key) for key in keys]
+            for key, future, rank in zip(keys, futures, ranks or [0] * len(keys), strict=True):
+                heapq.heappush(self._line, (rank, next(self._order), fetch, key, future))
+        for _ in keys:  # as many turns as fetches: each turn takes the best of the line
+            try:
+                pool.submit(self._take_turn)
+            except RuntimeError:  # closed meanwhile (the run was stopped): take the turn here
+                self._take_turn()
+        return futures
+
+    def _take_turn(self) -> None:
+        with self._lock:
+            _, _, fetch, key, future = heapq.heappop(self._line)
+        _settle_future(future, fetch, key)
 
     def close(self) -> None:
         """Let the threads go (a later fetch makes new ones)."""
@@ -213,6 +245,13 @@ class DownloadPool:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False)
+
+
+def _settle_future(future: Future[Any], fetch: Callable[[Any], Any], key: Any) -> None:
+    try:
+        future.set_result(fetch(key))
+    except BaseException as exc:  # given to whoever waits for it, as pool.map would
+        future.set_exception(exc)
 
 
 # -- stopping --------------------------------------------------------------------------
@@ -464,9 +503,12 @@ class Run:
     def update_many(self, changes: Sequence[tuple[RunItem, Execution]]) -> bool:
         """Record newer states of several items; True when something visible changed.
 
-        The new pictures of all of them are fetched at once (up to ``max_concurrent``
-        downloads), outside the lock, then each item's pictures are stored with its new
-        state in one step: whoever sees the new status sees its pictures.
+        Their new pictures are fetched outside the lock, up to ``max_concurrent`` at once,
+        first pictures first: the download line is ordered by a picture's place in its
+        execution, and each picture is shown on its item as it arrives, in that order, so
+        every card here gets its first picture before any gets its second. An item takes
+        its new state (a status, its list of pictures) in one step once all its new
+        pictures are there: whoever sees an execution finished sees all its pictures.
         """
         with self._lock:
             # Counted from the pictures already kept too: a malformed reply that showed
@@ -476,17 +518,12 @@ class Run:
             for item, execution in changes:
                 kept = max(len(item.thumbnails), len(item.execution.stills) if item.execution else 0)
                 fresh.append((item, execution, execution.stills[kept:]))
-        # Kept at the size the card shows them: one picture fills it, several share it.
-        wanted = [
-            (url, pixels(thumb_width(len(execution.stills), self.width))) for _, execution, new in fresh for url in new
-        ]
-        fetched = iter(self.fetch_all(self._thumbnail, wanted if self.thumbnails is not None else []))
+        if self.thumbnails is not None:
+            self._show_as_they_arrive(fresh)
         changed = False
         for item, execution, new in fresh:
-            thumbs = [next(fetched) for _ in new] if self.thumbnails is not None else []
             with self._lock:
                 before = item.execution
-                item.thumbnails.extend(thumbs)
                 if execution.status == FAILED and not item.error:
                     item.error = execution.error or FAILED_WITHOUT_REASON
                 item.execution = execution
@@ -496,6 +533,32 @@ class Run:
                 changed = True
                 self.publish(item)
         return changed
+
+    def _show_as_they_arrive(self, fresh: list[tuple[RunItem, Execution, list[str]]]) -> None:
+        """Fetch the new pictures of ``fresh`` (item, newer state, new URLs) and add each to its item as it comes.
+
+        Each is kept at the size its card shows it (one picture fills the card, several
+        share it). All but an item's last new picture are published at once; the last
+        comes with the item's new state (:meth:`update_many`).
+        """
+        wanted, places, owners = [], [], []
+        for item, execution, new in fresh:
+            size = pixels(thumb_width(len(execution.stills), self.width))
+            first = len(execution.stills) - len(new)
+            for offset, url in enumerate(new):
+                wanted.append((url, size))
+                places.append(first + offset)
+                owners.append((item, len(execution.stills), offset == len(new) - 1))
+        futures = self._downloads.submit(self._thumbnail, wanted, places)
+        # In the line's order: by place, then as launched; an item's pictures stay in order.
+        for index in sorted(range(len(places)), key=lambda at: (places[at], at)):
+            item, count, last = owners[index]
+            thumb = futures[index].result()
+            with self._lock:
+                item.thumbnails.append(thumb)
+                item.expected_pictures = count
+            if not last:
+                self.publish(item)
 
     def _thumbnail(self, wanted: tuple[str, int]) -> bytes:
         try:

@@ -147,7 +147,9 @@ class ItemCell(widgets.HTML):
         self.tooltip = self.item.error or None  # the whole reason, where the caption shortens it
         if self.buttons is not None:
             video = self.item.media == "video"
-            count = len(self.item.thumbnails)
+            # A button per picture of the recorded state: pictures still arriving cannot be asked for yet.
+            stills = len(self.item.execution.stills) if self.item.execution is not None else 0
+            count = min(len(self.item.thumbnails), stills)
             # Said as what they are (a number alone did not say it shows a picture), a video's with ▶.
             labels = [(f"▶{n + 1}" if video else f"Picture {n + 1}", n) for n in range(count)]
             if list(self.buttons.options) != labels:
