@@ -134,6 +134,10 @@ class Emulator:
         # emulator stands in for a service whose GPUs are elsewhere, so this must stay small.
         self.picture_cpu: deque[float] = deque(maxlen=100_000)
         self.drawing_ahead_cpu = 0.0  # CPU seconds of draw_ahead, counted apart
+        # CPU seconds of every connection served, from reading the request to writing the
+        # reply (counted by the server, which also writes): in a kernel that runs the
+        # emulator, the share of the kernel's CPU that stands in for the service.
+        self.serving_cpu = 0.0
         self._ahead: queue.SimpleQueue | None = None
         self._lock = threading.Lock()
         self.runs = runs_api.RunsApi(self)  # the agent-runs API, over the same store
@@ -417,13 +421,20 @@ class Emulator:
     def _on_home(self, request: Request) -> Response:
         return Response(f"WeShop OpenAPI emulator (weshop_nb). API under {request.host_url}openapi/v1/\n")
 
+    def count_serving(self, seconds: float) -> None:
+        """Add the CPU seconds of one connection served (called by the server)."""
+        with self._lock:
+            self.serving_cpu += seconds
+
     def stats(self) -> dict[str, Any]:
         """Counters: requests by endpoint, tasks and executions created, faults, callbacks, errors.
 
         ``errors`` counts requests that failed inside the emulator (answered with a 500
         envelope); it stays 0 unless the emulator has a bug. ``picture_cpu_ms`` is the CPU
         time the emulator spent per result picture served (median, mean, max);
-        ``drawing_ahead_cpu_s`` what it spent drawing photographs ahead (:meth:`draw_ahead`).
+        ``drawing_ahead_cpu_s`` what it spent drawing photographs ahead (:meth:`draw_ahead`);
+        ``serving_cpu_s`` the CPU of every connection served by its server (pictures drawn on
+        request included, drawing ahead not).
         """
         with self._lock:
             requests = dict(self.requests)
@@ -443,4 +454,5 @@ class Emulator:
                 "max": round(picture_cpu[-1] * 1000, 3) if picture_cpu else None,
             },
             "drawing_ahead_cpu_s": round(self.drawing_ahead_cpu, 3),
+            "serving_cpu_s": round(self.serving_cpu, 3),
         }

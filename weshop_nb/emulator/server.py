@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +13,19 @@ from .app import Emulator
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """No access log: in a notebook every request would print a line to stderr."""
+    """No access log: in a notebook every request would print a line to stderr.
+
+    Counts the CPU of each connection it serves (``Emulator.count_serving``).
+    """
+
+    def handle(self) -> None:
+        started = time.thread_time()
+        try:
+            super().handle()
+        finally:
+            app = getattr(self.server, "app", None)
+            if isinstance(app, Emulator):
+                app.count_serving(time.thread_time() - started)
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
