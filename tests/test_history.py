@@ -234,6 +234,21 @@ def test_compare_lays_pictures_out_by_parameters(client, make_image) -> None:
 
 
 @on_both_stores
+def test_a_comparison_reads_what_it_shows_and_its_frame_has_every_column(client, make_image) -> None:
+    _sweep(client, make_image(), prompts=("first", "second"))
+    history = History()
+    comparison = history.compare("prompt")
+    # The table is built from a few columns; the frame of its pictures has all of them.
+    assert "negative_prompt" not in comparison.executions.columns
+    assert list(comparison.to_frame().columns) == ["prompt", *(c for c in history.images().columns if c != "prompt")]
+    assert len(comparison.to_frame()) == len(history.images()) == 8
+    _sweep(client, make_image(), prompts=("third",))  # the history grows after the comparison is made
+    assert set(comparison.to_frame()["prompt"]) == {"first", "second"}
+    with pytest.raises(TypeError, match="unexpected filters: colour"):
+        history.compare("prompt", colour="red")
+
+
+@on_both_stores
 def test_thumbnails_outlive_the_emulator(make_image) -> None:
     with emulator.serve(api_key=API_KEY, latency=0) as emu:
         client = WeShopClient(api_key=API_KEY, base_url=emu.base_url)

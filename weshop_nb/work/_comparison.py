@@ -28,6 +28,10 @@ class Comparison:
     ``stars`` maps each rated picture's URL to its mean stars and number of ratings (over
     every rater): a rated picture shows its stars under it, a row with ratings its mean
     under its header, and :meth:`sort_by_stars` puts the best rows first.
+
+    ``executions`` may hold only the columns the table needs (compared ones, pictures,
+    ``source``, ``execution_id``, ``task_id``, ratings); ``every_column()`` then reads every
+    column of the same kind of executions for :meth:`to_frame`.
     """
 
     def __init__(
@@ -37,8 +41,10 @@ class Comparison:
         *,
         fetch: Callable[[str], bytes] | None,
         stars: Mapping[str, tuple[float, int]] | None = None,
+        every_column: Callable[[], pd.DataFrame] | None = None,
     ) -> None:
         self.executions = executions
+        self._every_column = every_column
         self.by = list(by)
         self._fetch = fetch
         self.videos: dict[str, str] = {}
@@ -118,20 +124,17 @@ class Comparison:
         )
 
     def _stills(self) -> Iterable[list[str]]:
-        """Each execution's pictures, then each of its videos' posters (the video itself where it has none)."""
-        images = self.executions["images"].tolist()
-        rows = zip(images, self.executions["videos"].tolist(), self.executions["posters"].tolist(), strict=True)
+        """Each execution's pictures as shown and rated (:func:`~._judgement.stills_shown`); each video's
+        poster shown is remembered in :attr:`videos`."""
+        from ._judgement import stills_shown
+
+        frame = self.executions
+        rows = zip(frame["images"].tolist(), frame["videos"].tolist(), frame["posters"].tolist(), strict=True)
         for pictures, videos, posters in rows:
-            pictures = pictures if isinstance(pictures, list) else []
-            if not isinstance(videos, list) or not videos:
-                yield pictures
-                continue
-            posters = posters if isinstance(posters, list) and len(posters) == len(videos) else [""] * len(videos)
-            shown = []
-            for video, poster in zip(videos, posters, strict=True):
-                self.videos[poster or video] = video
-                shown.append(poster or video)
-            yield [*pictures, *shown]
+            shown = stills_shown(pictures, videos, posters)
+            if isinstance(videos, list) and videos:
+                self.videos.update(zip(shown[len(shown) - len(videos) :], videos, strict=True))
+            yield shown
 
     def __repr__(self) -> str:
         shape = "x".join(str(n) for n in self.table.shape)
@@ -147,11 +150,20 @@ class Comparison:
 
         from ._frames import images_frame
 
-        frame = images_frame(self.executions)
+        frame = images_frame(self._records())
         found = [self.stars.get(url) if isinstance(url, str) else None for url in frame["image"].tolist()]
         frame["stars"] = pd.array([f[0] if f else None for f in found], dtype="Float64").astype("float64")
         frame["n_ratings"] = pd.array([f[1] if f else 0 for f in found], dtype="int64")
         return frame[[*self.by, *(c for c in frame.columns if c not in self.by)]]
+
+    def _records(self) -> pd.DataFrame:
+        """Every column of the compared executions, in their order (read now when the table has a few)."""
+        if self._every_column is None:
+            return self.executions
+        every = self._every_column()
+        key = ["source", "execution_id"]
+        # The same executions as the table, even if the history gained some since it was made.
+        return self.executions[key].merge(every, on=key, how="left")[list(every.columns)]
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the comparison as one self-contained HTML file (pictures embedded as thumbnails).

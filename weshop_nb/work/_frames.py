@@ -27,13 +27,14 @@ def executions_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def columns_frame(columns: MutableMapping[str, Sequence[Any]]) -> pd.DataFrame:
-    """A DataFrame of execution records given column by column (a sequence per :data:`FRAME_COLUMNS` name).
+    """A DataFrame of execution records given column by column (a sequence per :data:`FRAME_COLUMNS` name,
+    or per some of them: the frame has those, in that order).
 
     The history reads 100k executions this way: no dict per row, and each column typed in
     one pass over an array (list columns hold one list per execution). ``columns`` is
     emptied as it goes, so each column as read is let go once it is typed.
     """
-    typed = {name: _typed(columns.pop(name), COLUMN_KINDS.get(name)) for name in FRAME_COLUMNS}
+    typed = {name: _typed(columns.pop(name), COLUMN_KINDS.get(name)) for name in FRAME_COLUMNS if name in columns}
     return pd.DataFrame(typed, copy=False)
 
 

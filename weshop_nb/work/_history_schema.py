@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -31,9 +32,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "UPSERT_TASK",
     "UPSERT_EXECUTION",
-    "SELECT_EXECUTIONS",
     "JOINED_VALUES",
-    "JOINED_HOMES",
+    "select_executions",
     "add_new_columns",
     "UPSERT_CATALOGUE",
     "UPSERT_UPLOAD",
@@ -165,23 +165,35 @@ JOINED_VALUES = {
     for c in COLUMNS
     if c.home != "executions"
 }
-#: Each table a record column may come from, and the row id that ``SELECT_EXECUTIONS`` reads of it.
-_ROW_IDS = {"tasks": "t.rowid", "location": "l.rowid", "fashion_model": "m.rowid"}
-#: The record columns in ``FRAME_COLUMNS`` order (NULL for those of ``JOINED_VALUES``), then the row
-#: ids of the joined rows (``JOINED_HOMES`` order), then ``first_seen`` (which orders executions not yet timed).
-SELECT_EXECUTIONS = (
-    "SELECT "
-    + ", ".join(f"e.{c.name}" if c.home == "executions" else f"NULL AS {c.name}" for c in COLUMNS)
-    + ", "
-    + ", ".join(_ROW_IDS.values())
-    + """, e.first_seen AS first_seen
-FROM executions e
-LEFT JOIN tasks t ON t.source = e.source AND t.task_id = e.task_id
-LEFT JOIN catalogue l ON l.source = e.source AND l.kind = 'location' AND l.id = e.location_id
-LEFT JOIN catalogue m ON m.source = e.source AND m.kind = 'fashion_model' AND m.id = e.fashion_model_id
-"""
-)
-JOINED_HOMES = tuple(_ROW_IDS)
+#: Each table a record column may come from: the row id read of it, and how it is joined.
+_JOINS = {
+    "tasks": ("t.rowid", "LEFT JOIN tasks t ON t.source = e.source AND t.task_id = e.task_id"),
+    "location": (
+        "l.rowid",
+        "LEFT JOIN catalogue l ON l.source = e.source AND l.kind = 'location' AND l.id = e.location_id",
+    ),
+    "fashion_model": (
+        "m.rowid",
+        "LEFT JOIN catalogue m ON m.source = e.source AND m.kind = 'fashion_model' AND m.id = e.fashion_model_id",
+    ),
+}
+
+
+def select_executions(names: Collection[str]) -> tuple[str, tuple[str, ...]]:
+    """The query of the record columns ``names`` and the homes it joins (each a key of ``_JOINS``).
+
+    It reads those columns in ``COLUMNS`` order (NULL for those of :data:`JOINED_VALUES`),
+    then the row ids of their joined rows (in the order of the homes returned), then
+    ``first_seen`` (which orders executions not yet timed). Only the tables those
+    columns need are joined: a read of a few columns of 100k executions (a comparison)
+    spares a third of its time that way.
+    """
+    wanted = [c for c in COLUMNS if c.name in names]
+    homes = tuple(dict.fromkeys(c.home for c in wanted if c.home != "executions"))
+    read = [f"e.{c.name}" if c.home == "executions" else f"NULL AS {c.name}" for c in wanted]
+    read += [_JOINS[home][0] for home in homes]
+    joins = "".join(f"{_JOINS[home][1]}\n" for home in homes)
+    return f"SELECT {', '.join(read)}, e.first_seen AS first_seen\nFROM executions e\n{joins}", homes
 
 
 def add_new_columns(conn: sqlite3.Connection) -> None:

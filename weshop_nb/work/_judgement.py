@@ -56,6 +56,7 @@ __all__ = [
     "run_item",
     "star_text",
     "stars_by_execution",
+    "stills_shown",
 ]
 
 #: What a person can answer to a blind pair.
@@ -124,10 +125,11 @@ def by_columns(by: str | Sequence[str], known: Sequence[str]) -> list[str]:
     return keys
 
 
-def _stills(images: Any, videos: Any, posters: Any) -> list[str]:
+def stills_shown(images: Any, videos: Any, posters: Any) -> list[str]:
     """An execution's pictures as rated and shown: its images, then each video's poster (or the video)."""
     images = images if isinstance(images, list) else []
-    videos = videos if isinstance(videos, list) else []
+    if not isinstance(videos, list) or not videos:  # the usual case, and the path of 100k executions compared
+        return images
     posters = posters if isinstance(posters, list) and len(posters) == len(videos) else [""] * len(videos)
     return [*images, *(poster or video for video, poster in zip(videos, posters, strict=True))]
 
@@ -166,7 +168,7 @@ def _find(history: History, execution_id: str, source: str | None) -> tuple[str,
         sources = ", ".join(sorted(row[0] for row in rows))
         raise RatingError(f"Execution {execution_id!r} was seen at several services ({sources}): pass source=.")
     found, images, videos, posters = rows[0]
-    return found, _stills(_split(images), _split(videos), _split(posters))
+    return found, stills_shown(_split(images), _split(videos), _split(posters))
 
 
 def rate(
@@ -253,7 +255,7 @@ def picture_stars(history: History, executions: pd.DataFrame | None = None) -> d
     for source, execution_id, images, videos, posters in columns.itertuples(index=False, name=None):
         rated = wanted.get((str(source), str(execution_id)))
         if rated:
-            stills = _stills(images, videos, posters)
+            stills = stills_shown(images, videos, posters)
             found.update({stills[p]: value for p, value in rated.items() if p < len(stills)})
     return found
 
@@ -276,7 +278,7 @@ def ratings_frame(history: History, rater: str | None = None, **filters: Any) ->
     executions = executions.drop(columns=["stars", "n_ratings"])
     frame = ratings.merge(executions, on=["source", "execution_id"], how="inner")
     stills = [
-        _stills(*row)[picture] if picture < len(_stills(*row)) else None
+        stills_shown(*row)[picture] if picture < len(stills_shown(*row)) else None
         for row, picture in zip(
             frame[["images", "videos", "posters"]].itertuples(index=False, name=None), frame["picture"], strict=True
         )
@@ -422,7 +424,7 @@ class Judging:
         columns = list(executions.columns)
         for row in executions.to_dict("records"):
             key = (str(row["source"]), str(row["execution_id"]))
-            stills = _stills(row["images"], row["videos"], row["posters"])
+            stills = stills_shown(row["images"], row["videos"], row["posters"])
             if not stills:
                 continue
             self._values[key] = tuple(None if _missing(row[c]) else row[c] for c in self.by)
