@@ -32,7 +32,9 @@ Figures per sweep:
   the in-kernel emulator) the CPU the emulator spent in the same process, counted by its
   own server per connection (drawing on request, answering queries, sending pictures)
   and by its drawing thread: what weshop_nb itself costs, against the CPU of one decode
-  of the same pictures (median). The whole process's CPU per picture is reported too;
+  of the same pictures (median, after the sweep on a machine then quiet), and against the
+  decodes the kernel did during the sweep (median CPU of its PNG loads, on cores shared
+  with the emulator). The whole process's CPU per picture is reported too;
 - the emulator's CPU per result picture served (its own count: median and mean on
   request, and the mean with the photographs it drew ahead while the executions ran; in
   its own process also the whole process's CPU over the pictures);
@@ -61,6 +63,7 @@ import _served
 import requests
 from _common import KEY, emit, garment
 from PIL import Image
+from PIL.PngImagePlugin import PngImageFile
 
 LATENCY = 2.0
 POLL = 2.0
@@ -83,16 +86,17 @@ def _process_cpu(pid: int) -> float:
 
 
 def _watch() -> dict[str, list[float]]:
-    """Record when task queries first showed every execution final, and when cards got pictures.
+    """Record when task queries first showed every execution final, when cards got pictures, and
+    the CPU of each PNG the kernel decoded (its result pictures, while the sweep runs).
 
-    Measured here only, by wrapping two methods of the package for this process.
+    Measured here only, by wrapping two methods of the package and Pillow's PNG load for this process.
     """
     from weshop_nb.service._client import WeShopClient
     from weshop_nb.work._run import Run
 
-    seen: dict[str, list[float]] = {"finals": [], "first_pictures": []}
+    seen: dict[str, list[float]] = {"finals": [], "first_pictures": [], "png_decodes": []}
     shown: set[int] = set()
-    query, publish = WeShopClient.get_task, Run.publish
+    query, publish, png_load = WeShopClient.get_task, Run.publish, PngImageFile.load
 
     def get_task(self: WeShopClient, task_id: str) -> object:
         task = query(self, task_id)
@@ -106,8 +110,16 @@ def _watch() -> dict[str, list[float]]:
             shown.add(id(item))
             seen["first_pictures"].append(time.monotonic())
 
+    def load(self: PngImageFile) -> object:
+        started = time.thread_time()
+        try:
+            return png_load(self)
+        finally:
+            seen["png_decodes"].append(time.thread_time() - started)
+
     WeShopClient.get_task = get_task
     Run.publish = published
+    PngImageFile.load = load
     return seen
 
 
@@ -177,6 +189,7 @@ def one(where: str, prompts: int) -> dict:
         emulator_cpu = _process_cpu(process.pid) - emulator_cpu if process else None
         rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         after = _stats(base_url)  # before D's fetches, which would count as served pictures
+        decodes = list(seen["png_decodes"])
         run = shell.user_ns["run"]
         urls = [url for execution in run.executions for url in execution.images]
         decoding = _decode_all(urls)
@@ -204,6 +217,8 @@ def one(where: str, prompts: int) -> dict:
         "first_picture_s": min(seen["first_pictures"]) - start,
         "every_first_picture_s": max(seen["first_pictures"]) - start,
         "cards_with_pictures": len(seen["first_pictures"]),
+        # Taken before D's decodes below, which are also PNG loads.
+        "decode_in_sweep_cpu_ms": statistics.median(decodes) * 1000 if decodes else None,
         "queries": after["requests"].get("query", 0) - before["requests"].get("query", 0),
         "tasks": after["tasks_created"] - before["tasks_created"],
         "created": after["executions_created"] - before["executions_created"],
@@ -313,6 +328,8 @@ def report(figures: dict, loop: dict) -> None:
         kernel_cpu_per_picture_ms=round(figures["kernel_cpu_per_picture_ms"], 1),
         decode_cpu_ms=round(figures["decode_cpu_ms"], 1),
         kernel_over_decode=round(figures["kernel_cpu_per_picture_ms"] / figures["decode_cpu_ms"], 2),
+        decode_in_sweep_cpu_ms=round(figures["decode_in_sweep_cpu_ms"], 1),
+        kernel_over_decode_in_sweep=round(figures["kernel_cpu_per_picture_ms"] / figures["decode_in_sweep_cpu_ms"], 2),
         process_cpu_per_picture_ms=round(figures["process_cpu_per_picture_ms"], 1),
         emulator_cpu_in_kernel_s=round(figures["emulator_in_kernel_cpu_s"], 2),
         emulator_pictures_served=figures["emulator_pictures_served"],
