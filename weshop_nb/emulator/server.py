@@ -15,7 +15,8 @@ from .app import Emulator
 class _QuietHandler(WSGIRequestHandler):
     """No access log: in a notebook every request would print a line to stderr.
 
-    Counts the CPU of each connection it serves (``Emulator.count_serving``).
+    Counts the CPU of each connection it serves (``Emulator.count_serving``); the
+    server's own thread counts what it spends accepting them (``EmulatorServer._serve``).
     """
 
     def handle(self) -> None:
@@ -69,11 +70,26 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         if not self.running:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="weshop-emulator", daemon=True
-            )
+            self._thread = threading.Thread(target=self._serve, name="weshop-emulator", daemon=True)
             self._thread.start()
         return self
+
+    def _serve(self) -> None:
+        """Accept connections until stopped, counting this thread's CPU as serving too
+        (accepting a connection and starting its thread), as its handlers count theirs."""
+        counted = time.thread_time()
+
+        def count() -> None:  # called by serve_forever after every request and every poll
+            nonlocal counted
+            now = time.thread_time()
+            self.emulator.count_serving(now - counted)
+            counted = now
+
+        self._server.service_actions = count  # type: ignore[method-assign]
+        try:
+            self._server.serve_forever(poll_interval=0.1)
+        finally:
+            count()
 
     def stop(self) -> None:
         """Stop serving, then remove what the emulator kept on disk."""
