@@ -221,7 +221,11 @@ def _photograph_key(
 _POSES = 2
 _CAPTION_ROWS = 5
 _CAPTION_SHARE = 0.195  # of the picture's height
-_SHOTS_KEPT = 32  # heads of about 0.85 MB each: a sweep of 2 scenes x 2 models uses 8
+#: Heads kept (about 0.85 MB each, so at most some 80 MB): a sweep of 2 scenes x 2 models uses
+#: 16 (2 poses, each mirrored), 4 scenes x 5 models 80. With fewer kept than a sweep uses, its
+#: executions (prompt by prompt, each through every scene and model) evicted each other's
+#: photographs: the 1,000-execution sweep of catalogue_scale.py redrew them for 40 s of CPU.
+_SHOTS_KEPT = 96
 
 
 @lru_cache(maxsize=512)
