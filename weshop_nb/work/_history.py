@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import inspect
 import itertools
 import json
 import numbers
@@ -67,9 +68,13 @@ __all__ = ["History", "default_history", "require_history", "record_event", "use
 
 #: Rows read from SQLite at a time when a query is read column by column.
 _CHUNK = 1000
-#: The columns of :meth:`History.executions`: the record's, with the ratings beside what came of it.
-_STARS_AT = FRAME_COLUMNS.index("n_images") + 1
-EXECUTIONS_COLUMNS = (*FRAME_COLUMNS[:_STARS_AT], "stars", "n_ratings", *FRAME_COLUMNS[_STARS_AT:])
+#: The ratings' columns of :meth:`History.executions` come after this one: beside what came of it.
+_RATINGS_AFTER = "n_images"
+#: The columns of :meth:`History.executions`: the record's, with the ratings.
+_AT = FRAME_COLUMNS.index(_RATINGS_AFTER) + 1
+EXECUTIONS_COLUMNS = (*FRAME_COLUMNS[:_AT], "stars", "n_ratings", *FRAME_COLUMNS[_AT:])
+#: The filters :meth:`History.executions` and :meth:`History.compare` take, as ``where_clause`` does.
+_FILTERS = tuple(inspect.signature(where_clause).parameters)
 #: What a comparison reads besides the columns it compares: its pictures, what orders and
 #: rates them, and the task (a deleted task's pictures are drawn from kept copies).
 _COMPARED = ("source", "execution_id", "task_id", "executed_at", "n_images", "images", "videos", "posters")
@@ -459,14 +464,14 @@ class History:
         from ._judgement import stars_by_execution
 
         stars = stars_by_execution(self)
-        place = frame.columns.get_loc("n_images") + 1  # beside what came of it; ids stay last
+        place = frame.columns.get_loc(_RATINGS_AFTER) + 1  # ids stay last
         if stars.empty:  # the usual case: no copy of a large frame for two empty columns
             frame.insert(place, "stars", pd.Series(float("nan"), index=frame.index))
             frame.insert(place + 1, "n_ratings", 0)
             return frame
         merged = frame.merge(stars, on=["source", "execution_id"], how="left")
         merged["n_ratings"] = merged["n_ratings"].fillna(0).astype("int64")
-        return merged[[name for name in EXECUTIONS_COLUMNS if name in merged.columns]]
+        return merged[[*frame.columns[:place], "stars", "n_ratings", *frame.columns[place:]]]
 
     def images(self, **filters: Any) -> pd.DataFrame:
         """One row per result image that succeeded, with its execution's parameters."""
@@ -560,7 +565,7 @@ class History:
                 f"compare by one or two of: {', '.join(EXECUTIONS_COLUMNS)} (got {', '.join(keys) or 'none'})."
             )
         filters["status"] = "success"
-        where = [filters.pop(name, None) for name in ("task", "status", "since", "until", "text", "source")]
+        where = [filters.pop(name, None) for name in _FILTERS]
         limit = filters.pop("limit", None)
         if filters:  # as executions() would say it
             raise TypeError(f"compare() got unexpected filters: {', '.join(filters)}.")

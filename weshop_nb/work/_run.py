@@ -208,9 +208,9 @@ class DownloadPool:
         self._order = itertools.count()
         self._lock = threading.Lock()
 
-    def map(self, fetch: Callable[[Any], Any], keys: Sequence[Any], ranks: Sequence[int] | None = None) -> list[Any]:
+    def map(self, fetch: Callable[[Any], Any], keys: Sequence[Any]) -> list[Any]:
         """``[fetch(key) for key in keys]``, several at once when there are several."""
-        return [future.result() for future in self.submit(fetch, keys, ranks)]
+        return [future.result() for future in self.submit(fetch, keys)]
 
     def submit(
         self, fetch: Callable[[Any], Any], keys: Sequence[Any], ranks: Sequence[int] | None = None
