@@ -162,3 +162,55 @@ def test_the_retry_table_in_the_docstring_is_the_policy() -> None:
         *_, lost, busy = row.split()
         assert f"{call.method} {call.path}" in " ".join(row.split()), row
         assert (lost, busy) == (str(call.sends), str(call.busy_sends or "m+1")), row
+
+
+@pytest.fixture
+def picture_host() -> Iterator[tuple[str, list[Request]]]:
+    """A host serving ``/picture.png`` and ``/moved`` (302 to it), recording every request it gets."""
+    seen: list[Request] = []
+
+    def app(environ, start_response):
+        request = Request(environ)
+        seen.append(request)
+        if request.path == "/moved":
+            return Response(status=302, headers={"Location": "/picture.png"})(environ, start_response)
+        return Response(b"\x89PNG picture", mimetype="image/png")(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_picture_sent_past_the_session_is_the_same_get(picture_host, monkeypatch) -> None:
+    base, seen = picture_host
+    client = WeShopClient(api_key=API_KEY, base_url="https://openapi.weshop.test")
+    with monkeypatch.context() as patched:
+        patched.setattr(client._session, "request", None)  # not the session's way: straight to its adapter
+        assert client.fetch_image(base + "/picture.png") == b"\x89PNG picture"
+    assert client.fetch_image(base + "/moved") == b"\x89PNG picture"  # a redirect is followed
+    assert [request.path for request in seen] == ["/picture.png", "/moved", "/picture.png"]
+    sent = seen[0].headers
+    assert sent["User-Agent"].startswith("python-requests/") and "Authorization" not in sent
+    # A proxy of the environment is used as requests uses it: the request goes to the proxy.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nobody = probe.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", base)
+    monkeypatch.setenv("NO_PROXY", "")
+    proxied = WeShopClient(api_key=API_KEY, base_url="https://openapi.weshop.test", max_retries=0)
+    assert proxied.fetch_image(f"http://127.0.0.1:{nobody}/picture.png") == b"\x89PNG picture"
+    assert seen[-1].url == f"http://127.0.0.1:{nobody}/picture.png"  # the absolute form a proxy gets
+
+
+def test_a_picture_whose_host_is_down_fails_as_through_the_session() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = WeShopClient(api_key=API_KEY, base_url="https://openapi.weshop.test", max_retries=0)
+    with pytest.raises(ServiceError, match="Could not reach") as caught:
+        client.fetch_image(f"http://127.0.0.1:{port}/picture.png")
+    assert caught.value.fate_unknown is False  # refused: it never arrived
