@@ -229,9 +229,12 @@ EMBED_QUALITY = {"webp": 40, "jpeg": 40}
 
 @lru_cache(maxsize=1)
 def _writes_webp() -> bool:
-    from PIL import features
+    # Importing WebP's plugin registers it for saving and opening; without it the first
+    # WebP save or open runs Image.init(), which imports all of Pillow's forty plugins
+    # (35-50 ms of a sweep's CPU).
+    from PIL import WebPImagePlugin  # noqa: F401
 
-    return bool(features.check("webp"))
+    return "WEBP" in Image.SAVE
 
 
 #: How much wider than asked an embedded picture may be when a whole-factor reduction makes it.
