@@ -13,18 +13,7 @@ from .app import Emulator
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """No access log: in a notebook every request would print a line to stderr.
-
-    Counts the CPU of each connection it serves (``Emulator.count_serving``); the
-    server's own thread counts what it spends accepting them (``EmulatorServer._serve``).
-    """
-
-    def handle(self) -> None:
-        started = time.thread_time()
-        try:
-            super().handle()
-        finally:
-            self.server.app.count_serving(time.thread_time() - started)  # type: ignore[attr-defined]
+    """No access log: in a notebook every request would print a line to stderr."""
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
@@ -54,6 +43,19 @@ class EmulatorServer:
         self._server: BaseWSGIServer = make_server(
             host, port, self.emulator, threaded=True, request_handler=_QuietHandler
         )
+        serve_connection = self._server.process_request_thread
+
+        def counted(request: Any, client_address: Any) -> None:
+            # The whole of a connection's thread: its request, and closing the socket after it.
+            started = time.thread_time()
+            try:
+                serve_connection(request, client_address)
+            finally:
+                self.emulator.count_serving(time.thread_time() - started)
+
+        # The CPU of every connection served (``Emulator.count_serving``); the server's own
+        # thread counts what it spends accepting them (``_serve``).
+        self._server.process_request_thread = counted  # type: ignore[attr-defined]
         self.host, self.port = host, self._server.server_port
         self.base_url = f"http://{host}:{self.port}"
         self._thread: threading.Thread | None = None
