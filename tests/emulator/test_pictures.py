@@ -245,13 +245,13 @@ def test_the_emulator_counts_cpu_per_picture_served(emu) -> None:
 
 def test_the_photographs_are_drawn_while_the_execution_runs(emu, monkeypatch) -> None:
     drawn: list[int] = []
-    real = pictures._draw_pose
+    real = pictures._draw_scene
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         drawn.append(kwargs["pose"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pictures, "_draw_pose", counted)
+    monkeypatch.setattr(pictures, "_draw_scene", counted)
     monkeypatch.setattr(pictures, "_shots", OrderedDict())  # none kept from other tests
     raw = Raw(emu.base_url)
     body = {"taskId": raw.task(), "params": {"textDescription": "x", "locationId": 6000401, "batchCount": 4}}
