@@ -7,16 +7,23 @@ each caption). Prints the median and mean CPU time per picture (this thread's: r
 a shared machine), the most one picture took (a photograph drawn), the median wall time,
 how many of the pictures are distinct bytes, and their smallest and median size; then
 the same for one photograph drawn whole (what every picture cost before).
-Run: ``.venv/bin/python benchmarks/emulator_pictures.py [PROMPTS]``.
+
+Then a catalogue of distinct garments (``emulator_catalogue_picture``): GARMENTS
+generated garment pictures (distinct colours and stripes, 720x960 to 800x1000) x 2
+scenes x 1 model x a batch of 4, each garment new to the emulator, as a catalogue run
+through ``--image`` meets them; CPU per picture the same way.
+Run: ``.venv/bin/python benchmarks/emulator_pictures.py [PROMPTS [GARMENTS]]``.
 """
 
 from __future__ import annotations
 
+import io
 import statistics
 import sys
 import time
 
 from _common import emit, garment
+from PIL import Image, ImageDraw
 
 from weshop_nb.emulator import catalogue, pictures
 
@@ -64,5 +71,52 @@ def main() -> None:
     emit("emulator_photograph_drawn", cpu_ms=round((time.thread_time() - started) * 1000, 1))
 
 
+def catalogue_garment(number: int) -> bytes:
+    """A distinct garment picture: its own colours, stripe pitch and size (deterministic)."""
+    ground = ((number * 67) % 256, (number * 139 + 40) % 256, (number * 29 + 90) % 256)
+    stripe = tuple(255 - v for v in ground)
+    size = (720 + (number * 16) % 96, 960 + (number * 8) % 48)
+    image = Image.new("RGB", size, ground)
+    draw = ImageDraw.Draw(image)
+    pitch = 12 + number % 20
+    for x in range(0, size[0], 2 * pitch):
+        draw.rectangle((x, 0, x + pitch - 1, size[1]), fill=stripe)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def distinct_garments(garments: int) -> None:
+    sources = [catalogue_garment(n) for n in range(garments)]
+    scenes = catalogue.LOCATIONS[2:4]  # not those of the sweep: nothing kept from it helps
+    cpu, sizes = [], []
+    for n, source in enumerate(sources):
+        for scene in scenes:
+            for slot in range(4):
+                started = time.thread_time()
+                data = pictures.render_result(
+                    source=source,
+                    colors=scene["colors"],
+                    scene=scene["name"],
+                    model="Amara",
+                    prompt=f"catalogue garment {n}",
+                    slot=slot,
+                    agent="aimodel",
+                )
+                cpu.append(time.thread_time() - started)
+                sizes.append(len(data))
+    emit(
+        "emulator_catalogue_picture",
+        garments=garments,
+        pictures=len(cpu),
+        median_cpu_ms=round(statistics.median(cpu) * 1000, 2),
+        mean_cpu_ms=round(statistics.fmean(cpu) * 1000, 2),
+        max_cpu_ms=round(max(cpu) * 1000, 1),
+        min_kb=round(min(sizes) / 1024),
+        median_kb=round(statistics.median(sizes) / 1024),
+    )
+
+
 if __name__ == "__main__":
     main()
+    distinct_garments(int(sys.argv[2]) if len(sys.argv) > 2 else 50)

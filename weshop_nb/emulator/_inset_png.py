@@ -37,7 +37,7 @@ from ._spliced_png import _END, _SIGNATURE, PngParts, _chunk, _scanlines
 SEAM = (26, 22, 20)
 _ADLER = 65521  # Adler-32's modulus
 #: Garment rectangles kept per shot: a catalogue's garments come in a few shapes.
-_RECTANGLES_KEPT = 3
+_RECTANGLES_KEPT = 4
 
 
 class _Sums(NamedTuple):
