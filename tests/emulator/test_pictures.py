@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import math
 import statistics
+import struct
 import time
+import zlib
 from collections import OrderedDict
 from typing import Any
 
@@ -14,6 +16,7 @@ from PIL import Image, ImageStat
 
 from weshop_nb import emulator
 from weshop_nb.emulator import agent_pictures, catalogue, pictures
+from weshop_nb.emulator._inset_png import SEAM, InsetPng, _Sums
 from weshop_nb.emulator._spliced_png import PngParts, SplicedPng
 
 from ..conftest import API_KEY
@@ -386,3 +389,46 @@ def test_a_catalogue_photograph_is_drawn_once_and_captioned_per_result(emu, monk
         _patch(first, 0, 0, 1, band).transpose(Image.Transpose.FLIP_LEFT_RIGHT).tobytes()
         == _patch(mirrored, 0, 0, 1, band).tobytes()
     )
+
+
+def test_an_inset_png_decodes_to_exactly_the_picture_composed() -> None:
+    scene = Image.effect_noise((64, 50), 60).convert("RGB")
+    head = InsetPng(scene, (10, 40), 9)
+    tail = Image.new("RGB", (64, 9), (1, 2, 3))
+    for piece in (Image.new("RGBA", (20, 25), (200, 10, 30, 255)), Image.new("RGBA", (20, 30), (0, 200, 0, 128))):
+        inset = head.inset(piece, 17)
+        data = b"".join(head.parts(inset, 17, tail))
+        # The pixels' zlib stream, from every IDAT chunk: zlib checks the Adler-32 put together from sums.
+        stream, at = b"", 8
+        while at < len(data):
+            (length,), kind = struct.unpack(">I", data[at : at + 4]), data[at + 4 : at + 8]
+            stream += data[at + 8 : at + 8 + length] if kind == b"IDAT" else b""
+            at += 12 + length
+        assert len(zlib.decompress(stream)) == 59 * (1 + 64 * 3)
+        edges = piece.copy()  # an opaque piece's side columns are the seam; else the scene shows there
+        for column in (0, piece.width - 1):
+            edges.paste((*SEAM, 255) if inset.anywhere else (0, 0, 0, 0), (column, 0, column + 1, piece.height))
+        composed = Image.new("RGB", (64, 59))
+        composed.paste(scene, (0, 0))
+        composed.paste(edges, (17, 10), edges)
+        composed.paste(tail, (0, 50))
+        assert _open(data).tobytes() == composed.tobytes()
+
+
+def test_two_garments_on_one_scene_share_it_and_each_shows_its_own_colour() -> None:
+    coral = (240, 110, 90)
+    buffer = io.BytesIO()
+    Image.new("RGB", (700, 900), coral).save(buffer, format="PNG")
+    teal, other = _open(_render()), _open(_render(source=buffer.getvalue()))
+    assert math.dist(ImageStat.Stat(_patch(teal, 0.44, 0.38, 0.56, 0.48)).mean, TEAL) < 45
+    assert math.dist(ImageStat.Stat(_patch(other, 0.44, 0.38, 0.56, 0.48)).mean, coral) < 45
+    # The scene and model, drawn once: the same pixels beside and above the garment.
+    for box in ((0, 0, 1, 0.2), (0, 0.2, 0.2, 0.6), (0.8, 0.2, 1, 0.6)):
+        assert _patch(teal, *box).tobytes() == _patch(other, *box).tobytes()
+
+
+def test_adler_sums_join_as_the_checksum_of_the_joined_bytes() -> None:
+    first, second = bytes(range(256)) * 300, b"\xff" * 70000 + b"grain"
+    joined = _Sums.of(first).then(_Sums.of(second))
+    assert joined.adler() == zlib.adler32(first + second)
+    assert _Sums.of(second).adler(zlib.adler32(first)) == zlib.adler32(first + second)
