@@ -432,3 +432,19 @@ def test_adler_sums_join_as_the_checksum_of_the_joined_bytes() -> None:
     joined = _Sums.of(first).then(_Sums.of(second))
     assert joined.adler() == zlib.adler32(first + second)
     assert _Sums.of(second).adler(zlib.adler32(first)) == zlib.adler32(first + second)
+
+
+def test_a_result_is_a_few_idat_chunks_so_a_client_reads_it_like_any_png() -> None:
+    # Pillow's reader spends Python per chunk: a chunk per row part (~1,250) cost a client
+    # 45 % more CPU per picture. The caption's chunk is the picture's own; the rest are kept.
+    for source in (_flat_garment(), None):
+        data = _render(source=source, prompt="a prompt of its own")
+        kinds, at = [], 8
+        while at < len(data):
+            length, kind = struct.unpack(">I4s", data[at : at + 8])
+            kinds.append(kind)
+            at += 12 + length
+        assert at == len(data) and kinds[0] == b"IHDR" and kinds[-1] == b"IEND"
+        assert 1 <= kinds.count(b"IDAT") <= 4, kinds.count(b"IDAT")
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()  # every chunk's CRC-32, the kept ones included
