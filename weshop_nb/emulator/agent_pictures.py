@@ -412,7 +412,7 @@ def _catalogue_drawing(agent: str, sources: list[bytes | None], params: dict[str
     """The key of a catalogue agent's photograph and the drawing of its poses."""
     sources = sources or [None]
     read = tuple((k, str(params.get(k))) for k in _READS.get(agent, ()))
-    # A checksum per picture, not a digest: read again for every result (see pictures._photograph_key).
+    # A checksum per picture, not a digest: read again for every result (see pictures._source_key).
     key = (agent, tuple((zlib.crc32(s or b""), len(s or b"")) for s in sources), read)
     return key, lambda pose: _DRAWINGS[agent](sources, params, pose)
 

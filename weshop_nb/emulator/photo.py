@@ -149,7 +149,14 @@ def figure(picture: Image.Image, box: Box, skin: Color, hair: Color, legs: Color
     draw.ellipse((head[0] - 0.03 * w, y0 - 0.01 * h, head[2] + 0.03 * w, head[1] + 0.75 * head_h), fill=hair)
     draw.ellipse(head, fill=skin)
     draw.chord((head[0] - 0.01 * w, y0 - 0.015 * h, head[2] + 0.01 * w, head[1] + 0.55 * head_h), 180, 360, fill=hair)
-    return (round(x0), round(head[3] + 0.02 * h), round(x1), round(y0 + 0.8 * h))
+    return torso(box)
+
+
+def torso(box: Box) -> Box:
+    """Where :func:`figure` in ``box`` puts the garment: from below the neck to the hips."""
+    x0, y0, x1, y1 = box
+    h = y1 - y0
+    return (round(x0), round(y0 + 0.22 * h), round(x1), round(y0 + 0.8 * h))
 
 
 def _weave(size: tuple[int, int], rng: random.Random) -> Image.Image:
@@ -319,6 +326,19 @@ def finish(picture: Image.Image, rng: random.Random, *, grain: int = 3, soften: 
     picture.paste(picture.crop(box).filter(ImageFilter.BoxBlur(0.5)), box[:2])
     picture.paste((0, 0, 0), (0, 0), _vignette(picture.size))
     return ImageChops.add(picture, noise(picture.size, rng, grain).convert("RGB"), 1, -128)
+
+
+def finish_cutout(piece: Image.Image, rng: random.Random, *, grain: int = 3) -> Image.Image:
+    """:func:`finish` for a piece pasted on a finished picture: softness and grain, no vignette.
+
+    The garment is put on a scene finished without it, so that the scene is drawn once
+    for every garment; it sits in the middle, where the vignette darkens nothing.
+    ``piece`` is RGBA and left unchanged; returns a new RGBA image.
+    """
+    soft = piece.filter(ImageFilter.BoxBlur(0.5))  # its outline too, as the lens softened it
+    finished = ImageChops.add(soft.convert("RGB"), noise(piece.size, rng, grain).convert("RGB"), 1, -128)
+    finished.putalpha(soft.getchannel("A"))
+    return finished
 
 
 @lru_cache(maxsize=8)

@@ -2,9 +2,11 @@
 
 Result pictures are drawn like photographs (see :mod:`.photo`): a 768x1024 PNG weighs
 close to a megabyte, as the service's do, so byte counts measured against the emulator
-mean something. The photographs are drawn once per source, scene, model and shot and
-kept encoded; each result adds only its caption band (see :mod:`._spliced_png`), so a
-picture costs the emulator about a millisecond of CPU, not the user's cores a drawing.
+mean something. The scene and model are drawn once per scene, model and shot and kept
+encoded; a garment is finished and encoded once, the same on every scene (see
+:mod:`._inset_png`); each result adds only its caption band. So a picture costs the
+emulator a few milliseconds of CPU, not the user's cores a drawing, even in a catalogue
+of many garments.
 They are deterministic: the same arguments give the same bytes, so tutorials and tests
 can compare them run after run.
 """
@@ -20,10 +22,12 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from PIL import Image, ImageDraw
 
 from . import photo
+from ._inset_png import Inset, InsetPng
 from ._spliced_png import PngParts, SplicedPng
 from .params import Refusal
 
@@ -123,9 +127,10 @@ def result_parts(
 ) -> PngParts:
     """One result picture in two pieces: the scene, a model wearing the source garment, a caption.
 
-    The photograph is one of a few shots drawn once per source, scene and model (see
-    :func:`_shot`); per picture only the caption is drawn and encoded, about a
-    millisecond. The caption (slot, scene, model, agent, prompt) makes the pictures of a
+    The scene with its model is one of a few shots drawn once per scene and model (see
+    :func:`_kept`), the garment finished and encoded once per source (see :func:`_inset`);
+    per picture the kept parts are joined and the caption is drawn and encoded, a couple
+    of milliseconds. The caption (slot, scene, model, agent, prompt) makes the pictures of a
     sweep distinct bytes; the same arguments give the same bytes.
 
     Parameters
@@ -151,21 +156,20 @@ def result_parts(
         result of its shot; ``own`` is the caption's rows): joined, the same arguments
         always give the same bytes.
     """
-    key = _photograph_key(source, colors, scene, model, size)
-    head, band_color = _shot(key, source, slot % (2 * _POSES))
+    head, band_color, inset, x = _dressed(source, colors, scene, model, size, slot % (2 * _POSES))
     title = f"#{slot + 1}  {scene or 'free scene'}  ·  {model or 'free model'}"
     lines = [title, *([agent] if agent else []), *textwrap.wrap(prompt or "(no prompt)", 52)]
-    return _captioned(head, band_color, lines)
+    return head.parts(inset, x, _caption_band(head.tail_size, band_color, lines))
 
 
-def _captioned(head: SplicedPng, band_color: photo.Color, lines: Sequence[str]) -> PngParts:
-    """``head`` finished with a caption band of ``lines`` (the first a little larger)."""
-    band = Image.new("RGB", head.tail_size, band_color)
+def _caption_band(size: tuple[int, int], band_color: photo.Color, lines: Sequence[str]) -> Image.Image:
+    """A caption band of ``lines`` (the first a little larger), to go below a photograph."""
+    band = Image.new("RGB", size, band_color)
     step = band.height / (_CAPTION_ROWS + 0.7)  # the layout of photo.caption, on a band of its own
     for row, line in enumerate(lines[:_CAPTION_ROWS]):
         text = _line(line, round(step * (0.74 if row else 0.78)))
         band.paste((255, 255, 255), (round(band.width * 0.028), round(step * (0.35 + row))), text)
-    return head.parts(band)
+    return band
 
 
 #: Draws one pose (0 or 1) of a photograph: the picture, and the colour of its caption band.
@@ -180,7 +184,7 @@ def drawn_once(key: Hashable, draw: Drawing, slot: int, lines: Sequence[str]) ->
     pictures are the first two mirrored. ``key`` must hold everything the drawing reads.
     """
     head, band_color = _kept(("drawn", key), draw, slot % (2 * _POSES))
-    return _captioned(head, band_color, lines)
+    return head.parts(_caption_band(head.tail_size, band_color, lines))
 
 
 def prepare_drawing(key: Hashable, draw: Drawing, slots: Iterable[int]) -> None:
@@ -199,21 +203,40 @@ def prepare_result(
     size: tuple[int, int] = RESULT_SIZE,
     agent: str = "",
 ) -> None:
-    """Draw the photographs :func:`result_parts` will use for these ``slots``, if not kept yet.
+    """Draw and encode what :func:`result_parts` will use for these ``slots``, if not kept yet.
 
-    Same parameters as :func:`result_parts` (the prompt and slot set only the caption).
+    Same parameters as :func:`result_parts` (the prompt and slot set only the caption):
+    the shots of the scene, the garment, and the parts beside it on each shot.
     """
-    key = _photograph_key(source, colors, scene, model, size)
     for shot in sorted({slot % (2 * _POSES) for slot in slots}):
-        _shot(key, source, shot)
+        head, _, inset, x = _dressed(source, colors, scene, model, size, shot)
+        head.prepare(inset, x)
 
 
-def _photograph_key(
-    source: bytes | None, colors: Sequence[str] | None, scene: str, model: str, size: tuple[int, int]
-) -> tuple:
+def _dressed(
+    source: bytes | None, colors: Sequence[str] | None, scene: str, model: str, size: tuple[int, int], shot: int
+) -> tuple[InsetPng, photo.Color, Inset, int]:
+    """The kept parts of a result: its shot of the scene, band colour, garment, and the garment's column."""
+    setting = (tuple(colors or ()), scene, model, size)
+    top, bottom = _band_rows(size)
+    head, band_color = _kept(
+        ("scene", setting),
+        lambda pose: _draw_scene(*setting, pose=pose),
+        shot,
+        encode=lambda picture, tail: InsetPng(picture, (top, bottom), tail),
+    )
+    body = _body(size, random.Random(_scene_seed(scene, model, shot % _POSES)))
+    piece = _worn(source, (body[2] - body[0], bottom - top))
+    x = body[0] + (body[2] - body[0] - piece.width) // 2
+    if shot >= _POSES:  # the mirrored shots: the scene is mirrored, the garment is not
+        x = size[0] - x - piece.width
+    return head, band_color, _inset(source, piece, head, x, (setting, shot)), x
+
+
+def _source_key(source: bytes | None) -> tuple[int, int]:
     # A checksum of the source, not a digest: it is read again for every picture, and
-    # cheaply (a collision would only show another upload's photograph).
-    return (zlib.crc32(source or b""), len(source or b""), tuple(colors or ()), scene, model, size)
+    # cheaply (a collision would only show another upload's garment).
+    return zlib.crc32(source or b""), len(source or b"")
 
 
 #: Poses drawn per source, scene and model; each is also served mirrored, so a batch of
@@ -221,11 +244,13 @@ def _photograph_key(
 _POSES = 2
 _CAPTION_ROWS = 5
 _CAPTION_SHARE = 0.195  # of the picture's height
-#: Heads kept (about 0.85 MB each, so at most some 80 MB): a sweep of 2 scenes x 2 models uses
-#: 16 (2 poses, each mirrored), 4 scenes x 5 models 80. With fewer kept than a sweep uses, its
-#: executions (prompt by prompt, each through every scene and model) evicted each other's
-#: photographs: the 1,000-execution sweep of catalogue_scale.py redrew them for 40 s of CPU.
-_SHOTS_KEPT = 96
+#: Bytes of heads kept: a result's shot (an InsetPng) weighs about 1.4 MB (its encoded rows,
+#: the garment band's pixels, the parts beside one garment shape), 2.6 MB at most (four
+#: shapes), an agent's photograph 0.85 MB. A sweep of 2 scenes x 2 models uses 16 shots (2
+#: poses, each mirrored), 4 scenes x 5 models 80: about 110 MB. With fewer kept than a sweep
+#: uses, its executions (prompt by prompt, each through every scene and model) evicted each
+#: other's photographs: the 1,000-execution sweep of catalogue_scale.py redrew them for 40 s.
+_KEPT_BYTES = 128 * 1024 * 1024
 
 
 @lru_cache(maxsize=512)
@@ -239,21 +264,20 @@ def _line(text: str, size: int) -> Image.Image:
     return mask
 
 
-_shots: OrderedDict[Hashable, tuple[SplicedPng, photo.Color]] = OrderedDict()
+_shots: OrderedDict[Hashable, tuple[Any, photo.Color]] = OrderedDict()
 _drawing: dict[Hashable, threading.Lock] = {}
 _shots_lock = threading.Lock()
 
 
-def _shot(key: tuple, source: bytes | None, shot: int) -> tuple[SplicedPng, photo.Color]:
-    """The encoded photograph of ``shot`` for ``key`` and its band's colour (see :func:`_kept`)."""
-    return _kept(key, lambda pose: _draw_pose(source, *key[2:], pose=pose), shot)
-
-
-def _kept(key: Hashable, draw: Drawing, shot: int) -> tuple[SplicedPng, photo.Color]:
+def _kept(
+    key: Hashable, draw: Drawing, shot: int, encode: Callable[[Image.Image, int], Any] = SplicedPng
+) -> tuple[Any, photo.Color]:
     """The encoded photograph of ``shot`` for ``key`` and its band's colour, drawn (with its mirror) on first use.
 
     Shots ``0`` and ``1`` are ``draw(0)`` and ``draw(1)``; ``2`` and ``3`` the same mirrored.
-    Several requests of one batch arrive at once: one draws, the others wait for it.
+    ``encode(rows above the caption, caption height)`` keeps them (a :class:`SplicedPng`,
+    or an :class:`InsetPng`). Several requests of one batch arrive at once: one draws,
+    the others wait for it. Kept within :data:`_KEPT_BYTES`.
     """
     pose_key = (key, shot % _POSES)
     with _shots_lock:
@@ -269,42 +293,102 @@ def _kept(key: Hashable, draw: Drawing, shot: int) -> tuple[SplicedPng, photo.Co
         top = picture.crop((0, 0, picture.width, picture.height - tail))
         heads = {}
         for mirrored in (False, True):
-            head = SplicedPng(top.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if mirrored else top, tail)
+            head = encode(top.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if mirrored else top, tail)
             heads[shot % _POSES + _POSES * mirrored] = (head, band_color)
         with _shots_lock:
             for number, kept in heads.items():
                 _shots[(pose_key, number)] = kept
-            while len(_shots) > _SHOTS_KEPT:
+            # Counted when kept (an InsetPng grows a little with each garment shape it meets).
+            while sum(head.nbytes for head, _ in _shots.values()) > _KEPT_BYTES and len(_shots) > 2:
                 _shots.popitem(last=False)
             _drawing.pop(pose_key, None)
         return heads[shot]
 
 
-def _draw_pose(
-    source: bytes | None, colors: tuple[str, ...], scene: str, model: str, size: tuple[int, int], *, pose: int
-) -> tuple[Image.Image, photo.Color]:
-    """The photograph of one pose, without caption; and the colour its caption band takes."""
-    source_digest = hashlib.sha256(source or b"").hexdigest()
-    rng = random.Random(f"{source_digest}|{scene}|{model}|{pose}")
+def _scene_seed(scene: str, model: str, pose: int) -> str:
+    return f"{scene}|{model}|{pose}"
+
+
+def _body(size: tuple[int, int], rng: random.Random) -> photo.Box:
+    """Where the model stands, head to feet: the first thing a pose's ``rng`` decides."""
     width, height = size
-    centre = width * (0.5 + rng.uniform(-0.04, 0.04))
-    body = (round(centre - 0.28 * width), round(0.05 * height), round(centre + 0.28 * width), round(0.79 * height))
-    feet = (body[0], round(0.765 * height), body[2], round(0.805 * height))
+    left = round(width * (0.5 + rng.uniform(-0.04, 0.04) - 0.28))
+    # The width is the same in every pose, and so is the garment's fitted size.
+    return (left, round(0.05 * height), left + round(0.56 * width), round(0.79 * height))
+
+
+def _band_rows(size: tuple[int, int]) -> tuple[int, int]:
+    """The rows the garment may cover: the torso's, the same in every pose (only the columns move)."""
+    _, top, _, bottom = photo.torso(_body(size, random.Random(0)))
+    return top, bottom
+
+
+def _draw_scene(
+    colors: tuple[str, ...], scene: str, model: str, size: tuple[int, int], *, pose: int
+) -> tuple[Image.Image, photo.Color]:
+    """The photograph of one pose without garment nor caption; and the colour its caption band takes."""
+    rng = random.Random(_scene_seed(scene, model, pose))
+    body = _body(size, rng)
+    feet = (body[0], round(0.765 * size[1]), body[2], round(0.805 * size[1]))
     top, bottom = _palette(colors, scene or "free scene")
     picture = photo.backdrop(size, top, bottom, rng, shadow=feet)
     skin = _hue(model or "model")
     hair, legs = _hue(f"hair {model}"), _hue(f"legs {model}")
-    torso = photo.figure(
+    photo.figure(
         picture,
         body,
         skin=(200 + skin[0] % 50, 160 + skin[1] % 60, 130 + skin[2] % 60),
         hair=photo.mix(hair, (20, 14, 10), 0.75),
         legs=photo.mix(legs, (25, 25, 35), 0.65),
     )
-    box = (torso[2] - torso[0], torso[3] - torso[1])
-    piece = photo.garment(_fitted_source(source, box), box, rng)
-    picture.paste(piece, (torso[0] + (box[0] - piece.width) // 2, torso[1]), piece)
     return photo.finish(picture, rng, soften=body), photo.mix(bottom, (0, 0, 0), 0.8)
+
+
+_garments: OrderedDict[Hashable, Any] = OrderedDict()
+_garments_lock = threading.Lock()
+#: Finished garments and their encoded parts kept (about 0.6 MB and 0.25 MB each): a
+#: task's pictures wear one upload, a catalogue's go through its garments in turn.
+_GARMENTS_KEPT = 16
+_SHAPE_STEP = 32  # pixels: a worn garment's width and height are multiples of it
+
+
+def _garment_kept(key: Hashable, make: Callable[[], Any]) -> Any:
+    """``make()``, kept under ``key`` among the last :data:`_GARMENTS_KEPT` (two threads may both make it)."""
+    with _garments_lock:
+        if key in _garments:
+            _garments.move_to_end(key)
+            return _garments[key]
+    made = make()
+    with _garments_lock:
+        _garments[key] = made
+        while len(_garments) > _GARMENTS_KEPT:
+            _garments.popitem(last=False)
+    return made
+
+
+def _worn(source: bytes | None, box: tuple[int, int]) -> Image.Image:
+    """The source garment as worn and photographed (RGBA, fitted into ``box``), the same in every shot."""
+
+    def make() -> Image.Image:
+        rng = random.Random(f"garment|{_source_key(source)}")
+        fitted = _fitted_source(source, box)
+        if fitted is not None:
+            # A few garment shapes, not one per upload: each new shape on a shot costs the
+            # encoding of the scene beside it (InsetPng's rectangles). At most 31 pixels less.
+            shape = tuple(max(_SHAPE_STEP, side - side % _SHAPE_STEP) for side in fitted.size)
+            fitted = fitted.resize(shape, Image.Resampling.BILINEAR)
+        return photo.finish_cutout(photo.garment(fitted, box, rng), rng)
+
+    return _garment_kept(("worn", _source_key(source), box), make)
+
+
+def _inset(source: bytes | None, piece: Image.Image, head: InsetPng, x: int, shot: Hashable) -> Inset:
+    """``piece`` encoded as an inset of ``head`` at ``x``: once for every shot if the garment is opaque."""
+    key = ("inset", _source_key(source), piece.size)
+    inset = _garment_kept(key, lambda: head.inset(piece, x))
+    if inset.anywhere:
+        return inset
+    return _garment_kept((*key, shot), lambda: head.inset(piece, x))  # the scene shows through it
 
 
 class PictureCache:
