@@ -244,13 +244,14 @@ def _source_key(source: bytes | None) -> tuple[int, int]:
 _POSES = 2
 _CAPTION_ROWS = 5
 _CAPTION_SHARE = 0.195  # of the picture's height
-#: Bytes of heads kept: a result's shot (an InsetPng) weighs about 1.4 MB (its encoded rows,
-#: the garment band's pixels, the parts beside one garment shape), 2.6 MB at most (four
+#: Bytes of heads kept: a result's shot (an InsetPng) weighs about 1.6 MB (its encoded rows,
+#: the garment band's pixels, the parts beside one garment shape), 2.8 MB at most (four
 #: shapes), an agent's photograph 0.85 MB. A sweep of 2 scenes x 2 models uses 16 shots (2
-#: poses, each mirrored), 4 scenes x 5 models 80: about 110 MB. With fewer kept than a sweep
-#: uses, its executions (prompt by prompt, each through every scene and model) evicted each
-#: other's photographs: the 1,000-execution sweep of catalogue_scale.py redrew them for 40 s.
-_KEPT_BYTES = 128 * 1024 * 1024
+#: poses, each mirrored), 4 scenes x 5 models 80: about 130 MB, so the bound leaves room for a
+#: few shapes more. With fewer kept than a sweep uses, its executions (prompt by prompt, each
+#: through every scene and model) evicted each other's photographs: the 1,000-execution
+#: sweep of catalogue_scale.py redrew them for 40 s of CPU.
+_KEPT_BYTES = 160 * 1024 * 1024
 
 
 @lru_cache(maxsize=512)
