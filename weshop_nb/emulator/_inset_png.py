@@ -15,8 +15,8 @@ This works because a PNG's pixels are one zlib stream over any number of IDAT ch
 every part is raw deflate ended with a full flush (byte-aligned, no reference to anything
 before it), so parts are joined by putting their bytes together. A picture has three IDAT
 chunks: the rows above the band (kept finished), the band's parts and the rows below it
-(their CRC-32 computed once per garment and shot, and kept), the caption. Not a chunk
-per part: a client's PNG reader (Pillow's) spends Python per chunk.
+(joined once per garment and shot, and kept, so that the pictures of a sweep share them),
+the caption. Not a chunk per part: a client's PNG reader (Pillow's) spends Python per chunk.
 
 The band's row parts are deflate blocks with fixed Huffman codes (``Z_FIXED``): a block
 with its own (dynamic) codes makes the reader build its code tables first, which for
@@ -50,10 +50,25 @@ SEAM = (26, 22, 20)
 _ADLER = 65521  # Adler-32's modulus
 #: Garment rectangles kept per shot: a catalogue's garments come in a few shapes.
 _RECTANGLES_KEPT = 4
-#: Band chunks' CRC-32 kept per shot, one per garment (and column) met: 8 bytes each, about.
-_CRCS_KEPT = 256
-_IDAT_CRC = zlib.crc32(b"IDAT")
+#: Bytes of joined pictures kept (all but each one's caption), by shot, garment and column:
+#: the pictures of one garment on one shot share one copy, in the emulator's picture cache
+#: too, and are not joined again (a megabyte copied per picture). A sweep over a few
+#: garments uses a few dozen; a catalogue's garments pass through.
+_JOINED_KEPT_BYTES = 48 * 1024 * 1024
+_joined: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
+_joined_bytes = 0
+_joined_lock = threading.Lock()
 _numbers = itertools.count()  # each inset's number
+
+
+def _keep_joined(key: tuple[int, int, int], shared: bytes) -> None:
+    global _joined_bytes
+    with _joined_lock:
+        if key not in _joined:
+            _joined[key] = shared
+            _joined_bytes += len(shared)
+        while _joined_bytes > _JOINED_KEPT_BYTES and len(_joined) > 1:
+            _joined_bytes -= len(_joined.popitem(last=False)[1])
 
 
 class _Sums(NamedTuple):
@@ -174,8 +189,7 @@ class InsetPng:
         self._below, self._below_sums = _segment(below, level), _Sums.of(below)
         self._band = picture.crop((0, top, width, bottom))  # to cut the parts beside each inset from
         self._rectangles: OrderedDict[tuple[int, int, int, bool], tuple[_Column, _Column, bytes, _Sums]] = OrderedDict()
-        #: (inset number, x) -> the band chunk's length and CRC-32 (a few bytes each, so many kept).
-        self._crcs: OrderedDict[tuple[int, int], tuple[int, int]] = OrderedDict()
+        self._number = next(_numbers)  # its part of the keys of the joined pictures kept
         self._lock = threading.Lock()
 
     @property
@@ -184,7 +198,7 @@ class InsetPng:
         kept = len(self._start) + len(self._below) + 3 * self._band.width * self._band.height
         for left, right, under, _ in self._rectangles.values():
             kept += sum(map(len, left.pieces)) + sum(map(len, right.pieces)) + len(under)
-        return kept + 64 * len(self._crcs)
+        return kept
 
     def inset(self, piece: Image.Image, x: int) -> Inset:
         """The garment ``piece`` (RGBA) pasted at column ``x`` of the band's top, encoded.
@@ -212,9 +226,9 @@ class InsetPng:
     def parts(self, inset: Inset, x: int, tail: Image.Image) -> PngParts:
         """The picture with ``inset`` at column ``x`` of the band's top, above ``tail`` (RGB, ``tail_size``).
 
-        ``shared`` is every IDAT chunk but the tail's, joined (a copy of kept parts, no
-        compression; the CRC-32 of the band's chunk computed on first use, then kept);
-        ``own`` the tail's rows and the end.
+        ``shared`` is every IDAT chunk but the tail's, joined from kept parts on first use
+        (no compression) and then kept, the same object for every picture of this inset
+        at ``x`` while kept (:data:`_JOINED_KEPT_BYTES`); ``own`` the tail's rows and the end.
         """
         if tail.mode != "RGB" or tail.size != self.tail_size:
             raise ValueError(f"tail must be RGB of {self.tail_size}, not {tail.mode} of {tail.size}")
@@ -225,28 +239,21 @@ class InsetPng:
         weighted += right.weighted_at(offset + middle.width, stride)
         band = _Sums(rows * stride, (left.total + middle.total + right.total) % _ADLER, weighted % _ADLER)
         sums = self._above.then(band).then(under_sums).then(self._below_sums)
-        pieces = [self._start, b""]  # then the band chunk's length and kind
-        for row in zip(left.pieces, middle.pieces, right.pieces, strict=True):
-            pieces.extend(row)
-        pieces += (under, self._below, b"")  # and its CRC-32
-        key = (inset.number, x)
-        with self._lock:
-            kept = self._crcs.get(key)
-            if kept is not None:
-                self._crcs.move_to_end(key)
-        if kept is None:
-            data = b"".join(pieces[2:-1])
-            kept = (len(data), zlib.crc32(data, _IDAT_CRC))
-            with self._lock:
-                self._crcs[key] = kept
-                while len(self._crcs) > _CRCS_KEPT:
-                    self._crcs.popitem(last=False)
-        pieces[1], pieces[-1] = struct.pack(">I4s", kept[0], b"IDAT"), struct.pack(">I", kept[1])
+        key = (self._number, inset.number, x)
+        with _joined_lock:
+            shared = _joined.get(key)
+            if shared is not None:
+                _joined.move_to_end(key)
+        if shared is None:
+            pieces = [piece for row in zip(left.pieces, middle.pieces, right.pieces, strict=True) for piece in row]
+            data = b"".join([*pieces, under, self._below])
+            shared = b"".join([self._start, _chunk(b"IDAT", data)])
+            _keep_joined(key, shared)
         rows_of_tail = _scanlines(tail)
         compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15)  # raw deflate: it ends the stream
         stream = compressor.compress(rows_of_tail) + compressor.flush()
         stream += struct.pack(">I", zlib.adler32(rows_of_tail, sums.adler()))
-        return PngParts(b"".join(pieces), _chunk(b"IDAT", stream) + _END)
+        return PngParts(shared, _chunk(b"IDAT", stream) + _END)
 
     def _rectangle(self, x: int, size: tuple[int, int], seamed: bool) -> tuple[_Column, _Column, bytes, _Sums]:
         """The parts beside an inset of ``size`` at ``x`` (left, right), and the band's rows under it."""
