@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import re
+import subprocess
+import sys
+import tempfile
 
 import pytest
 from IPython.core.error import UsageError
@@ -288,3 +291,19 @@ def test_settings_are_traitlets_with_help(ip) -> None:
     assert magics.poll_interval == 0.5
     for name in ("poll_interval", "agent", "agent_version", "thumbnail_size", "max_concurrent_launches"):
         assert magics.traits()[name].help
+
+
+def test_loading_the_extension_loads_no_heavy_library() -> None:
+    # %load_ext runs in every notebook that uses weshop_nb, so it must stay light: requests,
+    # Pillow, pandas and the widgets load with the first command that needs them.
+    code = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "InteractiveShell.instance().run_line_magic('load_ext', 'weshop_nb')\n"
+        "print(','.join(m for m in ('requests', 'PIL', 'pandas', 'ipywidgets', 'werkzeug') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tempfile.gettempdir()
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == ""

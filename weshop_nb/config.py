@@ -44,6 +44,11 @@ _ON = ("on", "1", "true", "yes")
 LOW_SPACE = 1 << 20
 
 
+def environ_value(name: str) -> str | None:
+    """The environment variable ``name``, or None when it is unset or blank (a blank one means unset)."""
+    return os.environ.get(name, "").strip() or None
+
+
 def home_dir() -> Path:
     """``WESHOP_NB_HOME``, or ``~/.weshop_nb``: where history and caches live."""
     return Path(os.environ.get(HOME_VAR) or Path.home() / ".weshop_nb").expanduser()

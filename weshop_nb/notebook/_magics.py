@@ -27,10 +27,9 @@ from IPython.utils.process import arg_split
 from traitlets import Enum, Float, Int, Unicode, observe, validate
 
 from .. import contract
-from ..config import API_KEY_VAR
+from ..config import API_KEY_VAR, environ_value
 from ..contract import is_url
 from ..service._errors import AuthenticationError, ServiceError, WaitTimeout, WeShopError
-from ..service._settings import environ_value
 from ..work._catalogue import catalogue_choices, filter_catalogue
 from ..work._estimate import BudgetError
 from ..work._filters import FilterError

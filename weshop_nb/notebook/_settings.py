@@ -14,8 +14,7 @@ from typing import Any
 
 from traitlets import TraitError
 
-from ..config import API_KEY_VAR, BASE_URL_VAR
-from ..service._settings import environ_value
+from ..config import API_KEY_VAR, BASE_URL_VAR, environ_value
 
 __all__ = ["SettingError", "RANGES", "check_setting", "EnvWatch"]
 

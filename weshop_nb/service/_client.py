@@ -26,7 +26,7 @@ from .. import contract
 from ..config import API_VAR, BASE_URL_VAR, insecure_allowed
 from ..contract import is_url
 from . import _events as events
-from . import _runs_api, _settings, _transport
+from . import _polling, _runs_api, _settings, _transport
 from ._agents import check_api, prepare_inputs, read_info_pages, uploaded, v1_estimate
 from ._catalogue import AgentInfo, Estimate
 from ._envelope import check_url as _check_url
@@ -49,7 +49,7 @@ from ._transport import Call
 
 __all__ = ["WeShopClient", "DEFAULT_BASE_URL", "DEFAULT_GIVE_UP_AFTER"]
 
-DEFAULT_GIVE_UP_AFTER = _transport.DEFAULT_GIVE_UP_AFTER
+DEFAULT_GIVE_UP_AFTER = _polling.DEFAULT_GIVE_UP_AFTER
 
 DEFAULT_BASE_URL = _settings.DEFAULT_BASE_URL
 #: (connect, read) seconds. Uploads of 10 MB over a slow link need the long read.
@@ -580,7 +580,7 @@ class WeShopClient:
             else:
                 failing = None
                 changed = last is None or current.status != last.status or len(current.images) != len(last.images)
-                interval = _transport.next_interval(interval, poll_interval, max_interval, changed=changed)
+                interval = _polling.next_interval(interval, poll_interval, max_interval, changed=changed)
                 pause = interval
                 if changed and on_update is not None:
                     on_update(current)

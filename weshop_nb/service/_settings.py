@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..config import API_KEY_VAR
+from ..config import API_KEY_VAR, environ_value
 from ._envelope import check_url
 from ._errors import InvalidRequestError
 from ._transport import API_PREFIX, RUNS_PREFIX
@@ -23,17 +22,11 @@ __all__ = [
     "check_base_url",
     "check_timeout",
     "check_retries",
-    "environ_value",
     "key_from_environment",
     "is_loopback",
 ]
 
 DEFAULT_BASE_URL = "https://openapi.weshop.ai"
-
-
-def environ_value(name: str) -> str | None:
-    """The environment variable ``name``, or None when it is unset or blank (a blank one means unset)."""
-    return os.environ.get(name, "").strip() or None
 
 
 def key_from_environment() -> str | None:

@@ -45,7 +45,7 @@ For every call, whatever its row:
 
 Between sends: :func:`retry_pause` (after a 429, the rate budget's hold instead).
 Polling (``WeShopClient.wait`` and the run watchers) is not retrying: it asks again on
-a schedule, with :func:`next_interval`.
+a schedule, with :func:`~weshop_nb.service._polling.next_interval`.
 
 The key travels in :class:`KeyAuth`, the session's auth object, so no request code holds
 it in a local and no header dict is built with it in sight of a traceback.
@@ -71,7 +71,6 @@ __all__ = [
     "RUNS_PREFIX",
     "API_ROOT",
     "Call",
-    "DEFAULT_GIVE_UP_AFTER",
     "AGAIN",
     "RECONCILE",
     "GONE_IS_DONE",
@@ -92,7 +91,6 @@ __all__ = [
     "build_session",
     "never_sent",
     "retry_pause",
-    "next_interval",
 ]
 
 #: Where the v1 task API lives.
@@ -326,19 +324,3 @@ def retry_pause(attempt: int, *, first: float = 0.25, cap: float = 2.0) -> float
     The jitter (a quarter either way) keeps threads that failed together from sending together again.
     """
     return min(first * 2**attempt, cap) * random.uniform(0.75, 1.25)
-
-
-#: Seconds of nothing but failed polls after which waiting and watching stop and say so
-#: (``WeShopClient(give_up_after=...)``, ``%config WeShopMagics.give_up_after``). Longer
-#: than a service restart or a laptop's network coming back (a minute or two; at the
-#: longest pause of 15 s that is still twenty polls), short enough that a person reads
-#: "gave up" with the reason rather than a run that polls silently for ever.
-DEFAULT_GIVE_UP_AFTER = 300.0
-
-
-def next_interval(current: float, base: float, ceiling: float, *, changed: bool) -> float:
-    """The pause before the next poll: back to ``base`` after a change, else 1.5x longer up to ``ceiling``.
-
-    The one backoff of everything that polls (``WeShopClient.wait`` and the run watchers).
-    """
-    return base if changed else min(current * 1.5, ceiling)

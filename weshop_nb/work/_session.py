@@ -15,8 +15,8 @@ from ..config import home_dir
 from ..service._errors import RateLimitError, ServiceError, WeShopError
 from ..service._events import warn_once
 from ..service._images import thumbnail
+from ..service._polling import DEFAULT_GIVE_UP_AFTER
 from ..service._thumbnails import ThumbnailCache
-from ..service._transport import DEFAULT_GIVE_UP_AFTER
 from ._html import ICON_WIDTH, pixels
 
 if TYPE_CHECKING:

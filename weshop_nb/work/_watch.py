@@ -52,7 +52,7 @@ from ..contract import FAILED
 from ..service import _events as events
 from ..service._errors import AuthenticationError, InvalidRequestError, RateLimitError, WeShopError
 from ..service._events import warn_once
-from ..service._transport import DEFAULT_GIVE_UP_AFTER, next_interval
+from ..service._polling import DEFAULT_GIVE_UP_AFTER, next_interval
 
 if TYPE_CHECKING:
     from ..service._client import WeShopClient
