@@ -9,6 +9,7 @@ import struct
 import time
 import zlib
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
@@ -264,6 +265,44 @@ def test_the_photographs_are_drawn_while_the_execution_runs(emu, monkeypatch) ->
         time.sleep(0.05)
     assert sorted(drawn) == [0, 1]  # two poses, each also served mirrored: four shots
     assert raw.get("/_emulator/stats").json()["pictures_served"] == 0
+
+
+def test_an_execution_whose_pictures_are_due_is_drawn_when_asked_not_ahead(emu) -> None:
+    # The drawer is behind (a catalogue launches faster than it draws): by the time it takes
+    # an execution up, its first picture is due and may be asked for; drawing it then too
+    # would double the work.
+    app, raw = emu.emulator, Raw(emu.base_url)
+    body = {"taskId": raw.task(), "params": {"textDescription": "x", "locationId": 6000401, "batchCount": 4}}
+    execution_id = raw.ok(raw.post("/agent/task/execute", body))["executionId"]
+    deadline = time.monotonic() + 10
+    while app.stats()["drawing_ahead_cpu_s"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)  # drawn ahead while it runs, as every new execution is
+    record = app.store.executions[execution_id]
+    record.accepted_at -= 60  # now long finished: as if the drawer only now took it up
+    before = app.stats()["drawing_ahead_cpu_s"]
+    app.draw_ahead(record)
+    deadline = time.monotonic() + 10
+    while app.stats()["drawing_ahead_skipped"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert app.stats()["drawing_ahead_skipped"] == 1
+    assert app.stats()["drawing_ahead_cpu_s"] == before
+
+
+def test_a_new_garment_asked_for_by_a_whole_batch_at_once_is_encoded_once(monkeypatch) -> None:
+    made: list[int] = []
+    real = InsetPng.inset
+
+    def counted(self: InsetPng, piece: Image.Image, x: int) -> Any:
+        made.append(x)
+        time.sleep(0.05)  # long enough for the batch's other requests to arrive meanwhile
+        return real(self, piece, x)
+
+    monkeypatch.setattr(InsetPng, "inset", counted)
+    monkeypatch.setattr(pictures, "_garments", OrderedDict())
+    garment = _solid((12, 34, 56))
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda slot: _render(source=garment, slot=slot), range(4)))
+    assert len(made) == 1  # opaque: one inset serves every shot
 
 
 # -- the catalogue agents and kling's last frame: each result shows what the agent did --

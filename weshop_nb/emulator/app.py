@@ -134,6 +134,7 @@ class Emulator:
         # emulator stands in for a service whose GPUs are elsewhere, so this must stay small.
         self.picture_cpu: deque[float] = deque(maxlen=100_000)
         self.drawing_ahead_cpu = 0.0  # CPU seconds of draw_ahead, counted apart
+        self.drawing_ahead_skipped = 0  # executions whose pictures were due before the drawer got to them
         # CPU seconds of every connection served, from reading the request to writing the
         # reply (counted by the server, which also writes): in a kernel that runs the
         # emulator, the share of the kernel's CPU that stands in for the service.
@@ -392,6 +393,13 @@ class Emulator:
 
     def _drawer(self, jobs: queue.SimpleQueue) -> None:
         while (record := jobs.get()) is not None:
+            if record.progress(time.time())[1] > 0:
+                # Its pictures may be asked for already, and are drawn when asked: drawing
+                # them here too, late, would double the work. A catalogue launches its
+                # executions faster than one thread draws ahead, and fell behind for good.
+                with self._lock:
+                    self.drawing_ahead_skipped += 1
+                continue
             started = time.thread_time()
             try:
                 if not agent_pictures.prepare(self, record):
@@ -432,7 +440,8 @@ class Emulator:
         ``errors`` counts requests that failed inside the emulator (answered with a 500
         envelope); it stays 0 unless the emulator has a bug. ``picture_cpu_ms`` is the CPU
         time the emulator spent per result picture served (median, mean, max);
-        ``drawing_ahead_cpu_s`` what it spent drawing photographs ahead (:meth:`draw_ahead`);
+        ``drawing_ahead_cpu_s`` what it spent drawing photographs ahead (:meth:`draw_ahead`),
+        ``drawing_ahead_skipped`` the executions it did not (their pictures were due first);
         ``serving_cpu_s`` the CPU of every connection served by its server (pictures drawn on
         request included, drawing ahead not).
         """
@@ -454,5 +463,6 @@ class Emulator:
                 "max": round(picture_cpu[-1] * 1000, 3) if picture_cpu else None,
             },
             "drawing_ahead_cpu_s": round(self.drawing_ahead_cpu, 3),
+            "drawing_ahead_skipped": self.drawing_ahead_skipped,
             "serving_cpu_s": round(self.serving_cpu, 3),
         }

@@ -347,6 +347,7 @@ def _draw_scene(
 
 _garments: OrderedDict[Hashable, Any] = OrderedDict()
 _garments_lock = threading.Lock()
+_making: dict[Hashable, threading.Lock] = {}  # a lock per garment being made
 #: Finished garments and their encoded parts kept (about 0.6 MB and 0.25 MB each): a
 #: task's pictures wear one upload, a catalogue's go through its garments in turn.
 _GARMENTS_KEPT = 16
@@ -354,16 +355,27 @@ _SHAPE_STEP = 32  # pixels: a worn garment's width and height are multiples of i
 
 
 def _garment_kept(key: Hashable, make: Callable[[], Any]) -> Any:
-    """``make()``, kept under ``key`` among the last :data:`_GARMENTS_KEPT` (two threads may both make it)."""
+    """``make()``, kept under ``key`` among the last :data:`_GARMENTS_KEPT`.
+
+    A batch's pictures are asked for at once: one thread makes it, the others wait for it
+    (each making its own, a catalogue's every garment was encoded three or four times).
+    """
     with _garments_lock:
         if key in _garments:
             _garments.move_to_end(key)
             return _garments[key]
-    made = make()
-    with _garments_lock:
-        _garments[key] = made
-        while len(_garments) > _GARMENTS_KEPT:
-            _garments.popitem(last=False)
+        lock = _making.setdefault(key, threading.Lock())
+    with lock:
+        with _garments_lock:
+            if key in _garments:
+                _garments.move_to_end(key)
+                return _garments[key]
+        made = make()
+        with _garments_lock:
+            _garments[key] = made
+            while len(_garments) > _GARMENTS_KEPT:
+                _garments.popitem(last=False)
+            _making.pop(key, None)
     return made
 
 
