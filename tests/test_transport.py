@@ -174,6 +174,8 @@ def picture_host() -> Iterator[tuple[str, list[Request]]]:
         seen.append(request)
         if request.path == "/moved":
             return Response(status=302, headers={"Location": "/picture.png"})(environ, start_response)
+        if request.path == "/cookie":
+            return Response(b"\x89PNG picture", headers={"Set-Cookie": "cdn=1; Path=/"})(environ, start_response)
         return Response(b"\x89PNG picture", mimetype="image/png")(environ, start_response)
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -195,6 +197,10 @@ def test_a_picture_sent_past_the_session_is_the_same_get(picture_host, monkeypat
     assert [request.path for request in seen] == ["/picture.png", "/moved", "/picture.png"]
     sent = seen[0].headers
     assert sent["User-Agent"].startswith("python-requests/") and "Authorization" not in sent
+    # A cookie a host sets is sent back to it, as the session does.
+    client.fetch_image(base + "/cookie")
+    client.fetch_image(base + "/picture.png")
+    assert seen[-1].cookies.get("cdn") == "1"
     # A proxy of the environment is used as requests uses it: the request goes to the proxy.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -62,6 +62,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import requests.auth
 from requests.adapters import HTTPAdapter
+from requests.cookies import extract_cookies_to_jar
 from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies, requote_uri
@@ -258,6 +259,8 @@ class _Session(requests.Session):
         response = self.get_adapter(url).send(
             request, stream=stream, timeout=timeout, verify=settings["verify"], cert=None, proxies={}
         )
+        if "set-cookie" in response.headers:  # kept for the next requests, as the session keeps them
+            extract_cookies_to_jar(self.cookies, request, response.raw)
         if response.is_redirect:  # followed as requests follows it (rare for pictures)
             location = urljoin(url, response.headers["location"])
             response.close()
