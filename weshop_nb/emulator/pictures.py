@@ -366,16 +366,20 @@ def _garment_kept(key: Hashable, make: Callable[[], Any]) -> Any:
             return _garments[key]
         lock = _making.setdefault(key, threading.Lock())
     with lock:
-        with _garments_lock:
-            if key in _garments:
-                _garments.move_to_end(key)
-                return _garments[key]
-        made = make()
-        with _garments_lock:
-            _garments[key] = made
-            while len(_garments) > _GARMENTS_KEPT:
-                _garments.popitem(last=False)
-            _making.pop(key, None)
+        try:
+            with _garments_lock:
+                if key in _garments:
+                    _garments.move_to_end(key)
+                    return _garments[key]
+            made = make()
+            with _garments_lock:
+                _garments[key] = made
+                while len(_garments) > _GARMENTS_KEPT:
+                    _garments.popitem(last=False)
+        finally:
+            with _garments_lock:
+                if _making.get(key) is lock:  # the waiters hold it; the next maker makes its own
+                    del _making[key]
     return made
 
 
