@@ -30,13 +30,6 @@ from .. import contract
 from ..config import API_KEY_VAR, environ_value
 from ..contract import is_url
 from ..service._errors import AuthenticationError, ServiceError, WaitTimeout, WeShopError
-from ..work._catalogue import catalogue_choices, filter_catalogue
-from ..work._estimate import BudgetError
-from ..work._filters import FilterError
-from ..work._launch import NOTHING_STARTED, LaunchInterrupted, RetryError
-from ..work._pictures import PictureError
-from ..work._plan import PlanError
-from ..work._run import NO_CANCEL, WaitInterrupted, interrupted_message
 from . import _parsers as magic_parsers
 from ._display import show as _show
 from ._paths import local_file
@@ -53,6 +46,22 @@ __all__ = [
     "load_ipython_extension",
     "unload_ipython_extension",
 ]
+
+
+def _refusals() -> tuple[type[Exception], ...]:
+    """The errors a command says in one line, without a traceback: a cell or option the user can fix.
+
+    Imported when one is raised: the work layer loads with the first command that uses it,
+    not with the extension.
+    """
+    from ..work._estimate import BudgetError
+    from ..work._filters import FilterError
+    from ..work._launch import RetryError
+    from ..work._pictures import PictureError
+    from ..work._plan import PlanError
+
+    return PromptError, FilterError, RetryError, PictureError, PlanError, BudgetError
+
 
 _NO_CLIENT = (
     "No WeShop API key in this session. Run `%weshop login` (asks for the key without echoing it), "
@@ -204,7 +213,7 @@ class WeShopMagics(Magics):
             return subcommand.handler(self, args, cell)
         except WeShopError as exc:  # the service's kind of refusal is worth its name
             raise UsageError(f"{type(exc).__name__}: {exc}") from None
-        except (PromptError, FilterError, RetryError, PictureError, PlanError, BudgetError) as exc:
+        except _refusals() as exc:
             raise UsageError(str(exc)) from None  # one prefix: IPython's UsageError
         except OSError as exc:  # a local file that is missing or unreadable
             raise UsageError(str(exc)) from None
@@ -266,6 +275,8 @@ class WeShopMagics(Magics):
         ]
         if not sections:
             print(f"{agent} has no presets (no locations, fashion models or backgrounds).")
+        from ..work._catalogue import catalogue_choices, filter_catalogue
+
         for title, entries in sections:
             chosen = filter_catalogue(entries, args.category, args.tag)
             if not chosen and (args.category or args.tag):
@@ -381,6 +392,8 @@ class WeShopMagics(Magics):
         if not watched:
             print("Nothing is being watched.")
             return
+        from ..work._run import NO_CANCEL
+
         unfinished = sum(not item.done for run in watched for item in run.items)
         for run in watched:
             run.stop()
@@ -417,6 +430,8 @@ class WeShopMagics(Magics):
     # the session launches the plan's jobs. --estimate prices the sweep instead.
 
     def _cmd_run(self, args: Any, cell: str | None) -> Any:
+        from ..work._launch import NOTHING_STARTED, LaunchInterrupted
+
         prompts = prompts_from_cell(cell, self.shell.user_ns if self.shell is not None else {})
         client = self.client
         agent, version = args.agent or self.agent, args.version or self.agent_version
@@ -517,6 +532,8 @@ class WeShopMagics(Magics):
 
     def _finish(self, run: Any, args: Any) -> Any:
         """Store a run in ``-o VAR`` and wait for it when asked (the run options of ``run``, ``retry``, ``resume``)."""
+        from ..work._run import WaitInterrupted, interrupted_message
+
         if args.output:
             self.shell.user_ns[args.output] = run
         if args.wait:
