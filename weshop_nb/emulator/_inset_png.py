@@ -55,20 +55,20 @@ _RECTANGLES_KEPT = 4
 #: too, and are not joined again (a megabyte copied per picture). A sweep over a few
 #: garments uses a few dozen; a catalogue's garments pass through.
 _JOINED_KEPT_BYTES = 48 * 1024 * 1024
-_joined: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
+_joined: OrderedDict[tuple[int, int, int], tuple[bytes, int]] = OrderedDict()  # and their rows' Adler-32
 _joined_bytes = 0
 _joined_lock = threading.Lock()
 _numbers = itertools.count()  # each inset's number
 
 
-def _keep_joined(key: tuple[int, int, int], shared: bytes) -> None:
+def _keep_joined(key: tuple[int, int, int], kept: tuple[bytes, int]) -> None:
     global _joined_bytes
     with _joined_lock:
         if key not in _joined:
-            _joined[key] = shared
-            _joined_bytes += len(shared)
+            _joined[key] = kept
+            _joined_bytes += len(kept[0])
         while _joined_bytes > _JOINED_KEPT_BYTES and len(_joined) > 1:
-            _joined_bytes -= len(_joined.popitem(last=False)[1])
+            _joined_bytes -= len(_joined.popitem(last=False)[1][0])
 
 
 class _Sums(NamedTuple):
@@ -133,7 +133,7 @@ class Inset(NamedTuple):
     """A garment's part of each row it covers (see :meth:`InsetPng.inset`).
 
     ``anywhere``: the garment is opaque, so this part is the same on every picture.
-    ``number``: this inset's own, which the CRC-32 of the pictures it is in is kept under.
+    ``number``: this inset's own, which the joined pictures it is in are kept under.
     """
 
     middle: _Column
@@ -232,6 +232,23 @@ class InsetPng:
         """
         if tail.mode != "RGB" or tail.size != self.tail_size:
             raise ValueError(f"tail must be RGB of {self.tail_size}, not {tail.mode} of {tail.size}")
+        key = (self._number, inset.number, x)
+        with _joined_lock:
+            kept = _joined.get(key)
+            if kept is not None:
+                _joined.move_to_end(key)
+        if kept is None:
+            kept = self._joined(inset, x)
+            _keep_joined(key, kept)
+        shared, adler = kept
+        rows_of_tail = _scanlines(tail)
+        compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15)  # raw deflate: it ends the stream
+        stream = compressor.compress(rows_of_tail) + compressor.flush()
+        stream += struct.pack(">I", zlib.adler32(rows_of_tail, adler))
+        return PngParts(shared, _chunk(b"IDAT", stream) + _END)
+
+    def _joined(self, inset: Inset, x: int) -> tuple[bytes, int]:
+        """Every IDAT chunk of a picture with ``inset`` at ``x`` but the tail's, and the Adler-32 of their rows."""
         left, right, under, under_sums = self._rectangle(x, inset.size, inset.anywhere)
         middle, rows = inset.middle, len(inset.middle.pieces)
         stride, offset = self._stride, left.width
@@ -239,21 +256,9 @@ class InsetPng:
         weighted += right.weighted_at(offset + middle.width, stride)
         band = _Sums(rows * stride, (left.total + middle.total + right.total) % _ADLER, weighted % _ADLER)
         sums = self._above.then(band).then(under_sums).then(self._below_sums)
-        key = (self._number, inset.number, x)
-        with _joined_lock:
-            shared = _joined.get(key)
-            if shared is not None:
-                _joined.move_to_end(key)
-        if shared is None:
-            pieces = [piece for row in zip(left.pieces, middle.pieces, right.pieces, strict=True) for piece in row]
-            data = b"".join([*pieces, under, self._below])
-            shared = b"".join([self._start, _chunk(b"IDAT", data)])
-            _keep_joined(key, shared)
-        rows_of_tail = _scanlines(tail)
-        compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15)  # raw deflate: it ends the stream
-        stream = compressor.compress(rows_of_tail) + compressor.flush()
-        stream += struct.pack(">I", zlib.adler32(rows_of_tail, sums.adler()))
-        return PngParts(shared, _chunk(b"IDAT", stream) + _END)
+        pieces = [piece for row in zip(left.pieces, middle.pieces, right.pieces, strict=True) for piece in row]
+        data = b"".join([*pieces, under, self._below])
+        return b"".join([self._start, _chunk(b"IDAT", data)]), sums.adler()
 
     def _rectangle(self, x: int, size: tuple[int, int], seamed: bool) -> tuple[_Column, _Column, bytes, _Sums]:
         """The parts beside an inset of ``size`` at ``x`` (left, right), and the band's rows under it."""

@@ -226,11 +226,12 @@ def _dressed(
         encode=lambda picture, tail: InsetPng(picture, (top, bottom), tail),
     )
     body = _body(size, random.Random(_scene_seed(scene, model, shot % _POSES)))
-    piece = _worn(source, (body[2] - body[0], bottom - top))
+    garment = _source_key(source)
+    piece = _worn(source, garment, (body[2] - body[0], bottom - top))
     x = body[0] + (body[2] - body[0] - piece.width) // 2
     if shot >= _POSES:  # the mirrored shots: the scene is mirrored, the garment is not
         x = size[0] - x - piece.width
-    return head, band_color, _inset(source, piece, head, x, (setting, shot)), x
+    return head, band_color, _inset(garment, piece, head, x, (setting, shot)), x
 
 
 def _source_key(source: bytes | None) -> tuple[int, int]:
@@ -383,11 +384,12 @@ def _garment_kept(key: Hashable, make: Callable[[], Any]) -> Any:
     return made
 
 
-def _worn(source: bytes | None, box: tuple[int, int]) -> Image.Image:
-    """The source garment as worn and photographed (RGBA, fitted into ``box``), the same in every shot."""
+def _worn(source: bytes | None, garment: tuple[int, int], box: tuple[int, int]) -> Image.Image:
+    """The source garment (``garment``: its :func:`_source_key`) as worn and photographed (RGBA, fitted
+    into ``box``), the same in every shot."""
 
     def make() -> Image.Image:
-        rng = random.Random(f"garment|{_source_key(source)}")
+        rng = random.Random(f"garment|{garment}")
         fitted = _fitted_source(source, box)
         if fitted is not None:
             # A few garment shapes, not one per upload: each new shape on a shot costs the
@@ -396,12 +398,12 @@ def _worn(source: bytes | None, box: tuple[int, int]) -> Image.Image:
             fitted = fitted.resize(shape, Image.Resampling.BILINEAR)
         return photo.finish_cutout(photo.garment(fitted, box, rng), rng)
 
-    return _garment_kept(("worn", _source_key(source), box), make)
+    return _garment_kept(("worn", garment, box), make)
 
 
-def _inset(source: bytes | None, piece: Image.Image, head: InsetPng, x: int, shot: Hashable) -> Inset:
-    """``piece`` encoded as an inset of ``head`` at ``x``: once for every shot if the garment is opaque."""
-    key = ("inset", _source_key(source), piece.size)
+def _inset(garment: tuple[int, int], piece: Image.Image, head: InsetPng, x: int, shot: Hashable) -> Inset:
+    """``piece`` (of ``garment``) encoded as an inset of ``head`` at ``x``: once for every shot if it is opaque."""
+    key = ("inset", garment, piece.size)
     inset = _garment_kept(key, lambda: head.inset(piece, x))
     if inset.anywhere:
         return inset

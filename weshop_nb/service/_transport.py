@@ -189,6 +189,10 @@ class KeyAuth(requests.auth.AuthBase):
             request.headers["Authorization"] = self._key
         return request
 
+    def may_sign(self, url: str) -> bool:
+        """True when a request to ``url`` may be signed once prepared (its host lowercased: compared without case)."""
+        return bool(self.root) and url.lower().startswith(self.root.lower())
+
     def __repr__(self) -> str:
         return "<API key>"
 
@@ -276,9 +280,7 @@ class _Session(requests.Session):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
             return False
-        if self.auth is not None and not isinstance(self.auth, KeyAuth):
-            return False
-        if isinstance(self.auth, KeyAuth) and self.auth.root and url.lower().startswith(self.auth.root.lower()):
+        if self.auth is not None and (not isinstance(self.auth, KeyAuth) or self.auth.may_sign(url)):
             return False  # the key signs it: only the session adds it
         if proxies and requests.utils.select_proxy(url, proxies):
             return False
