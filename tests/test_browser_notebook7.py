@@ -1,0 +1,111 @@
+"""A sweep's live grid and a finished run's output in Notebook 7, in Debian's Chromium.
+
+The JupyterLab test (test_browser.py) drives the studio; this one checks that what
+``%%weshop run`` shows renders in Notebook 7 too, a front-end of its own: a notebook
+that starts the in-kernel emulator, runs a two-execution sweep without ``--wait`` (the
+live grid of widgets while it runs, then the finished run as static HTML in its place)
+and one with ``--wait`` (static HTML), run with Run > Run All Cells as a person would.
+Every picture shown in the end is loaded and embedded in the page, none fetched from
+the emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ._lab import CHROMIUM, CHROMIUM_FLAGS, NO_CHROMIUM, QUIET_LAB, free_port, running_lab
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+CELLS = [
+    "%load_ext weshop_nb\n%weshop demo --latency 3 --seed 1",
+    '%%weshop run --image data/garment.jpg --location "Sunny Beach" --model Eve --model Amara\n'
+    "A linen shirt on a summer street",
+    '%%weshop run --image data/garment.jpg --location "White Studio" --model Eve --wait\nA linen shirt, studio light',
+]
+LOADED = "img => img.complete && img.naturalWidth > 0"
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+
+
+@pytest.fixture
+def notebook7(tmp_path: Path) -> Iterator[str]:
+    pytest.importorskip("notebook", minversion="7")
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copytree(NOTEBOOKS / "data", root / "data")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, root / "grid.ipynb")
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("WESHOP_")}
+    env.update(
+        WESHOP_NB_HOME=str(tmp_path / "home"),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
+        JUPYTER_DATA_DIR=str(tmp_path / "jupyter-data"),
+    )
+    command = [
+        sys.executable, "-m", "notebook", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+        f"--ServerApp.root_dir={root}", *QUIET_LAB, "--allow-root",
+    ]  # fmt: skip
+    with running_lab(command, port=port, env=env, log=tmp_path / "notebook7.log") as base:
+        yield base
+
+
+def _kernel_idle(base: str, timeout: float = 90) -> None:
+    """Wait until the notebook's kernel has started and is idle (asked of the server, not of the page)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{base}/api/kernels", timeout=5) as reply:
+            kernels = json.load(reply)
+        if kernels and all(kernel["execution_state"] == "idle" for kernel in kernels):
+            return
+        time.sleep(0.5)
+    pytest.fail("the notebook's kernel did not start")
+
+
+def test_the_live_grid_and_a_finished_run_render_in_notebook7(notebook7: str, tmp_path: Path) -> None:
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page.goto(f"{notebook7}/notebooks/grid.ipynb")
+            page.wait_for_selector(".jp-Notebook", timeout=90_000)
+            _kernel_idle(notebook7)
+            page.get_by_role("menuitem", name="Run").first.click()  # Run > Run All Cells, as a person would
+            page.get_by_text("Run All Cells", exact=True).click()
+            try:
+                # The live grid of widgets while the sweep runs (3 s), then the finished runs' static HTML.
+                page.wait_for_selector(".weshop-grid", timeout=90_000)
+                for cell, pictures in ((1, 8), (2, 4)):
+                    page.wait_for_function(
+                        f"""() => {{
+                             const cell = document.querySelectorAll('.jp-Cell')[{cell}];
+                             return cell && !cell.querySelector('.weshop-grid')
+                               && [...cell.querySelectorAll('.jp-OutputArea-output img')].filter({LOADED})
+                                 .length >= {pictures};
+                           }}""",
+                        timeout=120_000,
+                    )
+            except Exception:
+                page.screenshot(path=str(tmp_path / "notebook7-failed.png"), full_page=True)  # for the report
+                raise
+            shown = page.locator(".jp-Cell .jp-OutputArea-output img")
+            sources = [shown.nth(n).get_attribute("src") or "" for n in range(shown.count())]
+            page.screenshot(path=str(tmp_path / "notebook7.png"), full_page=True)
+        finally:
+            browser.close()
+    assert len(sources) >= 12 and all(src.startswith("data:image/") for src in sources)  # no URL of the emulator
+    assert (tmp_path / "notebook7.png").stat().st_size > 10_000
