@@ -258,7 +258,7 @@ def test_stars_are_clicked_in_the_live_grid_and_the_studio_cells(rated_run) -> N
 
 def test_a_grid_makes_its_stars_when_a_front_end_first_shows_it(rated_run) -> None:
     """No one can click a grid nbclient executes, and nbclient keeps every widget ever opened
-    (a star bar per card was a third of a finished run's weight): stars are made once shown."""
+    (star bars were most of a finished run's widget state): stars are made once shown."""
     from ipywidgets.widgets.widget import _instances as live_widgets
 
     from weshop_nb.notebook.widgets._grid import RunGrid, StarBar

@@ -14,7 +14,8 @@ each new one taking the place of the oldest shown; never a widget per execution.
 The stars under the cards (:class:`StarBar`) are made when a front-end first shows the
 grid (:meth:`RunGrid.show_stars`). A notebook executed with no one looking (nbconvert,
 nbclient, ``make refresh-notebooks``) can click none of them, and nbclient saves every
-widget ever opened: a star bar per card was a third of what a finished run added there.
+widget ever opened: a star bar per card, with the boxes and looks they took, was 51 KB of
+the 66 KB of widget state a finished 100-picture run left there.
 """
 
 from __future__ import annotations
