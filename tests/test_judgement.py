@@ -238,6 +238,7 @@ def test_stars_are_clicked_in_the_live_grid_and_the_studio_cells(rated_run) -> N
     from weshop_nb.notebook.widgets._grid import CardRow, ItemCell, RunGrid
 
     grid = RunGrid(rated_run)  # as %%weshop run shows it: rows of cards, stars under each card
+    grid.set_state({"_view_count": 1})  # what a front-end says when it shows the grid
     row = grid.cells[0]
     assert isinstance(row, CardRow) and len(row.stars) == 2 and len(row.stars[0].options) == 10  # 2 pictures x 5
     row.stars[0].click_star(1, 3)  # picture 2, three stars
@@ -246,11 +247,44 @@ def test_stars_are_clicked_in_the_live_grid_and_the_studio_cells(rated_run) -> N
     assert "★★★☆☆" in row.value  # the card redrawn with them
     row.stars[0].click_star(1, 3)  # the same again: cleared
     assert rated_run.items[0].stars == {} and History().ratings().empty
-    cells = RunGrid(rated_run, on_select=lambda item, index: None).cells  # the studio's cards
+    studio_grid = RunGrid(rated_run, on_select=lambda item, index: None)  # the studio's cards
+    studio_grid.set_state({"_view_count": 1})
+    cells = studio_grid.cells
     assert isinstance(cells[1], ItemCell)
     assert [label for label, _ in cells[1].buttons.options] == ["Picture 1", "Picture 2"]
     cells[1].stars.click_star(0, 4)
     assert History().ratings()["stars"].tolist() == [4] and "★★★★☆" in cells[1].card
+
+
+def test_a_grid_makes_its_stars_when_a_front_end_first_shows_it(rated_run) -> None:
+    """No one can click a grid nbclient executes, and nbclient keeps every widget ever opened
+    (star bars were most of a finished run's widget state): stars are made once shown."""
+    from ipywidgets.widgets.widget import _instances as live_widgets
+
+    from weshop_nb.notebook.widgets._grid import RunGrid, StarBar
+
+    def bars() -> list[StarBar]:
+        return [widget for widget in live_widgets.values() if isinstance(widget, StarBar)]
+
+    known = len(bars())
+    rows = RunGrid(rated_run)
+    cells = RunGrid(rated_run, on_select=lambda item, index: None)
+    assert len(bars()) == known and rows._view_count == 0  # not shown yet: no star bar, and asked to be told
+    for grid in (rows, cells):
+        grid.set_state({"_view_count": 1})  # a front-end shows it
+    assert len(bars()) == known + 4  # one per card: 2 executions, in rows and in the studio's cells
+    row = rows.cells[0]
+    assert list(rows.children) == [rows.progress, row, row.under] and list(row.under.children) == row.stars
+    [cell_row] = cells.children[1:]
+    assert {cell.stars for cell in cells.cells} <= set(cell_row.children)  # under the studio's cards
+    rows.set_state({"_view_count": 2})  # a second view: the same stars
+    assert len(bars()) == known + 4
+    rows.release()
+    assert all(bar.comm is None for bar in row.stars) and len(bars()) == known + 2  # closed with the grid
+    unseen = RunGrid(rated_run)
+    unseen.release()  # the run ended before a front-end showed it
+    unseen.set_state({"_view_count": 1})
+    assert len(bars()) == known + 2
 
 
 def test_comparisons_show_order_and_carry_stars(made, tmp_path) -> None:

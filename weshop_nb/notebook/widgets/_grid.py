@@ -10,6 +10,12 @@ closes the grid's own widgets once the run's static picture stands in for it.
 A run larger than :data:`~weshop_nb.work._html.LIVE_CARDS` stays light live: its bar and
 counts, and that many cards (:class:`CardSlot`) showing the newest finished executions,
 each new one taking the place of the oldest shown; never a widget per execution.
+
+The stars under the cards (:class:`StarBar`) are made when a front-end first shows the
+grid (:meth:`RunGrid.show_stars`). A notebook executed with no one looking (nbconvert,
+nbclient, ``make refresh-notebooks``) can click none of them, and nbclient saves every
+widget ever opened: a star bar per card, with the boxes and looks they took, was 51 KB of
+the 66 KB of widget state a finished 100-picture run left there.
 """
 
 from __future__ import annotations
@@ -46,7 +52,8 @@ class StarBar(widgets.ToggleButtons):
     number a picture has clears it; a click on another changes it. ``rate(item, picture,
     stars)`` is called (the run's :meth:`~weshop_nb.work._run.Run.rate`, which keeps it in
     the history); a refusal shows as ✗ with the reason in the tooltip. :meth:`refresh`
-    runs in watcher threads too and only sets trait values.
+    runs in watcher threads too and only sets trait values. Bars under cards are made
+    when the grid is first shown (:meth:`RunGrid.show_stars`).
 
     ``only`` limits the bar to one picture (the studio's enlarged view).
     """
@@ -115,9 +122,10 @@ class ItemCell(widgets.HTML):
         self.item = item
         self.width = width
         self.on_select = on_select
+        self.on_rate = on_rate
         self.buttons: widgets.ToggleButtons | None = None
-        #: The stars under the card's pictures (given ``on_rate``), or None.
-        self.stars: StarBar | None = StarBar(item, on_rate) if on_rate is not None else None
+        #: The stars under the card's pictures, once :meth:`show_stars` has made them (given ``on_rate``).
+        self.stars: StarBar | None = None
         if on_select is not None:
             # Two buttons per line, each as wide as the picture above it (two pictures per row).
             self.buttons = make(
@@ -160,6 +168,12 @@ class ItemCell(widgets.HTML):
         if self.stars is not None:
             self.stars.refresh()
 
+    def show_stars(self) -> None:
+        """Make the stars under the card's pictures (given ``on_rate``), once."""
+        if self.stars is None and self.on_rate is not None:
+            self.stars = StarBar(self.item, self.on_rate)
+            self.stars.refresh()  # what a watcher changed while the bar was being made, before it could see it
+
     def select(self, index: int) -> None:
         """Ask for picture (or video) ``index`` full size, as a click on its button does."""
         if self.buttons is not None:
@@ -177,13 +191,24 @@ def _cell_layout(width: int) -> widgets.Layout:
     return layout(border="1px solid #d0d7de", padding="6px", width=f"{width + 14}px")
 
 
-def _row(cells: list[ItemCell], width: int) -> widgets.GridBox:
-    """Cards side by side, each one's buttons and stars under it (one widget per row, its cells' looks shared)."""
-    return make(
-        widgets.GridBox,
-        children=[*cells, *(cell.buttons for cell in cells), *(cell.stars for cell in cells if cell.stars)],
-        layout={"grid_template_columns": f"repeat({len(cells)}, {width + 20}px)", "grid_gap": "2px 6px"},
-    )
+class CellRow(widgets.GridBox):
+    """Cards side by side (:class:`ItemCell`), each one's buttons and stars (once made) under
+    it: one widget per row, its cells' looks shared."""
+
+    def __init__(self, cells: list[ItemCell], width: int) -> None:
+        self.cells = cells
+        grid = {"grid_template_columns": f"repeat({len(cells)}, {width + 20}px)", "grid_gap": "2px 6px"}
+        super().__init__(children=self._parts(), layout=layout(**grid))
+
+    def _parts(self) -> list[widgets.Widget]:
+        buttons = [cell.buttons for cell in self.cells if cell.buttons is not None]
+        return [*self.cells, *buttons, *(cell.stars for cell in self.cells if cell.stars is not None)]
+
+    def show_stars(self) -> None:
+        """Make each card's stars and put them under it."""
+        for cell in self.cells:
+            cell.show_stars()
+        self.children = self._parts()
 
 
 class CardRow(widgets.HTML):
@@ -197,20 +222,24 @@ class CardRow(widgets.HTML):
     def __init__(self, items: list[RunItem], width: int, on_rate: Rate | None = None) -> None:
         self.items = items
         self.width = width
+        self.on_rate = on_rate
         self._drawing = threading.Lock()
-        #: Given ``on_rate``: a :class:`StarBar` under each card, side by side in one box (:attr:`under`).
-        self.stars = [StarBar(item, on_rate) for item in items] if on_rate is not None else []
-        self.under: widgets.Widget | None = (
-            make(
-                widgets.GridBox,
-                children=self.stars,
-                layout={"grid_template_columns": f"repeat({len(items)}, {width + 14}px)", "grid_gap": "0 6px"},
-            )
-            if self.stars
-            else None
-        )
+        #: Once :meth:`show_stars` has made them (given ``on_rate``): a :class:`StarBar` under
+        #: each card, side by side in one box (:attr:`under`, shown under the row).
+        self.stars: list[StarBar] = []
+        self.under: widgets.Widget | None = None
         super().__init__(layout=layout(), style=style(widgets.HTML))
         self.refresh()
+
+    def show_stars(self) -> None:
+        """Make a :class:`StarBar` under each card (given ``on_rate``), once, in :attr:`under`."""
+        if self.under is not None or self.on_rate is None:
+            return
+        self.stars = [StarBar(item, self.on_rate) for item in self.items]
+        for bar in self.stars:
+            bar.refresh()  # what a watcher changed while the bars were being made, before it could see them
+        columns = {"grid_template_columns": f"repeat({len(self.items)}, {self.width + 14}px)", "grid_gap": "0 6px"}
+        self.under = make(widgets.GridBox, children=self.stars, layout=columns)
 
     def refresh(self) -> None:
         for bar in self.stars:
@@ -284,7 +313,8 @@ class RunGrid(widgets.VBox):
     more than :data:`~weshop_nb.work._html.LIVE_CARDS` shows that many cards, the newest
     finished (:class:`NewestCards`).
 
-    ``width`` is the CSS width of a card (the run's own by default).
+    ``width`` is the CSS width of a card (the run's own by default). The stars under the
+    cards are made when a front-end first shows the grid (:meth:`show_stars`).
 
     Attributes
     ----------
@@ -298,25 +328,57 @@ class RunGrid(widgets.VBox):
         self.run = run
         width = width or run.width
         self.progress = RunProgress(run)
-        body: widgets.Widget
         self._cells: dict[int, ItemCell | CardRow]
         rate: Rate = lambda item, picture, stars: run.rate(item, stars, picture)  # noqa: E731
         self._newest: NewestCards | None = None
+        self._rows: list[CardRow | CellRow] = []
         if on_select is None and len(run.items) > display.LIVE_CARDS:  # the newest finished only
-            self._newest = body = NewestCards(run, width, columns, display.LIVE_CARDS)
+            self._newest = NewestCards(run, width, columns, display.LIVE_CARDS)
             self._cells = {}
         elif on_select is None:  # rows of cards
             items = run.items
-            rows = [CardRow(items[n : n + columns], width, rate) for n in range(0, len(items), columns)]
-            self._cells = {id(item): row for row in rows for item in row.items}
-            body = make(widgets.VBox, [part for row in rows for part in (row, row.under) if part is not None])
+            self._rows = [CardRow(items[n : n + columns], width, rate) for n in range(0, len(items), columns)]
+            self._cells = {id(item): row for row in self._rows for item in row.items}
         else:  # a card and its buttons per execution
             cells = [ItemCell(item, width, on_select, rate) for item in run.items]
             self._cells = {id(cell.item): cell for cell in cells}
-            body = make(widgets.VBox, [_row(cells[n : n + columns], width) for n in range(0, len(cells), columns)])
-        super().__init__(children=[self.progress, body], layout=layout())
+            self._rows = [CellRow(cells[n : n + columns], width) for n in range(0, len(cells), columns)]
+        # Showing the stars and letting the grid go happen in different threads (the kernel's,
+        # a watcher's): never stars made for a grid already let go.
+        self._stars_lock = threading.Lock()
+        self._released = False
+        # A view count of 0 asks the front-end to say when it shows the grid (ipywidgets'
+        # _view_count): the stars are made then (_on_view_count).
+        super().__init__(children=self._parts(), layout=layout(), _view_count=0)
         self.add_class("weshop-grid")  # a stable hook for styling and browser tests
+        self.observe(self._on_view_count, names="_view_count")
         run.on_update(self._on_run_update)
+
+    def _parts(self) -> list[widgets.Widget]:
+        """What the grid shows, top to bottom: the bar, then the rows (under a row of cards, its stars once made).
+        The rows are the grid's own children, not a box's: a box is one more widget for nbclient to keep."""
+        if self._newest is not None:
+            return [self.progress, self._newest]
+        parts: list[widgets.Widget] = [self.progress]
+        for row in self._rows:
+            parts.append(row)
+            if isinstance(row, CardRow) and row.under is not None:
+                parts.append(row.under)
+        return parts
+
+    def show_stars(self) -> None:
+        """Make the stars under every card, once: a front-end has shown the grid, so someone may click them.
+        Runs on the kernel's thread (the front-end's message); a large run's newest cards have none."""
+        with self._stars_lock:
+            if self._released:
+                return
+            for row in self._rows:
+                row.show_stars()
+            self.children = self._parts()
+
+    def _on_view_count(self, change: dict[str, Any]) -> None:
+        if change["new"] and not change["old"]:
+            self.show_stars()
 
     @property
     def cells(self) -> list[Any]:
@@ -343,6 +405,8 @@ class RunGrid(widgets.VBox):
         savers (nbclient) keep the last state of closed widgets.
         """
         self.run.on_update(self._on_run_update, remove=True)
+        with self._stars_lock:
+            self._released = True
         discard(self)
 
 
