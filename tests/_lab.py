@@ -28,6 +28,9 @@ CHROMIUM_FLAGS = [
 ]
 # JupyterLab asks the internet for news and updates unless told not to.
 QUIET_LAB = ["--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+ENABLED_LAUNCH = (
+    "() => [...document.querySelectorAll('button')].some(b => b.textContent.includes('Launch 4') && !b.disabled)"
+)
 
 
 def free_port() -> int:
@@ -78,3 +81,42 @@ def _answers(url: str) -> bool:
             return reply.status == 200
     except OSError:
         return False
+
+
+def accept_kernel_dialog(page) -> None:
+    """A fresh JupyterLab may ask which kernel to start; the notebook's own is preselected."""
+    try:
+        page.wait_for_selector(".jp-Dialog .jp-mod-accept", timeout=10_000)
+    except Exception:
+        return  # no question asked
+    page.click(".jp-Dialog .jp-mod-accept")
+
+
+def click_a_star(page, tmp_path: Path) -> list[tuple[int, int]]:
+    """Click the fourth star under the first picture of the first card; the (picture, stars) the history holds."""
+    from weshop_nb.work._history import History
+
+    stars = page.locator(".weshop-grid .weshop-stars button")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.weshop-grid .weshop-stars button').length >= 5", timeout=60_000
+    )
+    stars.nth(3).click()
+    # The card's stars fill in once the kernel has kept the rating: ★★★★☆ under the picture.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.weshop-grid')].some(g => g.textContent.includes('★★★★☆'))",
+        timeout=30_000,
+    )
+    shot = tmp_path / "stars.png"
+    page.locator(".weshop-grid").scroll_into_view_if_needed()
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot of a rated picture: {shot}")
+    history = History(tmp_path / "home" / "history.sqlite3")
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # the kernel's process writes it; this one reads the file
+            ratings = history.ratings()
+            if len(ratings) or time.monotonic() > deadline:
+                return list(zip(ratings["picture"].tolist(), ratings["stars"].tolist(), strict=True))
+            time.sleep(0.5)
+    finally:
+        history.close()

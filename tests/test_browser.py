@@ -14,18 +14,24 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ._lab import CHROMIUM, CHROMIUM_FLAGS, NO_CHROMIUM, QUIET_LAB, free_port, running_lab
+from ._lab import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    ENABLED_LAUNCH,
+    NO_CHROMIUM,
+    QUIET_LAB,
+    accept_kernel_dialog,
+    click_a_star,
+    free_port,
+    running_lab,
+)
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-ENABLED_LAUNCH = (
-    "() => [...document.querySelectorAll('button')].some(b => b.textContent.includes('Launch 4') && !b.disabled)"
-)
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 
@@ -53,15 +59,6 @@ def lab(tmp_path: Path) -> Iterator[str]:
     ]  # fmt: skip
     with running_lab(command, port=port, env=env, log=tmp_path / "jupyterlab.log") as base:
         yield base
-
-
-def _accept_kernel_dialog(page) -> None:
-    """A fresh JupyterLab may ask which kernel to start; the notebook's own is preselected."""
-    try:
-        page.wait_for_selector(".jp-Dialog .jp-mod-accept", timeout=10_000)
-    except Exception:
-        return  # no question asked
-    page.click(".jp-Dialog .jp-mod-accept")
 
 
 def _dropdown(page, label: str):
@@ -97,36 +94,6 @@ def _studio_with_virtualtryon(page) -> list[list[int]]:
     )
 
 
-def _click_a_star(page, tmp_path: Path) -> list[tuple[int, int]]:
-    """Click the fourth star under the first picture of the first card; the (picture, stars) the history holds."""
-    from weshop_nb.work._history import History
-
-    stars = page.locator(".weshop-grid .weshop-stars button")
-    page.wait_for_function(
-        "() => document.querySelectorAll('.weshop-grid .weshop-stars button').length >= 5", timeout=60_000
-    )
-    stars.nth(3).click()
-    # The card's stars fill in once the kernel has kept the rating: ★★★★☆ under the picture.
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.weshop-grid')].some(g => g.textContent.includes('★★★★☆'))",
-        timeout=30_000,
-    )
-    shot = tmp_path / "stars.png"
-    page.locator(".weshop-grid").scroll_into_view_if_needed()
-    page.screenshot(path=str(shot), full_page=True)
-    print(f"screenshot of a rated picture: {shot}")
-    history = History(tmp_path / "home" / "history.sqlite3")
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # the kernel's process writes it; this one reads the file
-            ratings = history.ratings()
-            if len(ratings) or time.monotonic() > deadline:
-                return list(zip(ratings["picture"].tolist(), ratings["stars"].tolist(), strict=True))
-            time.sleep(0.5)
-    finally:
-        history.close()
-
-
 def test_studio_launches_and_the_grid_shows_pictures(lab: str, tmp_path: Path) -> None:
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     with sync_playwright() as playwright:
@@ -135,7 +102,7 @@ def test_studio_launches_and_the_grid_shows_pictures(lab: str, tmp_path: Path) -
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
             page.goto(f"{lab}/lab/tree/04-studio.ipynb")
             page.wait_for_selector(".jp-Notebook", timeout=90_000)
-            _accept_kernel_dialog(page)
+            accept_kernel_dialog(page)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
             page.get_by_role("menuitem", name="Run").first.click()  # Run > Run All Cells, as a person would
             page.get_by_text("Run All Cells", exact=True).click()
@@ -159,7 +126,7 @@ def test_studio_launches_and_the_grid_shows_pictures(lab: str, tmp_path: Path) -
             page.locator(".weshop-grid").scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "studio.png"), full_page=True)
             try:
-                rated = _click_a_star(page, tmp_path)
+                rated = click_a_star(page, tmp_path)
             except Exception:
                 page.screenshot(path=str(tmp_path / "no-stars.png"), full_page=True)  # for the failure report
                 raise

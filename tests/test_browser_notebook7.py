@@ -6,7 +6,9 @@ that starts the in-kernel emulator, runs a two-execution sweep without ``--wait`
 live grid of widgets while it runs, then the finished run as static HTML in its place)
 and one with ``--wait`` (static HTML), run with Run > Run All Cells as a person would.
 Every picture shown in the end is loaded and embedded in the page, none fetched from
-the emulator.
+the emulator. Then the studio (notebooks/04-studio.ipynb) launches, and a star under its
+grid is clicked: star bars are made when a front-end reports it shows the grid
+(ipywidgets' view count), and this checks Notebook 7 reports it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ._lab import CHROMIUM, CHROMIUM_FLAGS, NO_CHROMIUM, QUIET_LAB, free_port, running_lab
+from ._lab import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    ENABLED_LAUNCH,
+    NO_CHROMIUM,
+    QUIET_LAB,
+    click_a_star,
+    free_port,
+    running_lab,
+)
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 CELLS = [
@@ -43,6 +54,7 @@ def notebook7(tmp_path: Path) -> Iterator[str]:
     root = tmp_path / "root"
     root.mkdir()
     shutil.copytree(NOTEBOOKS / "data", root / "data")
+    shutil.copy(NOTEBOOKS / "04-studio.ipynb", root)
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, root / "grid.ipynb")
@@ -63,16 +75,26 @@ def notebook7(tmp_path: Path) -> Iterator[str]:
         yield base
 
 
-def _kernel_idle(base: str, timeout: float = 90) -> None:
-    """Wait until the notebook's kernel has started and is idle (asked of the server, not of the page)."""
+def _run_all(page, base: str, notebook: str, kernels: int) -> None:
+    """Open ``notebook`` in Notebook 7 (its kernel the ``kernels``-th started) and run it with
+    Run > Run All Cells, as a person would."""
+    page.goto(f"{base}/notebooks/{notebook}")
+    page.wait_for_selector(".jp-Notebook", timeout=90_000)
+    _kernels_idle(base, kernels)
+    page.get_by_role("menuitem", name="Run").first.click()
+    page.get_by_text("Run All Cells", exact=True).click()
+
+
+def _kernels_idle(base: str, count: int, timeout: float = 90) -> None:
+    """Wait until ``count`` kernels have started and are idle (asked of the server, not of the page)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with urllib.request.urlopen(f"{base}/api/kernels", timeout=5) as reply:
             kernels = json.load(reply)
-        if kernels and all(kernel["execution_state"] == "idle" for kernel in kernels):
+        if len(kernels) >= count and all(kernel["execution_state"] == "idle" for kernel in kernels):
             return
         time.sleep(0.5)
-    pytest.fail("the notebook's kernel did not start")
+    pytest.fail(f"{count} kernels did not start and settle within {timeout:.0f} s")
 
 
 def test_the_live_grid_and_a_finished_run_render_in_notebook7(notebook7: str, tmp_path: Path) -> None:
@@ -81,11 +103,7 @@ def test_the_live_grid_and_a_finished_run_render_in_notebook7(notebook7: str, tm
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            page.goto(f"{notebook7}/notebooks/grid.ipynb")
-            page.wait_for_selector(".jp-Notebook", timeout=90_000)
-            _kernel_idle(notebook7)
-            page.get_by_role("menuitem", name="Run").first.click()  # Run > Run All Cells, as a person would
-            page.get_by_text("Run All Cells", exact=True).click()
+            _run_all(page, notebook7, "grid.ipynb", kernels=1)
             try:
                 # The live grid of widgets while the sweep runs (3 s), then the finished runs' static HTML.
                 page.wait_for_selector(".weshop-grid", timeout=90_000)
@@ -105,7 +123,18 @@ def test_the_live_grid_and_a_finished_run_render_in_notebook7(notebook7: str, tm
             shown = page.locator(".jp-Cell .jp-OutputArea-output img")
             sources = [shown.nth(n).get_attribute("src") or "" for n in range(shown.count())]
             page.screenshot(path=str(tmp_path / "notebook7.png"), full_page=True)
+            studio = browser.new_page(viewport={"width": 1400, "height": 1800})
+            _run_all(studio, notebook7, "04-studio.ipynb", kernels=2)
+            try:
+                studio.get_by_role("button", name="Launch 4 executions").wait_for(timeout=120_000)
+                studio.wait_for_function(ENABLED_LAUNCH, timeout=60_000)
+                studio.get_by_role("button", name="Launch 4 executions").click()
+                rated = click_a_star(studio, tmp_path)
+            except Exception:
+                studio.screenshot(path=str(tmp_path / "notebook7-studio-failed.png"), full_page=True)  # for the report
+                raise
         finally:
             browser.close()
     assert len(sources) >= 12 and all(src.startswith("data:image/") for src in sources)  # no URL of the emulator
     assert (tmp_path / "notebook7.png").stat().st_size > 10_000
+    assert rated == [(0, 4)]  # the studio's stars were made in Notebook 7, and a click kept in the history
