@@ -87,7 +87,7 @@ class _Handler(WSGIRequestHandler):
         try:
             answer = self.server.app(environ, start_response)
             try:
-                parts = [bytes(part) for part in answer]
+                parts = list(answer)  # bytes, as WSGI's are (a picture's parts are not copied)
             finally:
                 getattr(answer, "close", lambda: None)()
         except ConnectionError:  # the emulator dropped this connection on purpose (a fault)
