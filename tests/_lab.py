@@ -120,3 +120,16 @@ def click_a_star(page, tmp_path: Path) -> list[tuple[int, int]]:
             time.sleep(0.5)
     finally:
         history.close()
+
+
+def distorted_pictures(page, selector: str) -> list[list[float]]:
+    """The loaded pictures under ``selector`` drawn out of their proportions (shown and natural
+    height over width, more than 3 % apart): a picture stretched to a taller neighbour's height."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)]
+             .filter(img => img.complete && img.naturalWidth > 0)
+             .map(img => { const box = img.getBoundingClientRect();
+                           return [box.height / box.width, img.naturalHeight / img.naturalWidth]; })
+             .filter(([shown, natural]) => Math.abs(shown / natural - 1) > 0.03)""",
+        selector,
+    )

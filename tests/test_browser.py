@@ -11,6 +11,7 @@ reads the rating back from the history file, as another process would.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
@@ -27,6 +28,7 @@ from ._lab import (
     QUIET_LAB,
     accept_kernel_dialog,
     click_a_star,
+    distorted_pictures,
     free_port,
     running_lab,
 )
@@ -150,3 +152,31 @@ def test_studio_launches_and_the_grid_shows_pictures(lab: str, tmp_path: Path) -
     assert len(tryon) == 1 and tryon[0][0] > 0 and tryon[0][1] > 0
     assert buttons >= 2 and left == buttons - 1  # the clicked one gave way to its chooser, the others stay
     assert (tmp_path / "studio.png").stat().st_size > 10_000
+
+
+def test_a_rated_picture_leaves_its_neighbours_in_proportion() -> None:
+    """A card's four pictures as the static output draws them, the first rated (its stars under it)."""
+    from PIL import Image
+
+    from weshop_nb.service._images import embed
+    from weshop_nb.work._html import media_html, pictures_box
+
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    thumbs = []
+    for shade in range(4):
+        picture = io.BytesIO()
+        Image.new("RGB", (768, 1024), (40 * shade, 90, 160)).save(picture, format="PNG")
+        thumbs.append(embed(picture.getvalue(), 188))
+    card = pictures_box(media_html(thumbs, None, 94, "a card", {0: 4.0}), 192)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.set_content(card)
+            page.wait_for_function("() => [...document.images].every(img => img.complete && img.naturalWidth > 0)")
+            shown = page.evaluate("() => document.images.length")
+            stretched = distorted_pictures(page, "img")
+        finally:
+            browser.close()
+    assert "★★★★☆" in card and shown == 4
+    assert stretched == []  # each picture's shown height / width is its own

@@ -150,6 +150,14 @@ def media_html(
     )
 
 
+def pictures_box(pictures: str, width: int | None = None) -> str:
+    """``pictures`` (tags, or boxes of a picture and its stars) side by side, wrapping, one gap
+    between them. Each keeps its own height: a flex row would stretch an unrated picture to the
+    height of its rated neighbour, stars included, and draw it out of proportion."""
+    size = f"width:{width}px;" if width is not None else ""
+    return f'<div style="{size}display:flex;flex-wrap:wrap;gap:2px;align-items:flex-start">{pictures}</div>'
+
+
 def placeholder_html(status: str, width: int) -> str:
     """A grey box the size of a picture, saying the status."""
     return (
@@ -178,9 +186,7 @@ def item_card(item: RunItem, width: int = 192, *, boxed: bool = True) -> str:
     alt = _shorten(item.caption, 40)  # in every picture; the caption under them says it all
     shown = media_html(thumbs, item.execution, size, alt, item.stars)
     pictures = shown or placeholder_html(item.status, width)
-    # One gap for all pictures, rather than a margin on each.
-    box = f'<div style="width:{width}px;display:flex;flex-wrap:wrap;gap:2px">{pictures}</div>'
-    return box + item_caption(item, boxed=boxed)
+    return pictures_box(pictures, width) + item_caption(item, boxed=boxed)
 
 
 def item_caption(item: RunItem, *, boxed: bool = True) -> str:
@@ -332,7 +338,7 @@ def comparison_html(
             )
             more = f"<br>+{len(urls) - per_cell} more" if len(urls) > per_cell else ""
             if any(u in stars for u in urls[:per_cell]):  # a picture with its stars under it is a box: side by side
-                shown = f'<div style="display:flex;flex-wrap:wrap;gap:2px">{shown}</div>'
+                shown = pictures_box(shown)
             cells.append(f"<td {_LEFT}>{shown or '—'}{more}</td>")
         head = _source_header(label, thumbnail, width) if by and by[0] == "input_image" else escape(str(label))
         if label in row_stars:

@@ -71,7 +71,8 @@ class JudgePanel(widgets.VBox):
                               PICTURE_WIDTH, title=side)
             for side, picture in zip(("left", "right"), judging.pair, strict=True)
         ]  # fmt: skip
-        self.pictures.value = f'<div style="display:flex;gap:8px">{"".join(tags)}</div>'
+        # Side by side at the top: a flex row would stretch the shorter picture out of proportion.
+        self.pictures.value = f'<div style="display:flex;gap:8px;align-items:flex-start">{"".join(tags)}</div>'
         self.message.value = (
             f"Which is better? Judging by {escape(by)}, blind: {judging.judged} judged here, {judging.remaining} left."
         )
