@@ -78,9 +78,13 @@ demo: $(VENV)/.demo-installed
 	fi
 
 # Re-run the tutorials against the emulator and save their outputs in place.
+# Each in a home of its own: a tutorial's saved comparison shows its own runs, not the others'
+# (whose pictures went with their kernels' emulators).
 refresh-notebooks: $(VENV)/.demo-installed
-	cd notebooks && env -u WESHOP_API_KEY -u WESHOP_BASE_URL -u WESHOP_API WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/jupyter nbconvert \
-		--to notebook --execute --inplace *.ipynb
+	cd notebooks && for notebook in *.ipynb; do \
+		env -u WESHOP_API_KEY -u WESHOP_BASE_URL -u WESHOP_API WESHOP_NB_HOME=$$(mktemp -d) ../$(BIN)/jupyter nbconvert \
+			--to notebook --execute --inplace $$notebook || exit 1; \
+	done
 
 # Measurements, not tests: each script prints JSON lines (see benchmarks/RESULTS.md).
 BENCHMARKS := load_ext_time sweep_speed catalogue_scale kernel_latency client_overhead notebook_weight picture_quality thumbnails emulator_memory emulator_pictures
