@@ -1,4 +1,5 @@
-"""What the browser tests share: Debian's Chromium and a JupyterLab process on 127.0.0.1."""
+"""What the browser tests share: Debian's Chromium, a JupyterLab (or Notebook 7) process on 127.0.0.1,
+and the steps both front-ends take alike (a kernel's question, Launch, a star clicked)."""
 
 from __future__ import annotations
 

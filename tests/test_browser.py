@@ -7,6 +7,9 @@ another agent (virtualtryon) as a person would: its form appears, a choice that 
 one of its rules disables Launch and says so, filling the field it needs enables it
 again, and its launch fills a new grid. On the way it clicks a star under a picture and
 reads the rating back from the history file, as another process would.
+
+Apart, a card drawn as the static output draws it, its first picture rated, is checked in
+the browser: every picture keeps its proportions beside the stars.
 """
 
 from __future__ import annotations
