@@ -97,7 +97,7 @@ def _kernels_idle(base: str, count: int, timeout: float = 90) -> None:
     pytest.fail(f"{count} kernels did not start and settle within {timeout:.0f} s")
 
 
-def test_the_live_grid_and_a_finished_run_render_in_notebook7(notebook7: str, tmp_path: Path) -> None:
+def test_runs_and_the_studio_stars_work_in_notebook7(notebook7: str, tmp_path: Path) -> None:
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
