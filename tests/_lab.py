@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -69,6 +70,32 @@ def running_lab(
             except subprocess.TimeoutExpired:
                 _signal_group(server.pid, signal.SIGKILL)
                 server.wait()
+
+
+@contextmanager
+def jupyter_server(app: str, root: Path, tmp_path: Path, *options: str) -> Iterator[str]:
+    """``python -m app`` (``jupyterlab`` or ``notebook``) serving ``root`` on a free loopback port,
+    with no token, until the block ends; yields its base URL.
+
+    It runs without this shell's ``WESHOP_`` settings, with its own weshop_nb home
+    (``tmp_path/home``) and Jupyter folders under ``tmp_path``, and logs to ``tmp_path/APP.log``.
+    """
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("WESHOP_")}
+    env.update(
+        WESHOP_NB_HOME=str(tmp_path / "home"),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
+        JUPYTER_DATA_DIR=str(tmp_path / "jupyter-data"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
+    )
+    command = [
+        sys.executable, "-m", app, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+        f"--ServerApp.root_dir={root}", *QUIET_LAB, *options, "--allow-root",
+    ]  # fmt: skip
+    with running_lab(command, port=port, env=env, log=tmp_path / f"{app}.log") as base:
+        yield base
 
 
 def _signal_group(pid: int, signum: int) -> None:

@@ -15,9 +15,7 @@ the browser: every picture keeps its proportions beside the stars.
 from __future__ import annotations
 
 import io
-import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,12 +26,10 @@ from ._lab import (
     CHROMIUM_FLAGS,
     ENABLED_LAUNCH,
     NO_CHROMIUM,
-    QUIET_LAB,
     accept_kernel_dialog,
     click_a_star,
     distorted_pictures,
-    free_port,
-    running_lab,
+    jupyter_server,
 )
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -47,22 +43,8 @@ def lab(tmp_path: Path) -> Iterator[str]:
     root.mkdir()
     shutil.copy(NOTEBOOKS / "04-studio.ipynb", root)
     shutil.copytree(NOTEBOOKS / "data", root / "data")
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("WESHOP_")}
-    env.update(
-        WESHOP_NB_HOME=str(tmp_path / "home"),
-        JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
-        JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
-        JUPYTER_DATA_DIR=str(tmp_path / "jupyter-data"),
-        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
-    )
-    command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-        f"--ServerApp.root_dir={root}", *QUIET_LAB,
-        "--LabServerApp.workspaces_dir=" + str(tmp_path / "workspaces"), "--allow-root",
-    ]  # fmt: skip
-    with running_lab(command, port=port, env=env, log=tmp_path / "jupyterlab.log") as base:
+    workspaces = "--LabServerApp.workspaces_dir=" + str(tmp_path / "workspaces")
+    with jupyter_server("jupyterlab", root, tmp_path, workspaces) as base:
         yield base
 
 

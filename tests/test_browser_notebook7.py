@@ -14,9 +14,7 @@ grid is clicked: star bars are made when a front-end reports it shows the grid
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -30,10 +28,8 @@ from ._lab import (
     CHROMIUM_FLAGS,
     ENABLED_LAUNCH,
     NO_CHROMIUM,
-    QUIET_LAB,
     click_a_star,
-    free_port,
-    running_lab,
+    jupyter_server,
 )
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -58,20 +54,7 @@ def notebook7(tmp_path: Path) -> Iterator[str]:
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, root / "grid.ipynb")
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("WESHOP_")}
-    env.update(
-        WESHOP_NB_HOME=str(tmp_path / "home"),
-        JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
-        JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
-        JUPYTER_DATA_DIR=str(tmp_path / "jupyter-data"),
-    )
-    command = [
-        sys.executable, "-m", "notebook", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-        f"--ServerApp.root_dir={root}", *QUIET_LAB, "--allow-root",
-    ]  # fmt: skip
-    with running_lab(command, port=port, env=env, log=tmp_path / "notebook7.log") as base:
+    with jupyter_server("notebook", root, tmp_path) as base:
         yield base
 
 
