@@ -23,10 +23,10 @@ import pytest
 
 from ._lab import (
     CHROMIUM,
-    CHROMIUM_FLAGS,
     ENABLED_LAUNCH,
     NO_CHROMIUM,
     accept_kernel_dialog,
+    chromium,
     click_a_star,
     distorted_pictures,
     jupyter_server,
@@ -82,54 +82,49 @@ def _studio_with_virtualtryon(page) -> list[list[int]]:
 
 
 def test_studio_launches_and_the_grid_shows_pictures(lab: str, tmp_path: Path) -> None:
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.goto(f"{lab}/lab/tree/04-studio.ipynb")
+        page.wait_for_selector(".jp-Notebook", timeout=90_000)
+        accept_kernel_dialog(page)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+        page.get_by_role("menuitem", name="Run").first.click()  # Run > Run All Cells, as a person would
+        page.get_by_text("Run All Cells", exact=True).click()
+        launch = page.get_by_role("button", name="Launch 4 executions")
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            page.goto(f"{lab}/lab/tree/04-studio.ipynb")
-            page.wait_for_selector(".jp-Notebook", timeout=90_000)
-            accept_kernel_dialog(page)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-            page.get_by_role("menuitem", name="Run").first.click()  # Run > Run All Cells, as a person would
-            page.get_by_text("Run All Cells", exact=True).click()
-            launch = page.get_by_role("button", name="Launch 4 executions")
-            try:
-                launch.wait_for(timeout=120_000)
-            except Exception:
-                page.screenshot(path=str(tmp_path / "no-launch-button.png"), full_page=True)  # for the failure report
-                raise
-            page.wait_for_function(ENABLED_LAUNCH, timeout=60_000)
-            launch.click()
-            page.wait_for_function(
-                """() => [...document.querySelectorAll('.weshop-grid img')]
-                          .filter(img => img.complete && img.naturalWidth > 0).length >= 4""",
-                timeout=120_000,
-            )
-            loaded = page.evaluate(
-                """() => [...document.querySelectorAll('.weshop-grid img')]
-                          .map(img => [img.naturalWidth, img.naturalHeight])"""
-            )
-            page.locator(".weshop-grid").scroll_into_view_if_needed()
-            page.screenshot(path=str(tmp_path / "studio.png"), full_page=True)
-            try:
-                rated = click_a_star(page, tmp_path)
-            except Exception:
-                page.screenshot(path=str(tmp_path / "no-stars.png"), full_page=True)  # for the failure report
-                raise
-            try:
-                tryon = _studio_with_virtualtryon(page)
-            except Exception:
-                page.screenshot(path=str(tmp_path / "no-tryon.png"), full_page=True)  # for the failure report
-                raise
-            # The file chooser is made on the first click of Browse, in place of the button.
-            browse = page.get_by_role("button", name="Browse the kernel's files")
-            buttons = browse.count()  # the source picture's, and one per extra picture of virtualtryon
-            browse.first.click()
-            page.get_by_text("On the kernel's machine").first.wait_for(timeout=30_000)
-            left = browse.count()
-        finally:
-            browser.close()
+            launch.wait_for(timeout=120_000)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "no-launch-button.png"), full_page=True)  # for the failure report
+            raise
+        page.wait_for_function(ENABLED_LAUNCH, timeout=60_000)
+        launch.click()
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('.weshop-grid img')]
+                      .filter(img => img.complete && img.naturalWidth > 0).length >= 4""",
+            timeout=120_000,
+        )
+        loaded = page.evaluate(
+            """() => [...document.querySelectorAll('.weshop-grid img')]
+                      .map(img => [img.naturalWidth, img.naturalHeight])"""
+        )
+        page.locator(".weshop-grid").scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "studio.png"), full_page=True)
+        try:
+            rated = click_a_star(page, tmp_path)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "no-stars.png"), full_page=True)  # for the failure report
+            raise
+        try:
+            tryon = _studio_with_virtualtryon(page)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "no-tryon.png"), full_page=True)  # for the failure report
+            raise
+        # The file chooser is made on the first click of Browse, in place of the button.
+        browse = page.get_by_role("button", name="Browse the kernel's files")
+        buttons = browse.count()  # the source picture's, and one per extra picture of virtualtryon
+        browse.first.click()
+        page.get_by_text("On the kernel's machine").first.wait_for(timeout=30_000)
+        left = browse.count()
     assert rated == [(0, 4)]  # the first picture, four stars, kept in the history by one click
     assert (tmp_path / "stars.png").stat().st_size > 10_000
     assert len(loaded) >= 4
@@ -146,22 +141,17 @@ def test_a_rated_picture_leaves_its_neighbours_in_proportion() -> None:
     from weshop_nb.service._images import embed
     from weshop_nb.work._html import media_html, pictures_box
 
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     thumbs = []
     for shade in range(4):
         picture = io.BytesIO()
         Image.new("RGB", (768, 1024), (40 * shade, 90, 160)).save(picture, format="PNG")
         thumbs.append(embed(picture.getvalue(), 188))
     card = pictures_box(media_html(thumbs, None, 94, "a card", {0: 4.0}), 192)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page()
-            page.set_content(card)
-            page.wait_for_function("() => [...document.images].every(img => img.complete && img.naturalWidth > 0)")
-            shown = page.evaluate("() => document.images.length")
-            stretched = distorted_pictures(page, "img")
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page()
+        page.set_content(card)
+        page.wait_for_function("() => [...document.images].every(img => img.complete && img.naturalWidth > 0)")
+        shown = page.evaluate("() => document.images.length")
+        stretched = distorted_pictures(page, "img")
     assert "★★★★☆" in card and shown == 4
     assert stretched == []  # each picture's shown height / width is its own

@@ -25,9 +25,9 @@ import pytest
 
 from ._lab import (
     CHROMIUM,
-    CHROMIUM_FLAGS,
     ENABLED_LAUNCH,
     NO_CHROMIUM,
+    chromium,
     click_a_star,
     jupyter_server,
 )
@@ -81,43 +81,38 @@ def _kernels_idle(base: str, count: int, timeout: float = 90) -> None:
 
 
 def test_runs_and_the_studio_stars_work_in_notebook7(notebook7: str, tmp_path: Path) -> None:
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        _run_all(page, notebook7, "grid.ipynb", kernels=1)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            _run_all(page, notebook7, "grid.ipynb", kernels=1)
-            try:
-                # The live grid of widgets while the sweep runs (3 s), then the finished runs' static HTML.
-                page.wait_for_selector(".weshop-grid", timeout=90_000)
-                for cell, pictures in ((1, 8), (2, 4)):
-                    page.wait_for_function(
-                        f"""() => {{
-                             const cell = document.querySelectorAll('.jp-Cell')[{cell}];
-                             return cell && !cell.querySelector('.weshop-grid')
-                               && [...cell.querySelectorAll('.jp-OutputArea-output img')].filter({LOADED})
-                                 .length >= {pictures};
-                           }}""",
-                        timeout=120_000,
-                    )
-            except Exception:
-                page.screenshot(path=str(tmp_path / "notebook7-failed.png"), full_page=True)  # for the report
-                raise
-            shown = page.locator(".jp-Cell .jp-OutputArea-output img")
-            sources = [shown.nth(n).get_attribute("src") or "" for n in range(shown.count())]
-            page.screenshot(path=str(tmp_path / "notebook7.png"), full_page=True)
-            studio = browser.new_page(viewport={"width": 1400, "height": 1800})
-            _run_all(studio, notebook7, "04-studio.ipynb", kernels=2)
-            try:
-                studio.get_by_role("button", name="Launch 4 executions").wait_for(timeout=120_000)
-                studio.wait_for_function(ENABLED_LAUNCH, timeout=60_000)
-                studio.get_by_role("button", name="Launch 4 executions").click()
-                rated = click_a_star(studio, tmp_path)
-            except Exception:
-                studio.screenshot(path=str(tmp_path / "notebook7-studio-failed.png"), full_page=True)  # for the report
-                raise
-        finally:
-            browser.close()
+            # The live grid of widgets while the sweep runs (3 s), then the finished runs' static HTML.
+            page.wait_for_selector(".weshop-grid", timeout=90_000)
+            for cell, pictures in ((1, 8), (2, 4)):
+                page.wait_for_function(
+                    f"""() => {{
+                         const cell = document.querySelectorAll('.jp-Cell')[{cell}];
+                         return cell && !cell.querySelector('.weshop-grid')
+                           && [...cell.querySelectorAll('.jp-OutputArea-output img')].filter({LOADED})
+                             .length >= {pictures};
+                       }}""",
+                    timeout=120_000,
+                )
+        except Exception:
+            page.screenshot(path=str(tmp_path / "notebook7-failed.png"), full_page=True)  # for the report
+            raise
+        shown = page.locator(".jp-Cell .jp-OutputArea-output img")
+        sources = [shown.nth(n).get_attribute("src") or "" for n in range(shown.count())]
+        page.screenshot(path=str(tmp_path / "notebook7.png"), full_page=True)
+        studio = browser.new_page(viewport={"width": 1400, "height": 1800})
+        _run_all(studio, notebook7, "04-studio.ipynb", kernels=2)
+        try:
+            studio.get_by_role("button", name="Launch 4 executions").wait_for(timeout=120_000)
+            studio.wait_for_function(ENABLED_LAUNCH, timeout=60_000)
+            studio.get_by_role("button", name="Launch 4 executions").click()
+            rated = click_a_star(studio, tmp_path)
+        except Exception:
+            studio.screenshot(path=str(tmp_path / "notebook7-studio-failed.png"), full_page=True)  # for the report
+            raise
     assert len(sources) >= 12 and all(src.startswith("data:image/") for src in sources)  # no URL of the emulator
     assert (tmp_path / "notebook7.png").stat().st_size > 10_000
     assert rated == [(0, 4)]  # the studio's stars were made in Notebook 7, and a click kept in the history

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from .test_browser import CHROMIUM, CHROMIUM_FLAGS
+from ._lab import CHROMIUM, NO_CHROMIUM, chromium
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -70,35 +70,30 @@ def test_a_waited_run_replaces_its_progress_bar_by_a_fixed_sentence(tmp_path, ma
     assert WIDGET_VIEW not in result.data and result.data["text/html"].count("data:image/webp;base64,") == 4
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (`make test` installs it as root)")
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 def test_the_saved_tutorial_shows_every_picture_without_javascript(tmp_path) -> None:
     from nbconvert import HTMLExporter
 
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     notebook = nbformat.read(NOTEBOOKS / "02-prompt-experiments.ipynb", as_version=4)
     body, _ = HTMLExporter().from_notebook_node(notebook)
     page_file = tmp_path / "tutorial.html"
     page_file.write_text(body)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            context = browser.new_context(java_script_enabled=False)
-            # Nothing from the network: what shows must be in the file.
-            context.route("http*://**/*", lambda route: route.abort())
-            page = context.new_page()
-            page.goto(page_file.as_uri(), wait_until="load")
-            images = page.evaluate(
-                "() => [...document.querySelectorAll('img')].map(i => [i.naturalWidth, i.src.slice(0, 15)])"
-            )
-            # The cell of the live run (`-o later`, two pictures): not a widget, its pictures.
-            live = page.evaluate(
-                """() => [...document.querySelectorAll('.jp-Cell')]
-                          .filter(cell => cell.innerText.includes('-o later'))
-                          .map(cell => [...cell.querySelectorAll('.jp-OutputArea img')]
-                                          .filter(i => i.naturalWidth > 0).length)"""
-            )
-        finally:
-            browser.close()
+    with chromium() as browser:
+        context = browser.new_context(java_script_enabled=False)
+        # Nothing from the network: what shows must be in the file.
+        context.route("http*://**/*", lambda route: route.abort())
+        page = context.new_page()
+        page.goto(page_file.as_uri(), wait_until="load")
+        images = page.evaluate(
+            "() => [...document.querySelectorAll('img')].map(i => [i.naturalWidth, i.src.slice(0, 15)])"
+        )
+        # The cell of the live run (`-o later`, two pictures): not a widget, its pictures.
+        live = page.evaluate(
+            """() => [...document.querySelectorAll('.jp-Cell')]
+                      .filter(cell => cell.innerText.includes('-o later'))
+                      .map(cell => [...cell.querySelectorAll('.jp-OutputArea img')]
+                                      .filter(i => i.naturalWidth > 0).length)"""
+        )
     loaded = [source for width, source in images if width > 0]
     assert len(loaded) == len(images)  # none broken
     # At least the 14 scene and model thumbnails, the 12 pictures of the waited sweep and the 2 of the live run.
